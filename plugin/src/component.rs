@@ -1,0 +1,569 @@
+//! The wasm adapter: `Host` over WASI, and WIT types to and from domain types.
+//! No Amazon logic lives here.
+
+use chrono::{DateTime, TimeZone, Utc};
+
+use crate::host::{Host, HttpRequest, HttpResponse};
+use crate::{model, spapi::marketplaces::Region};
+
+#[allow(clippy::too_many_arguments)] // generated code
+mod bindings {
+    wit_bindgen::generate!({
+        path: "../wit",
+        world: "order-source",
+        generate_all,
+    });
+}
+
+use bindings as wit;
+use bindings::wasi::clocks::wall_clock;
+use bindings::wasi::http::{outgoing_handler, types as http_types};
+use bindings::wasi::keyvalue::store as kv;
+use bindings::wasi::logging::logging;
+
+struct Component;
+bindings::export!(Component with_types_in bindings);
+
+impl bindings::Guest for Component {
+    fn connect(settings: wit::StoreSettings) -> Result<wit::Connection, wit::Error> {
+        let host = WasiHost::open()?;
+        crate::connect(&host, &settings.into())
+            .map(Into::into)
+            .map_err(Into::into)
+    }
+
+    fn import_orders(settings: wit::StoreSettings) -> Result<wit::ImportBatch, wit::Error> {
+        let host = WasiHost::open()?;
+        crate::import_orders(&host, &settings.into())
+            .map(Into::into)
+            .map_err(Into::into)
+    }
+
+    fn on_label_created(
+        settings: wit::StoreSettings,
+        labels: Vec<wit::LabelEvent>,
+    ) -> Result<Vec<wit::NotificationOutcome>, wit::Error> {
+        let host = WasiHost::open()?;
+        let labels: Vec<model::LabelEvent> = labels.into_iter().map(Into::into).collect();
+        crate::on_label_created(&host, &settings.into(), &labels)
+            .map(|outcomes| outcomes.into_iter().map(Into::into).collect())
+            .map_err(Into::into)
+    }
+
+    fn redact() -> Result<Vec<wit::RedactionDirective>, wit::Error> {
+        let host = WasiHost::open()?;
+        crate::redact(&host)
+            .map(|directives| directives.into_iter().map(Into::into).collect())
+            .map_err(Into::into)
+    }
+}
+
+// ------------------------------------------------------------------------ host
+
+/// WASI capabilities for one export call.
+struct WasiHost {
+    bucket: kv::Bucket,
+}
+
+impl WasiHost {
+    fn open() -> Result<Self, wit::Error> {
+        install_logger();
+        let bucket = kv::open("").map_err(|e| wit::Error::Storage(kv_error(e)))?;
+        Ok(Self { bucket })
+    }
+}
+
+fn kv_error(error: kv::Error) -> String {
+    match error {
+        kv::Error::NoSuchStore => "the host has no default key-value bucket".into(),
+        kv::Error::AccessDenied => "the host denied access to the key-value bucket".into(),
+        kv::Error::Other(message) => message,
+    }
+}
+
+impl Host for WasiHost {
+    fn send(&self, request: HttpRequest) -> Result<HttpResponse, String> {
+        send(request)
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        let now = wall_clock::now();
+        Utc.timestamp_opt(now.seconds as i64, now.nanoseconds)
+            .single()
+            .unwrap_or_default()
+    }
+
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, String> {
+        self.bucket.get(key).map_err(kv_error)
+    }
+
+    fn set(&self, key: &str, value: &[u8]) -> Result<(), String> {
+        self.bucket.set(key, value).map_err(kv_error)
+    }
+
+    fn delete(&self, key: &str) -> Result<(), String> {
+        self.bucket.delete(key).map_err(kv_error)
+    }
+}
+
+/// One blocking exchange over `wasi:http/outgoing-handler`.
+fn send(request: HttpRequest) -> Result<HttpResponse, String> {
+    let (parts, body) = request.into_parts();
+    let headers = http_types::Fields::new();
+    for (name, value) in &parts.headers {
+        headers
+            .append(name.as_str(), value.as_bytes())
+            .map_err(|e| format!("header {name}: {e:?}"))?;
+    }
+    let outgoing = http_types::OutgoingRequest::new(headers);
+    let method = match parts.method.as_str() {
+        "GET" => http_types::Method::Get,
+        "POST" => http_types::Method::Post,
+        "PUT" => http_types::Method::Put,
+        "DELETE" => http_types::Method::Delete,
+        other => http_types::Method::Other(other.to_owned()),
+    };
+    let scheme = match parts.uri.scheme_str() {
+        Some("http") => http_types::Scheme::Http,
+        _ => http_types::Scheme::Https,
+    };
+    let set = outgoing
+        .set_method(&method)
+        .and(outgoing.set_scheme(Some(&scheme)))
+        .and(outgoing.set_authority(parts.uri.authority().map(|a| a.as_str())))
+        .and(outgoing.set_path_with_query(parts.uri.path_and_query().map(|p| p.as_str())));
+    set.map_err(|()| "the host refused the request line".to_owned())?;
+
+    let outgoing_body = outgoing.body().map_err(|()| "request body unavailable")?;
+    if !body.is_empty() {
+        let stream = outgoing_body
+            .write()
+            .map_err(|()| "request body stream unavailable")?;
+        // blocking-write-and-flush takes at most 4096 bytes per call.
+        for chunk in body.chunks(4096) {
+            stream
+                .blocking_write_and_flush(chunk)
+                .map_err(|e| format!("writing the request body: {e:?}"))?;
+        }
+        drop(stream);
+    }
+    http_types::OutgoingBody::finish(outgoing_body, None)
+        .map_err(|e| format!("finishing the request body: {e:?}"))?;
+
+    let future = outgoing_handler::handle(outgoing, None).map_err(|e| format!("{e:?}"))?;
+    future.subscribe().block();
+    let incoming = match future.get() {
+        Some(Ok(Ok(response))) => response,
+        Some(Ok(Err(code))) => return Err(format!("{code:?}")),
+        Some(Err(())) | None => return Err("the response was already taken".into()),
+    };
+
+    let mut response = http::Response::builder().status(incoming.status());
+    for (name, value) in incoming.headers().entries() {
+        response = response.header(name, value);
+    }
+    let incoming_body = incoming
+        .consume()
+        .map_err(|()| "response body unavailable")?;
+    let stream = incoming_body
+        .stream()
+        .map_err(|()| "response body stream unavailable")?;
+    let mut bytes = Vec::new();
+    loop {
+        match stream.blocking_read(64 * 1024) {
+            Ok(chunk) => bytes.extend_from_slice(&chunk),
+            Err(bindings::wasi::io::streams::StreamError::Closed) => break,
+            Err(e) => return Err(format!("reading the response body: {e:?}")),
+        }
+    }
+    drop(stream);
+    let _trailers = http_types::IncomingBody::finish(incoming_body);
+    response
+        .body(bytes)
+        .map_err(|e| format!("response head: {e}"))
+}
+
+// --------------------------------------------------------------------- logging
+
+struct WasiLogger;
+
+impl log::Log for WasiLogger {
+    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
+        true
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        let level = match record.level() {
+            log::Level::Error => logging::Level::Error,
+            log::Level::Warn => logging::Level::Warn,
+            log::Level::Info => logging::Level::Info,
+            log::Level::Debug => logging::Level::Debug,
+            log::Level::Trace => logging::Level::Trace,
+        };
+        logging::log(level, "amazon-marketplace", &record.args().to_string());
+    }
+
+    fn flush(&self) {}
+}
+
+fn install_logger() {
+    static LOGGER: WasiLogger = WasiLogger;
+    // Already installed on the second call of an instance: that is fine.
+    if log::set_logger(&LOGGER).is_ok() {
+        log::set_max_level(log::LevelFilter::Info);
+    }
+}
+
+// ------------------------------------------------------------- conversions in
+
+fn datetime(at: wall_clock::Datetime) -> DateTime<Utc> {
+    Utc.timestamp_opt(at.seconds as i64, at.nanoseconds)
+        .single()
+        .unwrap_or_default()
+}
+
+impl From<wit::StoreSettings> for model::StoreSettings {
+    fn from(s: wit::StoreSettings) -> Self {
+        Self {
+            credentials: model::Credentials {
+                lwa_client_id: s.credentials.lwa_client_id,
+                lwa_client_secret: s.credentials.lwa_client_secret,
+                refresh_token: s.credentials.refresh_token,
+                seller_id: s.credentials.seller_id,
+            },
+            marketplace_id: s.marketplace_id,
+            region: s.region.map(|r| match r {
+                wit::Region::NorthAmerica => Region::NorthAmerica,
+                wit::Region::Europe => Region::Europe,
+                wit::Region::FarEast => Region::FarEast,
+            }),
+            sandbox: s.sandbox,
+            product_identifier: match s.product_identifier {
+                wit::ProductIdentifier::Sku => model::ProductIdentifier::Sku,
+                wit::ProductIdentifier::Asin => model::ProductIdentifier::Asin,
+            },
+            import_fba_orders: s.import_fba_orders,
+            japan_kanji_addresses: s.japan_kanji_addresses,
+        }
+    }
+}
+
+impl From<wit::LabelEvent> for model::LabelEvent {
+    fn from(l: wit::LabelEvent) -> Self {
+        Self {
+            label_id: l.label_id,
+            orders: l
+                .orders
+                .into_iter()
+                .map(|o| model::LabelOrder {
+                    order_id: o.order_id,
+                    items: o
+                        .items
+                        .into_iter()
+                        .map(|i| model::LabelItem {
+                            order_item_id: i.order_item_id,
+                            quantity: i.quantity,
+                        })
+                        .collect(),
+                })
+                .collect(),
+            carrier_code: l.carrier_code,
+            carrier_name: l.carrier_name,
+            service: l.service,
+            tracking_number: l.tracking_number,
+            ship_date: datetime(l.ship_date),
+            created_at: datetime(l.created_at),
+            carrier_fee: l.carrier_fee.map(money_in),
+            automatic_tracking: l.automatic_tracking,
+            batch_id: l.batch_id,
+        }
+    }
+}
+
+fn money_in(m: wit::Money) -> model::Money {
+    model::Money {
+        amount: m.amount,
+        currency_code: m.currency_code,
+    }
+}
+
+// ------------------------------------------------------------ conversions out
+
+fn wit_datetime(at: DateTime<Utc>) -> wall_clock::Datetime {
+    wall_clock::Datetime {
+        seconds: at.timestamp().max(0) as u64,
+        nanoseconds: at.timestamp_subsec_nanos(),
+    }
+}
+
+fn money(m: model::Money) -> wit::Money {
+    wit::Money {
+        amount: m.amount,
+        currency_code: m.currency_code,
+    }
+}
+
+impl From<model::Marketplace> for wit::Marketplace {
+    fn from(m: model::Marketplace) -> Self {
+        Self {
+            id: m.id,
+            name: m.name,
+            country_code: m.country_code,
+            currency_code: m.currency_code,
+            language_code: m.language_code,
+            domain: m.domain,
+            has_suspended_listings: m.has_suspended_listings,
+        }
+    }
+}
+
+impl From<model::Connection> for wit::Connection {
+    fn from(c: model::Connection) -> Self {
+        Self {
+            store: wit::StoreInfo {
+                store_name: c.store.store_name,
+                seller_id: c.store.seller_id,
+                marketplace: c.store.marketplace.into(),
+            },
+            marketplaces: c.marketplaces.into_iter().map(Into::into).collect(),
+            selling_plan: match c.selling_plan {
+                model::SellingPlan::Professional => wit::SellingPlan::Professional,
+                model::SellingPlan::Unverified => wit::SellingPlan::Unverified,
+            },
+            capabilities: wit::Capabilities {
+                marketplace_emails_buyer: c.capabilities.marketplace_emails_buyer,
+                single_shipment_update: c.capabilities.single_shipment_update,
+                pii_redaction: c.capabilities.pii_redaction,
+                contact_details_are_relays: c.capabilities.contact_details_are_relays,
+            },
+        }
+    }
+}
+
+fn discount(d: model::Discount) -> wit::Discount {
+    wit::Discount {
+        promotion_id: d.promotion_id,
+        amount: d.amount.map(money),
+    }
+}
+
+fn weight(w: model::Weight) -> wit::Weight {
+    wit::Weight {
+        value: w.value,
+        unit: match w.unit {
+            model::WeightUnit::Grams => wit::WeightUnit::Grams,
+            model::WeightUnit::Kilograms => wit::WeightUnit::Kilograms,
+            model::WeightUnit::Ounces => wit::WeightUnit::Ounces,
+            model::WeightUnit::Pounds => wit::WeightUnit::Pounds,
+        },
+    }
+}
+
+impl From<model::OrderItem> for wit::OrderItem {
+    fn from(i: model::OrderItem) -> Self {
+        Self {
+            order_item_id: i.order_item_id,
+            product_id: i.product_id,
+            sku: i.sku,
+            asin: i.asin,
+            title: i.title,
+            quantity: i.quantity,
+            quantity_shipped: i.quantity_shipped,
+            unit_price: i.unit_price.map(money),
+            discounts: i.discounts.into_iter().map(discount).collect(),
+            weight: i.weight.map(weight),
+            image_url: i.image_url,
+            options: i
+                .options
+                .into_iter()
+                .map(|o| wit::ItemOption {
+                    name: o.name,
+                    value: o.value,
+                })
+                .collect(),
+            warehouse_location: i.warehouse_location,
+            gift_message: i.gift_message,
+        }
+    }
+}
+
+impl From<model::Order> for wit::Order {
+    fn from(o: model::Order) -> Self {
+        Self {
+            order_id: o.order_id,
+            marketplace_id: o.marketplace_id,
+            status: match o.status {
+                model::OrderStatus::AwaitingPayment => wit::OrderStatus::AwaitingPayment,
+                model::OrderStatus::AwaitingShipment => wit::OrderStatus::AwaitingShipment,
+                model::OrderStatus::Shipped => wit::OrderStatus::Shipped,
+                model::OrderStatus::Cancelled => wit::OrderStatus::Cancelled,
+                model::OrderStatus::OnHold => wit::OrderStatus::OnHold,
+            },
+            marketplace_status: o.marketplace_status,
+            fulfillment_channel: match o.fulfillment_channel {
+                model::FulfillmentChannel::Merchant => wit::FulfillmentChannel::Merchant,
+                model::FulfillmentChannel::Amazon => wit::FulfillmentChannel::Amazon,
+            },
+            ordered_at: wit_datetime(o.ordered_at),
+            updated_at: wit_datetime(o.updated_at),
+            ship_by: o.ship_by.map(wit_datetime),
+            deliver_by: o.deliver_by.map(wit_datetime),
+            customer: o.customer.map(|c| wit::Customer {
+                name: c.name,
+                email: c.email,
+                company: c.company,
+                purchase_order_number: c.purchase_order_number,
+            }),
+            ship_to: o.ship_to.map(|a| wit::Address {
+                name: a.name,
+                company: a.company,
+                street1: a.street1,
+                street2: a.street2,
+                street3: a.street3,
+                city: a.city,
+                state: a.state,
+                postal_code: a.postal_code,
+                country_code: a.country_code,
+                phone: a.phone,
+                residential: a.residential,
+            }),
+            requested_service: o.requested_service,
+            payment_method: o.payment_method,
+            order_total: o.order_total.map(money),
+            shipping_paid: o.shipping_paid.map(money),
+            tax_paid: o.tax_paid.map(money),
+            discounts: o.discounts.into_iter().map(discount).collect(),
+            is_gift: o.is_gift,
+            gift_message: o.gift_message,
+            notes_from_buyer: o.notes_from_buyer,
+            internal_notes: o.internal_notes,
+            weight: o.weight.map(weight),
+            items: o.items.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+impl From<model::ImportBatch> for wit::ImportBatch {
+    fn from(b: model::ImportBatch) -> Self {
+        Self {
+            orders: b.orders.into_iter().map(Into::into).collect(),
+            skipped: b
+                .skipped
+                .into_iter()
+                .map(|s| wit::SkippedOrder {
+                    order_id: s.order_id,
+                    reason: s.reason,
+                })
+                .collect(),
+            more: b.more,
+            next_call_after: wit_datetime(b.next_call_after),
+        }
+    }
+}
+
+impl From<model::NotificationOutcome> for wit::NotificationOutcome {
+    fn from(n: model::NotificationOutcome) -> Self {
+        Self {
+            label_id: n.label_id,
+            order_id: n.order_id,
+            outcome: match n.outcome {
+                model::NotificationResult::Sent => wit::NotificationResult::Sent,
+                model::NotificationResult::Queued(at) => {
+                    wit::NotificationResult::Queued(wit_datetime(at))
+                }
+                model::NotificationResult::NotSent(reason) => {
+                    wit::NotificationResult::NotSent(match reason {
+                        model::NotSentReason::AlreadyNotified => {
+                            wit::NotSentReason::AlreadyNotified
+                        }
+                        model::NotSentReason::Rejected(e) => {
+                            wit::NotSentReason::Rejected(amazon_error(e))
+                        }
+                        model::NotSentReason::InvalidLabel { field, reason } => {
+                            wit::NotSentReason::InvalidLabel(wit::InvalidInput { field, reason })
+                        }
+                    })
+                }
+            },
+        }
+    }
+}
+
+impl From<model::RedactionDirective> for wit::RedactionDirective {
+    fn from(d: model::RedactionDirective) -> Self {
+        Self {
+            target: match d.target {
+                model::RedactionTarget::Order(id) => wit::RedactionTarget::Order(id),
+                model::RedactionTarget::Label(id) => wit::RedactionTarget::Label(id),
+                model::RedactionTarget::CustomerOfOrder(id) => {
+                    wit::RedactionTarget::CustomerOfOrder(id)
+                }
+            },
+            fields: d
+                .fields
+                .into_iter()
+                .map(|f| match f {
+                    model::PiiField::CustomerName => wit::PiiField::CustomerName,
+                    model::PiiField::CompanyName => wit::PiiField::CompanyName,
+                    model::PiiField::StreetAddress => wit::PiiField::StreetAddress,
+                    model::PiiField::City => wit::PiiField::City,
+                    model::PiiField::State => wit::PiiField::State,
+                    model::PiiField::PostalCode => wit::PiiField::PostalCode,
+                    model::PiiField::Phone => wit::PiiField::Phone,
+                    model::PiiField::Email => wit::PiiField::Email,
+                    model::PiiField::GiftMessage => wit::PiiField::GiftMessage,
+                    model::PiiField::Username => wit::PiiField::Username,
+                    model::PiiField::NotesFromBuyer => wit::PiiField::NotesFromBuyer,
+                })
+                .collect(),
+            replacement: d.replacement,
+            rule: match d.rule {
+                model::RedactionRule::UnshippedAfterImport => {
+                    wit::RedactionRule::UnshippedAfterImport
+                }
+                model::RedactionRule::TrackedShipment => wit::RedactionRule::TrackedShipment,
+                model::RedactionRule::UntrackedShipment => wit::RedactionRule::UntrackedShipment,
+            },
+            due_at: wit_datetime(d.due_at),
+        }
+    }
+}
+
+fn amazon_error(e: crate::AmazonError) -> wit::AmazonError {
+    wit::AmazonError {
+        operation: e.operation,
+        status: e.status,
+        code: e.code,
+        message: e.message,
+        request_id: e.request_id,
+    }
+}
+
+impl From<crate::Error> for wit::Error {
+    fn from(e: crate::Error) -> Self {
+        use crate::Error as E;
+        match e {
+            E::ReauthorizationRequired(a) => Self::ReauthorizationRequired(amazon_error(a)),
+            E::AccessDenied(a) => Self::AccessDenied(amazon_error(a)),
+            E::NotProfessionalSeller => Self::NotProfessionalSeller,
+            E::MarketplaceNotParticipating {
+                requested,
+                participating,
+            } => Self::MarketplaceNotParticipating(wit::NotParticipating {
+                requested,
+                participating,
+            }),
+            E::KanjiAddressesRequired => Self::KanjiAddressesRequired,
+            E::Throttled { retry_at } => Self::Throttled(wit_datetime(retry_at)),
+            E::InvalidInput { field, reason } => {
+                Self::InvalidInput(wit::InvalidInput { field, reason })
+            }
+            E::Amazon(a) => Self::Amazon(amazon_error(a)),
+            E::MalformedResponse { operation, detail } => {
+                Self::MalformedResponse(wit::MalformedResponse { operation, detail })
+            }
+            E::Transport(message) => Self::Transport(message),
+            E::Storage(message) => Self::Storage(message),
+        }
+    }
+}

@@ -1,0 +1,553 @@
+//! Domain types, one for each WIT record. Plain Rust so the logic is testable
+//! natively; the wasm adapter converts them to and from the generated bindings.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+use crate::spapi::marketplaces::{self, Region};
+
+/// The text written in place of redacted buyer data.
+pub const REDACTED: &str = "REDACTED (Amazon)";
+
+/// A decimal amount exactly as Amazon sent it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Money {
+    /// Decimal string.
+    pub amount: String,
+    /// ISO 4217 code.
+    pub currency_code: String,
+}
+
+/// The seller's secrets, passed on every call and never stored.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    /// LWA client id.
+    pub lwa_client_id: String,
+    /// LWA client secret.
+    pub lwa_client_secret: String,
+    /// LWA refresh token.
+    pub refresh_token: String,
+    /// Seller id.
+    pub seller_id: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    // Secrets never reach a log line, even through `{:?}`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("lwa_client_id", &self.lwa_client_id)
+            .field("seller_id", &self.seller_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// SKU or ASIN as the item's product identifier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProductIdentifier {
+    /// The seller SKU (falls back to the ASIN).
+    Sku,
+    /// The ASIN.
+    Asin,
+}
+
+/// One connected store's settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreSettings {
+    /// Secrets.
+    pub credentials: Credentials,
+    /// The order source.
+    pub marketplace_id: String,
+    /// Explicit region; derived from the marketplace when `None`.
+    pub region: Option<Region>,
+    /// Use Amazon's sandbox.
+    pub sandbox: bool,
+    /// SKU or ASIN.
+    pub product_identifier: ProductIdentifier,
+    /// Import FBA orders (as shipped).
+    pub import_fba_orders: bool,
+    /// Japanese kanji addresses enabled.
+    pub japan_kanji_addresses: bool,
+}
+
+impl StoreSettings {
+    /// Checks what every export relies on and resolves the region.
+    pub fn validate(&self) -> Result<Region, Error> {
+        let required = [
+            (
+                "settings.credentials.lwa-client-id",
+                &self.credentials.lwa_client_id,
+            ),
+            (
+                "settings.credentials.lwa-client-secret",
+                &self.credentials.lwa_client_secret,
+            ),
+            (
+                "settings.credentials.refresh-token",
+                &self.credentials.refresh_token,
+            ),
+            (
+                "settings.credentials.seller-id",
+                &self.credentials.seller_id,
+            ),
+            ("settings.marketplace-id", &self.marketplace_id),
+        ];
+        for (field, value) in required {
+            if value.trim().is_empty() {
+                return Err(Error::invalid(field, "must not be empty"));
+            }
+        }
+        let known = marketplaces::region_of(&self.marketplace_id);
+        match (self.region, known) {
+            (Some(given), Some(expected)) if given != expected => Err(Error::invalid(
+                "settings.region",
+                format!(
+                    "marketplace {} is in {expected:?}, not {given:?}",
+                    self.marketplace_id
+                ),
+            )),
+            (Some(region), _) | (None, Some(region)) => Ok(region),
+            (None, None) => Err(Error::invalid(
+                "settings.region",
+                format!(
+                    "marketplace {} is not one this version knows; give the region",
+                    self.marketplace_id
+                ),
+            )),
+        }
+    }
+}
+
+/// A marketplace the seller participates in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Marketplace {
+    /// Marketplace id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// ISO country code.
+    pub country_code: String,
+    /// Default currency.
+    pub currency_code: Option<String>,
+    /// Default language.
+    pub language_code: Option<String>,
+    /// Storefront domain.
+    pub domain: String,
+    /// Listings inactive.
+    pub has_suspended_listings: bool,
+}
+
+/// The verified store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreInfo {
+    /// Store name in the marketplace.
+    pub store_name: String,
+    /// Seller id.
+    pub seller_id: String,
+    /// The order source.
+    pub marketplace: Marketplace,
+}
+
+/// How the host must treat Amazon orders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capabilities {
+    /// Amazon emails buyers about shipments.
+    pub marketplace_emails_buyer: bool,
+    /// One shipment update per order.
+    pub single_shipment_update: bool,
+    /// The component schedules PII redaction.
+    pub pii_redaction: bool,
+    /// Emails and phones are Amazon relays.
+    pub contact_details_are_relays: bool,
+}
+
+impl Capabilities {
+    /// What this version of the component does.
+    pub const AMAZON: Self = Self {
+        marketplace_emails_buyer: true,
+        single_shipment_update: true,
+        pii_redaction: true,
+        contact_details_are_relays: true,
+    };
+}
+
+/// What Amazon said about the selling plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SellingPlan {
+    /// Confirmed Professional.
+    Professional,
+    /// Amazon did not say.
+    Unverified,
+}
+
+/// The result of `connect`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Connection {
+    /// The store.
+    pub store: StoreInfo,
+    /// All participating marketplaces.
+    pub marketplaces: Vec<Marketplace>,
+    /// The selling plan check.
+    pub selling_plan: SellingPlan,
+    /// Capability flags.
+    pub capabilities: Capabilities,
+}
+
+/// Order status in the host's terms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OrderStatus {
+    /// Pending.
+    AwaitingPayment,
+    /// Unshipped or partially shipped.
+    AwaitingShipment,
+    /// Shipped.
+    Shipped,
+    /// Cancelled.
+    Cancelled,
+    /// Unfulfillable.
+    OnHold,
+}
+
+/// Who fulfils the order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FulfillmentChannel {
+    /// MFN.
+    Merchant,
+    /// AFN (FBA).
+    Amazon,
+}
+
+/// A postal address; every part optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Address {
+    /// Name.
+    pub name: Option<String>,
+    /// Company.
+    pub company: Option<String>,
+    /// Street line 1.
+    pub street1: Option<String>,
+    /// Street line 2.
+    pub street2: Option<String>,
+    /// Street line 3.
+    pub street3: Option<String>,
+    /// City.
+    pub city: Option<String>,
+    /// State or region.
+    pub state: Option<String>,
+    /// Postal code.
+    pub postal_code: Option<String>,
+    /// Country code.
+    pub country_code: Option<String>,
+    /// Phone.
+    pub phone: Option<String>,
+    /// Residential or not.
+    pub residential: Option<bool>,
+}
+
+/// The buyer.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Customer {
+    /// Name.
+    pub name: Option<String>,
+    /// Relay email.
+    pub email: Option<String>,
+    /// Company.
+    pub company: Option<String>,
+    /// PO number.
+    pub purchase_order_number: Option<String>,
+}
+
+/// Units for a weight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WeightUnit {
+    /// g
+    Grams,
+    /// kg
+    Kilograms,
+    /// oz
+    Ounces,
+    /// lb
+    Pounds,
+}
+
+/// A weight.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Weight {
+    /// Amount of `unit`.
+    pub value: f64,
+    /// Unit.
+    pub unit: WeightUnit,
+}
+
+/// A name/value detail shown with an item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemOption {
+    /// Label.
+    pub name: String,
+    /// Value.
+    pub value: String,
+}
+
+/// A discount.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Discount {
+    /// Promotion id.
+    pub promotion_id: Option<String>,
+    /// Amount off.
+    pub amount: Option<Money>,
+}
+
+/// One order line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderItem {
+    /// Amazon order item id.
+    pub order_item_id: String,
+    /// SKU or ASIN per the store setting.
+    pub product_id: String,
+    /// Seller SKU.
+    pub sku: Option<String>,
+    /// ASIN.
+    pub asin: String,
+    /// Title.
+    pub title: Option<String>,
+    /// Quantity ordered.
+    pub quantity: u32,
+    /// Quantity shipped.
+    pub quantity_shipped: u32,
+    /// Unit price.
+    pub unit_price: Option<Money>,
+    /// Item discounts.
+    pub discounts: Vec<Discount>,
+    /// Catalog weight.
+    pub weight: Option<Weight>,
+    /// Catalog image.
+    pub image_url: Option<String>,
+    /// Condition and similar.
+    pub options: Vec<ItemOption>,
+    /// Always `None` from Amazon.
+    pub warehouse_location: Option<String>,
+    /// Gift message.
+    pub gift_message: Option<String>,
+}
+
+/// An order for the host.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Order {
+    /// Amazon order id.
+    pub order_id: String,
+    /// Marketplace.
+    pub marketplace_id: String,
+    /// Host status.
+    pub status: OrderStatus,
+    /// Amazon status.
+    pub marketplace_status: String,
+    /// MFN or AFN.
+    pub fulfillment_channel: FulfillmentChannel,
+    /// Placed at.
+    pub ordered_at: DateTime<Utc>,
+    /// Last changed at.
+    pub updated_at: DateTime<Utc>,
+    /// Latest ship date.
+    pub ship_by: Option<DateTime<Utc>>,
+    /// Latest delivery date.
+    pub deliver_by: Option<DateTime<Utc>>,
+    /// Buyer.
+    pub customer: Option<Customer>,
+    /// Ship-to address.
+    pub ship_to: Option<Address>,
+    /// Requested service.
+    pub requested_service: Option<String>,
+    /// Payment method.
+    pub payment_method: Option<String>,
+    /// Grand total.
+    pub order_total: Option<Money>,
+    /// Shipping paid.
+    pub shipping_paid: Option<Money>,
+    /// Tax paid.
+    pub tax_paid: Option<Money>,
+    /// Order discounts.
+    pub discounts: Vec<Discount>,
+    /// Any item is a gift.
+    pub is_gift: bool,
+    /// Gift message(s).
+    pub gift_message: Option<String>,
+    /// Buyer's delivery instructions.
+    pub notes_from_buyer: Option<String>,
+    /// Notes for the shipper.
+    pub internal_notes: Option<String>,
+    /// Total weight.
+    pub weight: Option<Weight>,
+    /// Lines.
+    pub items: Vec<OrderItem>,
+}
+
+/// An order that could not be mapped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkippedOrder {
+    /// Order id or "(unknown)".
+    pub order_id: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// One import call's result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportBatch {
+    /// Orders to upsert.
+    pub orders: Vec<Order>,
+    /// Orders that failed to map.
+    pub skipped: Vec<SkippedOrder>,
+    /// More pages wait.
+    pub more: bool,
+    /// When to call again.
+    pub next_call_after: DateTime<Utc>,
+}
+
+/// An item quantity in a package.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LabelItem {
+    /// Amazon order item id.
+    pub order_item_id: String,
+    /// Quantity.
+    pub quantity: u32,
+}
+
+/// One order in a package.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabelOrder {
+    /// Amazon order id.
+    pub order_id: String,
+    /// Its items in the package.
+    pub items: Vec<LabelItem>,
+}
+
+/// A label the host created.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabelEvent {
+    /// Host label id.
+    pub label_id: String,
+    /// Orders in the package.
+    pub orders: Vec<LabelOrder>,
+    /// Amazon carrier code.
+    pub carrier_code: String,
+    /// Carrier name.
+    pub carrier_name: Option<String>,
+    /// Service.
+    pub service: Option<String>,
+    /// Tracking number.
+    pub tracking_number: String,
+    /// Ship date.
+    pub ship_date: DateTime<Utc>,
+    /// Label created at.
+    pub created_at: DateTime<Utc>,
+    /// Label cost.
+    pub carrier_fee: Option<Money>,
+    /// Carrier reports delivery.
+    pub automatic_tracking: bool,
+    /// Host batch id.
+    pub batch_id: Option<String>,
+}
+
+/// Why a shipment update was not sent.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NotSentReason {
+    /// Amazon already has tracking for the order.
+    AlreadyNotified,
+    /// Amazon refused it.
+    Rejected(crate::error::AmazonError),
+    /// The label lacks something Amazon needs.
+    InvalidLabel {
+        /// Path of the field.
+        field: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// What happened to one order's update.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NotificationResult {
+    /// Accepted by Amazon.
+    Sent,
+    /// Throttled; kept and retried at this time.
+    Queued(DateTime<Utc>),
+    /// Not sent.
+    NotSent(NotSentReason),
+}
+
+/// The outcome for one (label, order).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NotificationOutcome {
+    /// Host label id.
+    pub label_id: String,
+    /// Amazon order id.
+    pub order_id: String,
+    /// What happened.
+    pub outcome: NotificationResult,
+}
+
+/// What a directive redacts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RedactionTarget {
+    /// An order record.
+    Order(String),
+    /// A label.
+    Label(String),
+    /// The customer record of an order's buyer.
+    CustomerOfOrder(String),
+}
+
+/// A piece of buyer PII.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PiiField {
+    /// Name.
+    CustomerName,
+    /// Company.
+    CompanyName,
+    /// Street lines.
+    StreetAddress,
+    /// City (labels only).
+    City,
+    /// State (labels only).
+    State,
+    /// Postal code (labels only).
+    PostalCode,
+    /// Phone.
+    Phone,
+    /// Email.
+    Email,
+    /// Gift message.
+    GiftMessage,
+    /// Username.
+    Username,
+    /// Buyer's delivery notes.
+    NotesFromBuyer,
+}
+
+/// The retention rule behind a directive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RedactionRule {
+    /// 14 days after import, not shipped.
+    UnshippedAfterImport,
+    /// Shipped with automatic tracking.
+    TrackedShipment,
+    /// Shipped without automatic tracking.
+    UntrackedShipment,
+}
+
+/// One redaction the host must apply now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedactionDirective {
+    /// The record.
+    pub target: RedactionTarget,
+    /// Fields to overwrite.
+    pub fields: Vec<PiiField>,
+    /// Always [`REDACTED`].
+    pub replacement: String,
+    /// Rule that made it due.
+    pub rule: RedactionRule,
+    /// When it became due.
+    pub due_at: DateTime<Utc>,
+}

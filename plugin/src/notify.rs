@@ -1,0 +1,229 @@
+//! `on-label-created`: one shipment confirmation per order. An order Amazon already
+//! has tracking for is not sent again; a throttled or failed send is kept in the
+//! outbox, never dropped.
+
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+use crate::host::{Host, Store};
+use crate::model::{
+    LabelEvent, LabelItem, LabelOrder, NotSentReason, NotificationOutcome, NotificationResult,
+    StoreSettings,
+};
+use crate::redact;
+use crate::spapi::shipments::{ConfirmItem, ConfirmShipmentRequest, PackageDetail, confirm_path};
+use crate::spapi::{Operation, SpApi};
+
+/// `shipment/{order id}`: Amazon has tracking for this order.
+pub const SHIPMENT_PREFIX: &str = "shipment/";
+/// `outbox/{order id}`: a confirmation waiting to be retried.
+pub const OUTBOX_PREFIX: &str = "outbox/";
+/// Amazon assigns one package per order here: the order's first (and only) update.
+const PACKAGE_REFERENCE_ID: &str = "1";
+/// Retry delay after a transport failure or an Amazon 5xx.
+const RETRY_AFTER_FAILURE: Duration = Duration::seconds(60);
+
+/// The record that an order's tracking reached Amazon.
+#[derive(Serialize, Deserialize)]
+struct Notified {
+    label_id: String,
+    sent_at: DateTime<Utc>,
+}
+
+/// A confirmation kept for a retry. Tracking data only: no buyer PII.
+#[derive(Serialize, Deserialize)]
+pub struct OutboxEntry {
+    /// Host label id.
+    pub label_id: String,
+    /// The request to send.
+    pub marketplace_id: String,
+    /// Carrier code.
+    pub carrier_code: String,
+    /// Carrier name.
+    pub carrier_name: Option<String>,
+    /// Service.
+    pub service: Option<String>,
+    /// Tracking number.
+    pub tracking_number: String,
+    /// Ship date.
+    pub ship_date: DateTime<Utc>,
+    /// Items.
+    pub items: Vec<LabelItem>,
+    /// Not before.
+    pub retry_at: DateTime<Utc>,
+}
+
+/// Sends tracking for each (label, order) and reports one outcome for each.
+pub fn on_label_created(
+    host: &dyn Host,
+    settings: &StoreSettings,
+    labels: &[LabelEvent],
+) -> Result<Vec<NotificationOutcome>, Error> {
+    settings.validate()?;
+    if labels.is_empty() {
+        return Ok(Vec::new());
+    }
+    let api = SpApi::authorize(host, settings)?;
+    let store = Store::new(host);
+    let mut outcomes = Vec::new();
+    for (label_index, label) in labels.iter().enumerate() {
+        for (order_index, order) in label.orders.iter().enumerate() {
+            let label_field = format!("labels[{label_index}]");
+            let outcome = match check_label(label, order, &label_field, order_index) {
+                Err(reason) => NotificationResult::NotSent(reason),
+                Ok(()) => notify_order(&api, &store, settings, label, order)?,
+            };
+            outcomes.push(NotificationOutcome {
+                label_id: label.label_id.clone(),
+                order_id: order.order_id.clone(),
+                outcome,
+            });
+        }
+    }
+    Ok(outcomes)
+}
+
+/// The per-order send. `Err` only for storage failures: anything Amazon says becomes
+/// an outcome.
+fn notify_order(
+    api: &SpApi<'_>,
+    store: &Store<'_>,
+    settings: &StoreSettings,
+    label: &LabelEvent,
+    order: &LabelOrder,
+) -> Result<NotificationResult, Error> {
+    let notified_key = format!("{SHIPMENT_PREFIX}{}", order.order_id);
+    if store.load::<Notified>(&notified_key)?.is_some() {
+        return Ok(NotificationResult::NotSent(NotSentReason::AlreadyNotified));
+    }
+    let request = ConfirmShipmentRequest {
+        marketplace_id: settings.marketplace_id.clone(),
+        package_detail: PackageDetail {
+            package_reference_id: PACKAGE_REFERENCE_ID.to_owned(),
+            carrier_code: label.carrier_code.clone(),
+            carrier_name: label.carrier_name.clone(),
+            shipping_method: label.service.clone(),
+            tracking_number: label.tracking_number.clone(),
+            ship_date: label.ship_date.to_rfc3339_opts(SecondsFormat::Millis, true),
+            order_items: order
+                .items
+                .iter()
+                .map(|i| ConfirmItem {
+                    order_item_id: i.order_item_id.clone(),
+                    quantity: i.quantity,
+                })
+                .collect(),
+        },
+    };
+    let sent = api.post_json(
+        Operation::CONFIRM_SHIPMENT,
+        &confirm_path(&order.order_id),
+        &request,
+    );
+    let retry_at = match sent {
+        Ok(_) => {
+            let now = api.now();
+            store.save(
+                &notified_key,
+                &Notified {
+                    label_id: label.label_id.clone(),
+                    sent_at: now,
+                },
+            )?;
+            store.remove(&format!("{OUTBOX_PREFIX}{}", order.order_id))?;
+            redact::schedule_shipment(store, &order.order_id, label)?;
+            return Ok(NotificationResult::Sent);
+        }
+        Err(Error::Throttled { retry_at }) => retry_at,
+        Err(Error::Transport(reason)) => {
+            log::warn!(
+                "confirmShipment for {} failed in transit: {reason}",
+                order.order_id
+            );
+            api.now() + RETRY_AFTER_FAILURE
+        }
+        Err(Error::Amazon(e)) if e.status >= 500 => api.now() + RETRY_AFTER_FAILURE,
+        Err(Error::Amazon(e) | Error::AccessDenied(e)) => {
+            return Ok(NotificationResult::NotSent(NotSentReason::Rejected(e)));
+        }
+        Err(other) => return Err(other),
+    };
+    store.save(
+        &format!("{OUTBOX_PREFIX}{}", order.order_id),
+        &OutboxEntry {
+            label_id: label.label_id.clone(),
+            marketplace_id: settings.marketplace_id.clone(),
+            carrier_code: label.carrier_code.clone(),
+            carrier_name: label.carrier_name.clone(),
+            service: label.service.clone(),
+            tracking_number: label.tracking_number.clone(),
+            ship_date: label.ship_date,
+            items: order.items.clone(),
+            retry_at,
+        },
+    )?;
+    Ok(NotificationResult::Queued(retry_at))
+}
+
+/// What Amazon needs from a label, checked before spending a call on it.
+fn check_label(
+    label: &LabelEvent,
+    order: &LabelOrder,
+    label_field: &str,
+    order_index: usize,
+) -> Result<(), NotSentReason> {
+    let field = format!("{label_field}.orders[{order_index}]");
+    let invalid = |field: String, reason: &str| {
+        Err(NotSentReason::InvalidLabel {
+            field,
+            reason: reason.to_owned(),
+        })
+    };
+    let is_order_id = !order.order_id.is_empty()
+        && order
+            .order_id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-');
+    if !is_order_id {
+        return invalid(
+            format!("{field}.order-id"),
+            "must be an Amazon order id (digits and dashes)",
+        );
+    }
+    if label.tracking_number.trim().is_empty() {
+        return invalid(
+            format!("{label_field}.tracking-number"),
+            "must not be empty",
+        );
+    }
+    if label.carrier_code.trim().is_empty() {
+        return invalid(format!("{label_field}.carrier-code"), "must not be empty");
+    }
+    if label.carrier_code.eq_ignore_ascii_case("other")
+        && label
+            .carrier_name
+            .as_deref()
+            .is_none_or(|n| n.trim().is_empty())
+    {
+        return invalid(
+            format!("{label_field}.carrier-name"),
+            "Amazon requires it when the carrier code is Other",
+        );
+    }
+    if order.items.is_empty() {
+        return invalid(
+            format!("{field}.items"),
+            "must list the order items in the package",
+        );
+    }
+    for (index, item) in order.items.iter().enumerate() {
+        if item.order_item_id.trim().is_empty() || item.quantity == 0 {
+            return invalid(
+                format!("{field}.items[{index}]"),
+                "needs an order item id and a quantity of at least 1",
+            );
+        }
+    }
+    Ok(())
+}

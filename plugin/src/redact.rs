@@ -1,0 +1,192 @@
+//! Amazon's PII retention schedule, as ShipStation applies it:
+//!
+//! - not shipped: 14 days after import;
+//! - shipped with automatic tracking: 30 days after delivery, 30 days after the ship
+//!   date or 44 days after label creation, whichever is first;
+//! - shipped without automatic tracking: 30 days after the shipment was created.
+//!
+//! Orders keep city, state and postal code; labels lose them too.
+//!
+//! Storage holds order ids, label ids and dates only: `redaction/order/{id}` is the
+//! order's current rule and due time, and `redaction/day/{date}` lists the orders due
+//! that day. Rescheduling an order (it shipped) rewrites its record and leaves the old
+//! day's entry to be discarded when that day is read.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+use crate::host::{Host, Store};
+use crate::model::{
+    LabelEvent, PiiField, REDACTED, RedactionDirective, RedactionRule, RedactionTarget,
+};
+
+const ORDER_PREFIX: &str = "redaction/order/";
+const DAY_PREFIX: &str = "redaction/day/";
+/// The days that have a `redaction/day/` list, so `redact` reads only those.
+const DAYS_KEY: &str = "redaction/days";
+
+const UNSHIPPED_RETENTION: Duration = Duration::days(14);
+const AFTER_SHIP_DATE: Duration = Duration::days(30);
+const AFTER_LABEL_CREATED: Duration = Duration::days(44);
+const UNTRACKED_RETENTION: Duration = Duration::days(30);
+
+/// PII the order and the customer record lose. City, state and postal code stay on
+/// the order (ShipStation's special case).
+const ORDER_FIELDS: &[PiiField] = &[
+    PiiField::CustomerName,
+    PiiField::CompanyName,
+    PiiField::StreetAddress,
+    PiiField::Phone,
+    PiiField::Email,
+    PiiField::GiftMessage,
+    PiiField::Username,
+    PiiField::NotesFromBuyer,
+];
+/// Labels lose the whole address.
+const LABEL_FIELDS: &[PiiField] = &[
+    PiiField::CustomerName,
+    PiiField::CompanyName,
+    PiiField::StreetAddress,
+    PiiField::City,
+    PiiField::State,
+    PiiField::PostalCode,
+    PiiField::Phone,
+];
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Scheduled {
+    rule: RedactionRule,
+    due_at: DateTime<Utc>,
+    label_id: Option<String>,
+}
+
+/// Starts the 14-day clock for an order on its first import; later imports of the
+/// same order (status updates) leave the schedule alone.
+pub fn schedule_import(
+    store: &Store<'_>,
+    order_id: &str,
+    imported_at: DateTime<Utc>,
+) -> Result<(), Error> {
+    let key = format!("{ORDER_PREFIX}{order_id}");
+    if store.load::<Scheduled>(&key)?.is_some() {
+        return Ok(());
+    }
+    schedule(
+        store,
+        order_id,
+        Scheduled {
+            rule: RedactionRule::UnshippedAfterImport,
+            due_at: imported_at + UNSHIPPED_RETENTION,
+            label_id: None,
+        },
+    )
+}
+
+/// Moves an order to a shipped rule once its tracking reached Amazon.
+pub fn schedule_shipment(
+    store: &Store<'_>,
+    order_id: &str,
+    label: &LabelEvent,
+) -> Result<(), Error> {
+    let (rule, due_at) = if label.automatic_tracking {
+        // Delivery (the third clock) is not reported to the component yet; the two
+        // clocks it knows bound the date from above.
+        let due = (label.ship_date + AFTER_SHIP_DATE).min(label.created_at + AFTER_LABEL_CREATED);
+        (RedactionRule::TrackedShipment, due)
+    } else {
+        (
+            RedactionRule::UntrackedShipment,
+            label.created_at + UNTRACKED_RETENTION,
+        )
+    };
+    schedule(
+        store,
+        order_id,
+        Scheduled {
+            rule,
+            due_at,
+            label_id: Some(label.label_id.clone()),
+        },
+    )
+}
+
+fn schedule(store: &Store<'_>, order_id: &str, scheduled: Scheduled) -> Result<(), Error> {
+    let day = scheduled.due_at.date_naive();
+    let day_key = format!("{DAY_PREFIX}{day}");
+    let mut due_that_day: BTreeSet<String> = store.load(&day_key)?.unwrap_or_default();
+    due_that_day.insert(order_id.to_owned());
+    store.save(&day_key, &due_that_day)?;
+    let mut days: BTreeSet<NaiveDate> = store.load(DAYS_KEY)?.unwrap_or_default();
+    if days.insert(day) {
+        store.save(DAYS_KEY, &days)?;
+    }
+    store.save(&format!("{ORDER_PREFIX}{order_id}"), &scheduled)
+}
+
+/// The directives due now. Each is returned once: its schedule entry is removed.
+pub fn redact(host: &dyn Host) -> Result<Vec<RedactionDirective>, Error> {
+    let store = Store::new(host);
+    let now = host.now();
+    let mut days: BTreeSet<NaiveDate> = store.load(DAYS_KEY)?.unwrap_or_default();
+    let due_days: Vec<NaiveDate> = days
+        .iter()
+        .copied()
+        .filter(|d| *d <= now.date_naive())
+        .collect();
+    let mut directives = Vec::new();
+    for day in due_days {
+        let day_key = format!("{DAY_PREFIX}{day}");
+        let listed: BTreeSet<String> = store.load(&day_key)?.unwrap_or_default();
+        let mut later_today = BTreeSet::new();
+        for order_id in listed {
+            let order_key = format!("{ORDER_PREFIX}{order_id}");
+            let Some(scheduled) = store.load::<Scheduled>(&order_key)? else {
+                continue;
+            };
+            if scheduled.due_at.date_naive() != day {
+                continue; // rescheduled to another day; that day's list has it
+            }
+            if scheduled.due_at > now {
+                later_today.insert(order_id);
+                continue;
+            }
+            directives.extend(directives_for(&order_id, &scheduled));
+            store.remove(&order_key)?;
+        }
+        if later_today.is_empty() {
+            store.remove(&day_key)?;
+            days.remove(&day);
+        } else {
+            store.save(&day_key, &later_today)?;
+        }
+    }
+    store.save(DAYS_KEY, &days)?;
+    Ok(directives)
+}
+
+fn directives_for(order_id: &str, scheduled: &Scheduled) -> Vec<RedactionDirective> {
+    let directive = |target, fields: &[PiiField]| RedactionDirective {
+        target,
+        fields: fields.to_vec(),
+        replacement: REDACTED.to_owned(),
+        rule: scheduled.rule,
+        due_at: scheduled.due_at,
+    };
+    let mut out = vec![
+        directive(RedactionTarget::Order(order_id.to_owned()), ORDER_FIELDS),
+        directive(
+            RedactionTarget::CustomerOfOrder(order_id.to_owned()),
+            ORDER_FIELDS,
+        ),
+    ];
+    if let Some(label_id) = &scheduled.label_id {
+        out.push(directive(
+            RedactionTarget::Label(label_id.clone()),
+            LABEL_FIELDS,
+        ));
+    }
+    out
+}

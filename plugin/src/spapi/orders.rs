@@ -1,0 +1,311 @@
+//! Orders API 2026-01-01 wire types (searchOrders). Only what the mapping reads is
+//! declared; everything is optional except what Amazon's model marks required and
+//! the mapping cannot do without.
+
+use serde::{Deserialize, Deserializer};
+
+use crate::model::Money;
+
+/// `GET /orders/2026-01-01/orders`.
+pub const SEARCH_PATH: &str = "/orders/2026-01-01/orders";
+
+/// searchOrders response. Orders stay raw JSON here so that one malformed order is
+/// skipped instead of failing the page.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchOrdersResponse {
+    /// The page's orders.
+    pub orders: Vec<serde_json::Value>,
+    /// Present when another page follows.
+    #[serde(default)]
+    pub pagination: Option<Pagination>,
+    /// Upper bound of the lastUpdated window Amazon applied.
+    #[serde(default)]
+    pub last_updated_before: Option<String>,
+}
+
+/// Paging.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Pagination {
+    /// Token for the next page; expires after 24 h.
+    #[serde(default)]
+    pub next_token: Option<String>,
+}
+
+/// Orders 2026 `Order`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WireOrder {
+    pub order_id: String,
+    pub created_time: String,
+    pub last_updated_time: String,
+    #[serde(default)]
+    pub programs: Vec<String>,
+    #[serde(default)]
+    pub associated_orders: Vec<AssociatedOrder>,
+    pub sales_channel: SalesChannel,
+    #[serde(default)]
+    pub buyer: Option<Buyer>,
+    #[serde(default)]
+    pub recipient: Option<Recipient>,
+    #[serde(default)]
+    pub proceeds: Option<OrderProceeds>,
+    #[serde(default)]
+    pub payment: Option<OrderPayment>,
+    #[serde(default)]
+    pub fulfillment: Option<OrderFulfillment>,
+    pub order_items: Vec<WireOrderItem>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AssociatedOrder {
+    #[serde(default)]
+    pub order_id: Option<String>,
+    #[serde(default)]
+    pub association_type: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SalesChannel {
+    #[serde(default)]
+    pub marketplace_id: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Buyer {
+    #[serde(default)]
+    pub buyer_name: Option<String>,
+    #[serde(default)]
+    pub buyer_email: Option<String>,
+    #[serde(default)]
+    pub buyer_company_name: Option<String>,
+    #[serde(default)]
+    pub buyer_purchase_order_number: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Recipient {
+    #[serde(default)]
+    pub delivery_address: Option<CustomerAddress>,
+    #[serde(default)]
+    pub delivery_preference: Option<DeliveryPreference>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomerAddress {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub company_name: Option<String>,
+    #[serde(default)]
+    pub address_line1: Option<String>,
+    #[serde(default)]
+    pub address_line2: Option<String>,
+    #[serde(default)]
+    pub address_line3: Option<String>,
+    #[serde(default)]
+    pub city: Option<String>,
+    #[serde(default)]
+    pub state_or_region: Option<String>,
+    #[serde(default)]
+    pub postal_code: Option<String>,
+    #[serde(default)]
+    pub country_code: Option<String>,
+    #[serde(default)]
+    pub phone: Option<String>,
+    #[serde(default)]
+    pub address_type: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryPreference {
+    #[serde(default)]
+    pub drop_off_location: Option<String>,
+    #[serde(default)]
+    pub address_instruction: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderProceeds {
+    #[serde(default)]
+    pub grand_total: Option<WireMoney>,
+    #[serde(default)]
+    pub breakdowns: Vec<Breakdown>,
+}
+
+/// A typed subtotal (order or item proceeds).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Breakdown {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub subtotal: WireMoney,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderPayment {
+    #[serde(default)]
+    pub payment_executions: Vec<PaymentExecution>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentExecution {
+    #[serde(default)]
+    pub payment_method: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderFulfillment {
+    pub fulfillment_status: String,
+    #[serde(default)]
+    pub fulfilled_by: Option<String>,
+    #[serde(default)]
+    pub fulfillment_service_level: Option<String>,
+    #[serde(default)]
+    pub ship_by_window: Option<DateTimeRange>,
+    #[serde(default)]
+    pub deliver_by_window: Option<DateTimeRange>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DateTimeRange {
+    #[serde(default)]
+    pub latest_date_time: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WireOrderItem {
+    pub order_item_id: String,
+    pub quantity_ordered: u32,
+    pub product: ItemProduct,
+    #[serde(default)]
+    pub proceeds: Option<ItemProceeds>,
+    #[serde(default)]
+    pub promotion: Option<ItemPromotion>,
+    #[serde(default)]
+    pub fulfillment: Option<ItemFulfillment>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ItemProduct {
+    #[serde(default)]
+    pub asin: Option<String>,
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub seller_sku: Option<String>,
+    #[serde(default)]
+    pub condition: Option<ItemCondition>,
+    #[serde(default)]
+    pub price: Option<ItemPrice>,
+    #[serde(default)]
+    pub customization: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ItemCondition {
+    #[serde(default)]
+    pub condition_type: Option<String>,
+    #[serde(default)]
+    pub condition_subtype: Option<String>,
+    #[serde(default)]
+    pub condition_note: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ItemPrice {
+    #[serde(default)]
+    pub unit_price: Option<WireMoney>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ItemProceeds {
+    #[serde(default)]
+    pub breakdowns: Vec<Breakdown>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ItemPromotion {
+    #[serde(default)]
+    pub breakdowns: Vec<PromotionBreakdown>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PromotionBreakdown {
+    #[serde(default)]
+    pub promotion_id: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ItemFulfillment {
+    #[serde(default)]
+    pub quantity_fulfilled: Option<u32>,
+    #[serde(default)]
+    pub packing: Option<ItemPacking>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ItemPacking {
+    #[serde(default)]
+    pub gift_option: Option<GiftOption>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GiftOption {
+    #[serde(default)]
+    pub gift_message: Option<String>,
+}
+
+/// Orders 2026 `Money`. The model types `amount` as a decimal string; a bare JSON
+/// number is accepted too and kept as written.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WireMoney {
+    #[serde(deserialize_with = "decimal_text")]
+    pub amount: String,
+    pub currency_code: String,
+}
+
+impl From<WireMoney> for Money {
+    fn from(wire: WireMoney) -> Self {
+        Money {
+            amount: wire.amount,
+            currency_code: wire.currency_code,
+        }
+    }
+}
+
+fn decimal_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Decimal {
+        Text(String),
+        Number(serde_json::Number),
+    }
+    Ok(match Decimal::deserialize(deserializer)? {
+        Decimal::Text(text) => text,
+        Decimal::Number(number) => number.to_string(),
+    })
+}

@@ -1,0 +1,158 @@
+//! A scripted [`Host`] for native tests: answers requests from a queue (checking
+//! each is the one expected), keeps storage in a map, and has a settable clock.
+
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, VecDeque};
+
+use chrono::{DateTime, TimeZone, Utc};
+
+use crate::host::{Host, HttpRequest, HttpResponse};
+use crate::model::{Credentials, ProductIdentifier, StoreSettings};
+
+/// One request the fake received.
+#[derive(Debug, Clone)]
+pub struct Sent {
+    pub method: String,
+    pub uri: String,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+struct Scripted {
+    method: &'static str,
+    path: String,
+    response: HttpResponse,
+}
+
+pub struct FakeHost {
+    now: Cell<DateTime<Utc>>,
+    pub store: RefCell<BTreeMap<String, Vec<u8>>>,
+    script: RefCell<VecDeque<Scripted>>,
+    pub sent: RefCell<Vec<Sent>>,
+    pub failing_writes: Cell<bool>,
+}
+
+pub fn at(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text)
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+impl FakeHost {
+    pub fn new() -> Self {
+        Self {
+            now: Cell::new(Utc.with_ymd_and_hms(2026, 11, 20, 15, 0, 0).unwrap()),
+            store: RefCell::default(),
+            script: RefCell::default(),
+            sent: RefCell::default(),
+            failing_writes: Cell::new(false),
+        }
+    }
+
+    pub fn set_now(&self, now: DateTime<Utc>) {
+        self.now.set(now);
+    }
+
+    /// Queues the answer to the next request, which must be `method` on a URL whose
+    /// path (before any query) ends with `path`.
+    pub fn expect(&self, method: &'static str, path: &str, status: u16, body: &str) -> &Self {
+        let response = http::Response::builder()
+            .status(status)
+            .header("x-amzn-RequestId", "test-request-id")
+            .body(body.as_bytes().to_vec())
+            .unwrap();
+        self.script.borrow_mut().push_back(Scripted {
+            method,
+            path: path.to_owned(),
+            response,
+        });
+        self
+    }
+
+    pub fn expect_token(&self) -> &Self {
+        self.expect(
+            "POST",
+            "/auth/o2/token",
+            200,
+            r#"{"access_token":"Atza|test","token_type":"bearer","expires_in":3600}"#,
+        )
+    }
+
+    pub fn unanswered(&self) -> usize {
+        self.script.borrow().len()
+    }
+
+    pub fn key_exists(&self, key: &str) -> bool {
+        self.store.borrow().contains_key(key)
+    }
+}
+
+impl Host for FakeHost {
+    fn send(&self, request: HttpRequest) -> Result<HttpResponse, String> {
+        let uri = request.uri().to_string();
+        self.sent.borrow_mut().push(Sent {
+            method: request.method().to_string(),
+            uri: uri.clone(),
+            headers: request
+                .headers()
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_owned()))
+                .collect(),
+            body: String::from_utf8_lossy(request.body()).into_owned(),
+        });
+        let next = self
+            .script
+            .borrow_mut()
+            .pop_front()
+            .ok_or_else(|| format!("unscripted request {} {uri}", request.method()))?;
+        if next.method != request.method() || !request.uri().path().ends_with(&next.path) {
+            return Err(format!(
+                "expected {} ...{}, got {} {uri}",
+                next.method,
+                next.path,
+                request.method()
+            ));
+        }
+        Ok(next.response)
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        self.now.get()
+    }
+
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, String> {
+        Ok(self.store.borrow().get(key).cloned())
+    }
+
+    fn set(&self, key: &str, value: &[u8]) -> Result<(), String> {
+        if self.failing_writes.get() {
+            return Err("database or disk is full".into());
+        }
+        self.store
+            .borrow_mut()
+            .insert(key.to_owned(), value.to_vec());
+        Ok(())
+    }
+
+    fn delete(&self, key: &str) -> Result<(), String> {
+        self.store.borrow_mut().remove(key);
+        Ok(())
+    }
+}
+
+pub fn us_settings() -> StoreSettings {
+    StoreSettings {
+        credentials: Credentials {
+            lwa_client_id: "amzn1.application-oa2-client.test".into(),
+            lwa_client_secret: "test-secret-value".into(),
+            refresh_token: "Atzr|test-refresh-value".into(),
+            seller_id: "A3SELLER".into(),
+        },
+        marketplace_id: "ATVPDKIKX0DER".into(),
+        region: None,
+        sandbox: false,
+        product_identifier: ProductIdentifier::Sku,
+        import_fba_orders: false,
+        japan_kanji_addresses: false,
+    }
+}
