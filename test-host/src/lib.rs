@@ -1,0 +1,8 @@
+//! A wasmtime host for the Amazon Marketplace component: it replays recorded Amazon
+//! sessions (HAR 1.2) strictly, with SQLite-backed `wasi:keyvalue`, a virtual clock
+//! and captured guest logs.
+
+pub mod har;
+pub mod kv;
+pub mod runtime;
+pub mod scenario;

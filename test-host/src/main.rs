@@ -1,0 +1,218 @@
+//! `test-host`: run the Amazon Marketplace component against recorded Amazon sessions.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use serde_json::Value;
+
+use test_host::scenario::{Call, Outcome, RunReport, Session, StepReport};
+
+/// The demo's recording, embedded so `test-host demo` needs no files.
+const DEMO: &str = include_str!("../../fixtures/demo.har");
+
+#[derive(Parser)]
+#[command(
+    version,
+    about = "Run the Amazon Marketplace component against recorded Amazon sessions."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Connect a store, import orders, confirm a shipment and redact buyer data, on a
+    /// bundled recording (no credentials, no network).
+    Demo,
+    /// Run a HAR 1.2 recording that carries a `_scenario` block; fails when a request
+    /// has no recording, a recording goes unused, or a step's result differs from its
+    /// `expect`.
+    Replay {
+        /// The recording.
+        session: PathBuf,
+        /// Print the full report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<bool> {
+    match cli.command {
+        Command::Demo => {
+            let session = Session::from_json(DEMO)?;
+            println!("Amazon Marketplace component demo");
+            println!("{}", session.scenario.description);
+            println!(
+                "Recorded session: fixtures/demo.har. Credentials are placeholders; nothing leaves this machine.\n"
+            );
+            let report = session.run()?;
+            print_report(&report);
+            Ok(report.passed())
+        }
+        Command::Replay { session, json } => {
+            let report = Session::from_file(&session)?.run()?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                println!("{}\n", report.description);
+                print_report(&report);
+            }
+            Ok(report.passed())
+        }
+    }
+}
+
+fn print_report(report: &RunReport) {
+    for (index, step) in report.steps.iter().enumerate() {
+        print_step(index + 1, step);
+    }
+    println!(
+        "Replay: {} of {} recorded exchanges used.",
+        report.exchanges_used, report.exchanges_recorded
+    );
+    if report.passed() {
+        println!("Every step returned what the scenario expects.");
+    } else {
+        println!("FAILED:");
+        for problem in &report.problems {
+            println!("  - {problem}");
+        }
+    }
+}
+
+fn print_step(number: usize, step: &StepReport) {
+    let call = serde_json::to_value(step.call).ok();
+    let name = call.as_ref().and_then(Value::as_str).unwrap_or("?");
+    println!(
+        "{number}. {name}  (clock {})",
+        step.at.format("%Y-%m-%d %H:%M UTC")
+    );
+    for exchange in &step.record.exchanges {
+        let status = exchange
+            .status
+            .map_or("no recording".to_owned(), |s| s.to_string());
+        println!("   {:<4} {} -> {status}", exchange.method, exchange.url);
+    }
+    for line in &step.record.logs {
+        println!("   log {}: {}", line.level, line.message);
+    }
+    match &step.outcome {
+        Outcome::Err { case, error } => println!("   => error {case}: {}", compact(error)),
+        Outcome::Ok(value) => match step.call {
+            Call::Connect => describe_connection(value),
+            Call::ImportOrders => describe_import(value),
+            Call::OnLabelCreated => describe_outcomes(value),
+            Call::Redact => describe_directives(value),
+        },
+    }
+    println!();
+}
+
+fn text<'a>(value: &'a Value, path: &[&str]) -> &'a str {
+    path.iter()
+        .try_fold(value, |v, key| v.get(key))
+        .and_then(Value::as_str)
+        .unwrap_or("-")
+}
+
+fn compact(value: &Value) -> String {
+    serde_json::to_string(value).unwrap_or_default()
+}
+
+fn describe_connection(value: &Value) {
+    println!(
+        "   => store \"{}\" on {} ({}, {}, {}), selling plan {}",
+        text(value, &["store", "store_name"]),
+        text(value, &["store", "marketplace", "name"]),
+        text(value, &["store", "marketplace", "country_code"]),
+        text(value, &["store", "marketplace", "currency_code"]),
+        text(value, &["store", "marketplace", "domain"]),
+        compact(&value["selling_plan"]).trim_matches('"'),
+    );
+    let others: Vec<String> = value["marketplaces"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|m| format!("{} ({})", text(m, &["name"]), text(m, &["id"])))
+        .collect();
+    println!("      the seller participates in: {}", others.join(", "));
+    println!("      capabilities: {}", compact(&value["capabilities"]));
+}
+
+fn describe_import(value: &Value) {
+    let orders = value["orders"].as_array().cloned().unwrap_or_default();
+    println!(
+        "   => {} order(s), {} skipped, more pages: {}, next call after {}",
+        orders.len(),
+        value["skipped"].as_array().map_or(0, Vec::len),
+        value["more"],
+        text(value, &["next_call_after"]),
+    );
+    // Counts and ids only: the demo never prints buyer data.
+    for order in &orders {
+        println!(
+            "      {} {} ({}), ship by {}, total {} {}, buyer data: {}",
+            text(order, &["order_id"]),
+            compact(&order["status"]).trim_matches('"'),
+            text(order, &["marketplace_status"]),
+            text(order, &["ship_by"]),
+            text(order, &["order_total", "amount"]),
+            text(order, &["order_total", "currency_code"]),
+            if order["ship_to"].is_null() {
+                "withheld by Amazon"
+            } else {
+                "present"
+            },
+        );
+        for item in order["items"].as_array().into_iter().flatten() {
+            println!(
+                "         {} x{} @ {} {}",
+                text(item, &["product_id"]),
+                item["quantity"],
+                text(item, &["unit_price", "amount"]),
+                text(item, &["unit_price", "currency_code"]),
+            );
+        }
+    }
+}
+
+fn describe_outcomes(value: &Value) {
+    for outcome in value.as_array().into_iter().flatten() {
+        println!(
+            "   => label {} / order {}: {}",
+            text(outcome, &["label_id"]),
+            text(outcome, &["order_id"]),
+            compact(&outcome["outcome"]),
+        );
+    }
+}
+
+fn describe_directives(value: &Value) {
+    let directives = value.as_array().cloned().unwrap_or_default();
+    if directives.is_empty() {
+        println!("   => nothing due yet");
+    }
+    for directive in &directives {
+        println!(
+            "   => redact {} with \"{}\" ({}): {}",
+            compact(&directive["target"]),
+            text(directive, &["replacement"]),
+            compact(&directive["rule"]).trim_matches('"'),
+            compact(&directive["fields"]),
+        );
+    }
+}

@@ -1,0 +1,520 @@
+//! The wasmtime embedding. The engine, linker and pre-instantiated component are
+//! built once per process; each [`Plugin`] is one component instance (one connected
+//! store) with its own storage, clock and upstream.
+
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use anyhow::Result;
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use http_body_util::{BodyExt, Full};
+use wasmtime::component::{Component, HasSelf, Linker, Resource, ResourceTable};
+use wasmtime::{Config, Engine, Store};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{
+    HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView,
+};
+use wasmtime_wasi_http::{WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
+
+use crate::har::{RecordedRequest, ReplayedResponse};
+use crate::kv::SqliteStore;
+
+/// Host-side bindings of the component's world.
+pub mod bindings {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "order-source",
+        imports: { default: trappable },
+        with: {
+            "wasi:http": wasmtime_wasi_http::p2::bindings::http,
+            "wasi:io": wasmtime_wasi::p2::bindings::io,
+            "wasi:keyvalue/store.bucket": crate::runtime::Bucket,
+        },
+        additional_derives: [serde::Serialize, serde::Deserialize],
+        require_store_data_send: true,
+    });
+}
+
+use bindings::wasi::keyvalue::store as kv;
+use bindings::wasi::logging::logging;
+
+/// The component, built by `build.rs` and embedded so the binary stands alone.
+pub const COMPONENT: &[u8] = include_bytes!(env!("PLUGIN_WASM"));
+
+/// Where the component's HTTP requests go: a recording, the simulator, ...
+pub trait Upstream: Send {
+    /// Answers one request, or says why it cannot (the message names the request).
+    fn respond(&mut self, request: &RecordedRequest) -> Result<ReplayedResponse, String>;
+}
+
+impl Upstream for crate::har::Replay {
+    fn respond(&mut self, request: &RecordedRequest) -> Result<ReplayedResponse, String> {
+        crate::har::Replay::respond(self, request).map_err(|e| e.to_string())
+    }
+}
+
+/// One HTTP exchange as the host saw it (no headers, no bodies: nothing secret).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Exchange {
+    /// Method.
+    pub method: String,
+    /// Full URL.
+    pub url: String,
+    /// Status answered, or `None` when the upstream had no answer.
+    pub status: Option<u16>,
+}
+
+/// One line the component logged through `wasi:logging`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LogLine {
+    /// trace .. critical.
+    pub level: String,
+    /// The component's context string.
+    pub context: String,
+    /// The message.
+    pub message: String,
+}
+
+/// The host's wall and monotonic clock, moved only by the host.
+#[derive(Clone)]
+pub struct VirtualClock {
+    now: Arc<Mutex<DateTime<Utc>>>,
+}
+
+impl VirtualClock {
+    /// A clock stopped at `start`.
+    pub fn new(start: DateTime<Utc>) -> Self {
+        Self {
+            now: Arc::new(Mutex::new(start)),
+        }
+    }
+
+    /// The current virtual time.
+    pub fn now(&self) -> DateTime<Utc> {
+        *self.now.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Moves the clock to `at`.
+    pub fn set(&self, at: DateTime<Utc>) {
+        *self.now.lock().unwrap_or_else(|p| p.into_inner()) = at;
+    }
+
+    fn since_epoch(&self) -> Duration {
+        self.now()
+            .signed_duration_since(DateTime::UNIX_EPOCH)
+            .to_std()
+            .unwrap_or_default()
+    }
+}
+
+impl HostWallClock for VirtualClock {
+    fn resolution(&self) -> Duration {
+        Duration::from_nanos(1)
+    }
+
+    fn now(&self) -> Duration {
+        self.since_epoch()
+    }
+}
+
+impl HostMonotonicClock for VirtualClock {
+    fn resolution(&self) -> u64 {
+        1
+    }
+
+    fn now(&self) -> u64 {
+        u64::try_from(self.since_epoch().as_nanos()).unwrap_or(u64::MAX)
+    }
+}
+
+/// Shared between the store and the caller: what happened during a call.
+#[derive(Default)]
+struct Journal {
+    exchanges: Vec<Exchange>,
+    /// Requests the upstream could not answer; any of these fails a replay.
+    failures: Vec<String>,
+}
+
+/// Sends every outgoing request to the upstream instead of the network.
+struct UpstreamHooks {
+    upstream: Arc<Mutex<dyn Upstream>>,
+    journal: Arc<Mutex<Journal>>,
+}
+
+impl WasiHttpHooks for UpstreamHooks {
+    fn send_request(
+        &mut self,
+        request: http::Request<WasiBody>,
+        _options: Option<wasmtime_wasi_http::RequestOptions>,
+        _fut: Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send>,
+    ) -> Box<
+        dyn Future<
+                Output = wasmtime_wasi_http::Result<(
+                    http::Response<WasiBody>,
+                    Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send>,
+                )>,
+            > + Send,
+    > {
+        let upstream = self.upstream.clone();
+        let journal = self.journal.clone();
+        Box::new(async move {
+            let (parts, body) = request.into_parts();
+            let body = body.collect().await?.to_bytes();
+            let recorded = RecordedRequest {
+                method: parts.method.to_string(),
+                url: parts.uri.to_string(),
+                headers: parts
+                    .headers
+                    .iter()
+                    .map(|(k, v)| {
+                        (
+                            k.to_string(),
+                            String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                        )
+                    })
+                    .collect(),
+                body: body.to_vec(),
+            };
+            let answer = upstream
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .respond(&recorded);
+            let mut journal = journal.lock().unwrap_or_else(|p| p.into_inner());
+            let mut exchange = Exchange {
+                method: recorded.method.clone(),
+                url: recorded.url.clone(),
+                status: None,
+            };
+            let answer = match answer {
+                Ok(answer) => answer,
+                Err(reason) => {
+                    journal.exchanges.push(exchange);
+                    journal.failures.push(reason.clone());
+                    return Err(wasmtime_wasi_http::Error::InternalError(Some(reason)));
+                }
+            };
+            exchange.status = Some(answer.status);
+            journal.exchanges.push(exchange);
+            let mut response = http::Response::builder().status(answer.status);
+            for (name, value) in &answer.headers {
+                response = response.header(name, value);
+            }
+            let body = Full::new(Bytes::from(answer.body))
+                .map_err(|never| match never {})
+                .boxed_unsync();
+            let response = response
+                .body(body)
+                .map_err(|e| wasmtime_wasi_http::Error::InternalError(Some(e.to_string())))?;
+            let done: Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send> =
+                Box::new(async { Ok(()) });
+            Ok((response, done))
+        })
+    }
+}
+
+/// A `wasi:keyvalue` bucket handle: the bucket's name in the SQLite store.
+pub struct Bucket {
+    name: String,
+}
+
+/// The one state struct of a `Store`.
+pub struct HostState {
+    wasi: WasiCtx,
+    http: WasiHttpCtx,
+    table: ResourceTable,
+    hooks: UpstreamHooks,
+    storage: SqliteStore,
+    logs: Vec<LogLine>,
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for HostState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.hooks,
+        }
+    }
+}
+
+fn storage_error(error: crate::kv::KvError) -> kv::Error {
+    kv::Error::Other(error.to_string())
+}
+
+impl kv::Host for HostState {
+    fn open(
+        &mut self,
+        identifier: String,
+    ) -> wasmtime::Result<Result<Resource<Bucket>, kv::Error>> {
+        // One bucket per instance: the host's default, named "".
+        if !identifier.is_empty() {
+            return Ok(Err(kv::Error::NoSuchStore));
+        }
+        Ok(Ok(self.table.push(Bucket { name: identifier })?))
+    }
+}
+
+impl kv::HostBucket for HostState {
+    fn get(
+        &mut self,
+        bucket: Resource<Bucket>,
+        key: String,
+    ) -> wasmtime::Result<Result<Option<Vec<u8>>, kv::Error>> {
+        let name = &self.table.get(&bucket)?.name;
+        Ok(self.storage.get(name, &key).map_err(storage_error))
+    }
+
+    fn set(
+        &mut self,
+        bucket: Resource<Bucket>,
+        key: String,
+        value: Vec<u8>,
+    ) -> wasmtime::Result<Result<(), kv::Error>> {
+        let name = &self.table.get(&bucket)?.name;
+        Ok(self.storage.set(name, &key, &value).map_err(storage_error))
+    }
+
+    fn delete(
+        &mut self,
+        bucket: Resource<Bucket>,
+        key: String,
+    ) -> wasmtime::Result<Result<(), kv::Error>> {
+        let name = &self.table.get(&bucket)?.name;
+        Ok(self.storage.delete(name, &key).map_err(storage_error))
+    }
+
+    fn exists(
+        &mut self,
+        bucket: Resource<Bucket>,
+        key: String,
+    ) -> wasmtime::Result<Result<bool, kv::Error>> {
+        let name = &self.table.get(&bucket)?.name;
+        Ok(self.storage.exists(name, &key).map_err(storage_error))
+    }
+
+    fn list_keys(
+        &mut self,
+        bucket: Resource<Bucket>,
+        cursor: Option<u64>,
+    ) -> wasmtime::Result<Result<kv::KeyResponse, kv::Error>> {
+        const PAGE: usize = 1000;
+        let name = &self.table.get(&bucket)?.name;
+        Ok(self
+            .storage
+            .list_keys(name, cursor, PAGE)
+            .map(|(keys, cursor)| kv::KeyResponse { keys, cursor })
+            .map_err(storage_error))
+    }
+
+    fn drop(&mut self, bucket: Resource<Bucket>) -> wasmtime::Result<()> {
+        self.table.delete(bucket)?;
+        Ok(())
+    }
+}
+
+impl logging::Host for HostState {
+    fn log(
+        &mut self,
+        level: logging::Level,
+        context: String,
+        message: String,
+    ) -> wasmtime::Result<()> {
+        self.logs.push(LogLine {
+            level: match level {
+                logging::Level::Trace => "trace",
+                logging::Level::Debug => "debug",
+                logging::Level::Info => "info",
+                logging::Level::Warn => "warn",
+                logging::Level::Error => "error",
+                logging::Level::Critical => "critical",
+            }
+            .to_owned(),
+            context,
+            message,
+        });
+        Ok(())
+    }
+}
+
+/// The engine and the pre-instantiated component, built once per process.
+struct Runtime {
+    engine: Engine,
+    pre: bindings::OrderSourcePre<HostState>,
+}
+
+fn runtime() -> Result<&'static Runtime> {
+    static RUNTIME: OnceLock<Result<Runtime, String>> = OnceLock::new();
+    RUNTIME
+        .get_or_init(|| build_runtime().map_err(|e| format!("{e:#}")))
+        .as_ref()
+        .map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+fn build_runtime() -> Result<Runtime> {
+    let engine = Engine::new(&Config::new())?;
+    let component = Component::new(&engine, COMPONENT)
+        .map_err(|e| anyhow::Error::from(e).context("compiling the component"))?;
+    let mut linker = Linker::<HostState>::new(&engine);
+    wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+    wasmtime_wasi_http::p2::add_only_http_to_linker_sync(&mut linker)?;
+    kv::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| state)?;
+    logging::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| state)?;
+    let pre = bindings::OrderSourcePre::new(linker.instantiate_pre(&component)?)?;
+    Ok(Runtime { engine, pre })
+}
+
+/// The compiled component's type, for inspecting its imports and exports.
+pub fn component_type() -> Result<(Engine, wasmtime::component::types::Component)> {
+    let runtime = runtime()?;
+    Ok((
+        runtime.engine.clone(),
+        runtime.pre.instance_pre().component().component_type(),
+    ))
+}
+
+/// What one export call did besides returning.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct CallRecord {
+    /// HTTP exchanges, in order.
+    pub exchanges: Vec<Exchange>,
+    /// Requests the upstream could not answer.
+    pub failures: Vec<String>,
+    /// The component's log lines.
+    pub logs: Vec<LogLine>,
+    /// Anything the component wrote to stderr (a panic message).
+    pub stderr: String,
+}
+
+/// One component instance: one connected store.
+pub struct Plugin {
+    store: Store<HostState>,
+    instance: bindings::OrderSource,
+    journal: Arc<Mutex<Journal>>,
+    stderr: MemoryOutputPipe,
+    clock: VirtualClock,
+}
+
+impl Plugin {
+    /// Instantiates the component with its own storage, clock and upstream.
+    pub fn new(
+        upstream: Arc<Mutex<dyn Upstream>>,
+        storage: SqliteStore,
+        clock: VirtualClock,
+    ) -> Result<Self> {
+        let runtime = runtime()?;
+        let stderr = MemoryOutputPipe::new(64 * 1024);
+        let wasi = WasiCtxBuilder::new()
+            .wall_clock(clock.clone())
+            .monotonic_clock(clock.clone())
+            .stderr(stderr.clone())
+            .build();
+        let journal = Arc::new(Mutex::new(Journal::default()));
+        let state = HostState {
+            wasi,
+            http: WasiHttpCtx::new(),
+            table: ResourceTable::new(),
+            hooks: UpstreamHooks {
+                upstream,
+                journal: journal.clone(),
+            },
+            storage,
+            logs: Vec::new(),
+        };
+        let mut store = Store::new(&runtime.engine, state);
+        let instance = runtime
+            .pre
+            .instantiate(&mut store)
+            .map_err(|e| anyhow::Error::from(e).context("instantiating the component"))?;
+        Ok(Self {
+            store,
+            instance,
+            journal,
+            stderr,
+            clock,
+        })
+    }
+
+    /// The instance's clock.
+    pub fn clock(&self) -> &VirtualClock {
+        &self.clock
+    }
+
+    /// The instance's storage, e.g. for a dump or an assertion.
+    pub fn storage(&self) -> &SqliteStore {
+        &self.store.data().storage
+    }
+
+    /// Calls `connect`.
+    pub fn connect(
+        &mut self,
+        settings: &bindings::StoreSettings,
+    ) -> Result<(Result<bindings::Connection, bindings::Error>, CallRecord)> {
+        let result = self.instance.call_connect(&mut self.store, settings);
+        self.finish_call(result)
+    }
+
+    /// Calls `import-orders`.
+    pub fn import_orders(
+        &mut self,
+        settings: &bindings::StoreSettings,
+    ) -> Result<(Result<bindings::ImportBatch, bindings::Error>, CallRecord)> {
+        let result = self.instance.call_import_orders(&mut self.store, settings);
+        self.finish_call(result)
+    }
+
+    /// Calls `on-label-created`.
+    pub fn on_label_created(
+        &mut self,
+        settings: &bindings::StoreSettings,
+        labels: &[bindings::LabelEvent],
+    ) -> Result<(
+        Result<Vec<bindings::NotificationOutcome>, bindings::Error>,
+        CallRecord,
+    )> {
+        let result = self
+            .instance
+            .call_on_label_created(&mut self.store, settings, labels);
+        self.finish_call(result)
+    }
+
+    /// Calls `redact`.
+    pub fn redact(
+        &mut self,
+    ) -> Result<(
+        Result<Vec<bindings::RedactionDirective>, bindings::Error>,
+        CallRecord,
+    )> {
+        let result = self.instance.call_redact(&mut self.store);
+        self.finish_call(result)
+    }
+
+    /// Collects the call's journal; a trap becomes an error that carries the
+    /// component's stderr (its panic message).
+    fn finish_call<T>(&mut self, result: wasmtime::Result<T>) -> Result<(T, CallRecord)> {
+        let journal = std::mem::take(&mut *self.journal.lock().unwrap_or_else(|p| p.into_inner()));
+        let stderr = String::from_utf8_lossy(&self.stderr.contents()).into_owned();
+        let record = CallRecord {
+            exchanges: journal.exchanges,
+            failures: journal.failures,
+            logs: std::mem::take(&mut self.store.data_mut().logs),
+            stderr,
+        };
+        match result {
+            Ok(value) => Ok((value, record)),
+            Err(trap) => Err(anyhow::Error::from(trap).context(format!(
+                "the component trapped; its stderr: {:?}",
+                record.stderr
+            ))),
+        }
+    }
+}

@@ -1,0 +1,466 @@
+//! Runs a recorded session: the HAR's exchanges answer the component's requests,
+//! and its `_scenario` block (a HAR custom field) says which exports to call, with
+//! which settings, at what time, and what each should return.
+//!
+//! ```json
+//! "_scenario": {
+//!   "description": "connect a US store",
+//!   "settings": { "marketplaceId": "ATVPDKIKX0DER" },
+//!   "steps": [ { "call": "connect", "expect": "ok" },
+//!              { "call": "redact", "at": "2026-12-05T00:00:00Z", "expect": "ok" } ]
+//! }
+//! ```
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use anyhow::{Context, Result, bail};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::har::{Har, Replay};
+use crate::kv::SqliteStore;
+use crate::runtime::bindings::{self as wit, wasi::clocks::wall_clock::Datetime};
+use crate::runtime::{CallRecord, Plugin, VirtualClock};
+
+/// Placeholder credentials: replay ignores credential values, so none are real.
+pub const PLACEHOLDER_CLIENT_ID: &str = "amzn1.application-oa2-client.placeholder";
+/// See [`PLACEHOLDER_CLIENT_ID`].
+pub const PLACEHOLDER_CLIENT_SECRET: &str = "placeholder-client-secret";
+/// See [`PLACEHOLDER_CLIENT_ID`].
+pub const PLACEHOLDER_REFRESH_TOKEN: &str = "Atzr|placeholder";
+/// The seller id used when a scenario names none.
+pub const PLACEHOLDER_SELLER_ID: &str = "A3PLACEHOLDER";
+
+/// The `_scenario` block.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Scenario {
+    /// What the recording shows.
+    #[serde(default)]
+    pub description: String,
+    /// The store settings, minus credentials.
+    pub settings: Settings,
+    /// The clock's start for a recording with no exchanges (otherwise the first
+    /// exchange's time).
+    #[serde(default)]
+    pub start_time: Option<DateTime<Utc>>,
+    /// The export calls, in order.
+    pub steps: Vec<Step>,
+}
+
+/// Store settings as a scenario gives them (camelCase, defaults for the rest).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Settings {
+    /// The order source.
+    pub marketplace_id: String,
+    /// Seller id; a placeholder by default.
+    #[serde(default = "placeholder_seller")]
+    pub seller_id: String,
+    /// Explicit region.
+    #[serde(default)]
+    pub region: Option<Region>,
+    /// Sandbox hosts.
+    #[serde(default)]
+    pub sandbox: bool,
+    /// `sku` (default) or `asin`.
+    #[serde(default)]
+    pub product_identifier: ProductIdentifier,
+    /// Import FBA orders.
+    #[serde(default)]
+    pub import_fba_orders: bool,
+    /// Kanji addresses for Japan.
+    #[serde(default)]
+    pub japan_kanji_addresses: bool,
+}
+
+fn placeholder_seller() -> String {
+    PLACEHOLDER_SELLER_ID.to_owned()
+}
+
+/// WIT `region`.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[allow(missing_docs)]
+pub enum Region {
+    NorthAmerica,
+    Europe,
+    FarEast,
+}
+
+/// WIT `product-identifier`.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[allow(missing_docs)]
+pub enum ProductIdentifier {
+    #[default]
+    Sku,
+    Asin,
+}
+
+impl Settings {
+    /// The WIT record, with placeholder credentials.
+    pub fn to_wit(&self) -> wit::StoreSettings {
+        wit::StoreSettings {
+            credentials: wit::Credentials {
+                lwa_client_id: PLACEHOLDER_CLIENT_ID.into(),
+                lwa_client_secret: PLACEHOLDER_CLIENT_SECRET.into(),
+                refresh_token: PLACEHOLDER_REFRESH_TOKEN.into(),
+                seller_id: self.seller_id.clone(),
+            },
+            marketplace_id: self.marketplace_id.clone(),
+            region: self.region.map(|r| match r {
+                Region::NorthAmerica => wit::Region::NorthAmerica,
+                Region::Europe => wit::Region::Europe,
+                Region::FarEast => wit::Region::FarEast,
+            }),
+            sandbox: self.sandbox,
+            product_identifier: match self.product_identifier {
+                ProductIdentifier::Sku => wit::ProductIdentifier::Sku,
+                ProductIdentifier::Asin => wit::ProductIdentifier::Asin,
+            },
+            import_fba_orders: self.import_fba_orders,
+            japan_kanji_addresses: self.japan_kanji_addresses,
+        }
+    }
+}
+
+/// One export call.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Step {
+    /// `connect`, `import-orders`, `on-label-created` or `redact`.
+    pub call: Call,
+    /// Move the clock here first.
+    #[serde(default)]
+    pub at: Option<DateTime<Utc>>,
+    /// Labels for `on-label-created`.
+    #[serde(default)]
+    pub labels: Vec<Label>,
+    /// `ok`, or the kebab-case name of the expected error case.
+    #[serde(default)]
+    pub expect: Option<String>,
+}
+
+/// The exports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[allow(missing_docs)]
+pub enum Call {
+    Connect,
+    ImportOrders,
+    OnLabelCreated,
+    Redact,
+}
+
+/// WIT `label-event` with readable dates.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct Label {
+    pub label_id: String,
+    pub orders: Vec<LabelOrder>,
+    pub carrier_code: String,
+    #[serde(default)]
+    pub carrier_name: Option<String>,
+    #[serde(default)]
+    pub service: Option<String>,
+    pub tracking_number: String,
+    pub ship_date: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    #[serde(default)]
+    pub automatic_tracking: bool,
+    #[serde(default)]
+    pub batch_id: Option<String>,
+}
+
+/// WIT `label-order`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct LabelOrder {
+    pub order_id: String,
+    pub items: Vec<LabelItem>,
+}
+
+/// WIT `label-item`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct LabelItem {
+    pub order_item_id: String,
+    pub quantity: u32,
+}
+
+impl Label {
+    /// The WIT record.
+    pub fn to_wit(&self) -> wit::LabelEvent {
+        wit::LabelEvent {
+            label_id: self.label_id.clone(),
+            orders: self
+                .orders
+                .iter()
+                .map(|o| wit::LabelOrder {
+                    order_id: o.order_id.clone(),
+                    items: o
+                        .items
+                        .iter()
+                        .map(|i| wit::LabelItem {
+                            order_item_id: i.order_item_id.clone(),
+                            quantity: i.quantity,
+                        })
+                        .collect(),
+                })
+                .collect(),
+            carrier_code: self.carrier_code.clone(),
+            carrier_name: self.carrier_name.clone(),
+            service: self.service.clone(),
+            tracking_number: self.tracking_number.clone(),
+            ship_date: datetime(self.ship_date),
+            created_at: datetime(self.created_at),
+            carrier_fee: None,
+            automatic_tracking: self.automatic_tracking,
+            batch_id: self.batch_id.clone(),
+        }
+    }
+}
+
+/// A WIT datetime.
+pub fn datetime(at: DateTime<Utc>) -> Datetime {
+    Datetime {
+        seconds: u64::try_from(at.timestamp()).unwrap_or(0),
+        nanoseconds: at.timestamp_subsec_nanos(),
+    }
+}
+
+/// What an export returned: the WIT value or error, as JSON.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Outcome {
+    /// `ok(value)`.
+    Ok(serde_json::Value),
+    /// `err(error)`; `case` is the WIT case name.
+    Err {
+        /// Kebab-case error case.
+        case: String,
+        /// The error value.
+        error: serde_json::Value,
+    },
+}
+
+impl Outcome {
+    fn from_result<T: Serialize>(result: Result<T, wit::Error>) -> Self {
+        match result {
+            Ok(value) => Outcome::Ok(readable(to_json(&value))),
+            Err(error) => Outcome::Err {
+                case: error_case(&error).to_owned(),
+                error: readable(to_json(&error)),
+            },
+        }
+    }
+
+    /// `ok` or the error case, as `expect` names it.
+    pub fn case(&self) -> &str {
+        match self {
+            Outcome::Ok(_) => "ok",
+            Outcome::Err { case, .. } => case,
+        }
+    }
+}
+
+fn to_json<T: Serialize>(value: &T) -> serde_json::Value {
+    serde_json::to_value(value)
+        .unwrap_or_else(|e| serde_json::Value::String(format!("unserializable: {e}")))
+}
+
+/// WIT datetimes (`{seconds, nanoseconds}`) become RFC 3339 text for people.
+fn readable(value: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::Object(map)
+            if map.len() == 2 && map.contains_key("seconds") && map.contains_key("nanoseconds") =>
+        {
+            let seconds = map["seconds"].as_i64().unwrap_or(0);
+            let nanos = map["nanoseconds"]
+                .as_u64()
+                .and_then(|n| u32::try_from(n).ok())
+                .unwrap_or(0);
+            DateTime::from_timestamp(seconds, nanos)
+                .map(|t| Value::String(t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)))
+                .unwrap_or(Value::Object(map))
+        }
+        Value::Object(map) => {
+            Value::Object(map.into_iter().map(|(k, v)| (k, readable(v))).collect())
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(readable).collect()),
+        other => other,
+    }
+}
+
+/// The WIT case name of an error.
+pub fn error_case(error: &wit::Error) -> &'static str {
+    match error {
+        wit::Error::ReauthorizationRequired(_) => "reauthorization-required",
+        wit::Error::AccessDenied(_) => "access-denied",
+        wit::Error::NotProfessionalSeller => "not-professional-seller",
+        wit::Error::MarketplaceNotParticipating(_) => "marketplace-not-participating",
+        wit::Error::KanjiAddressesRequired => "kanji-addresses-required",
+        wit::Error::Throttled(_) => "throttled",
+        wit::Error::InvalidInput(_) => "invalid-input",
+        wit::Error::Amazon(_) => "amazon",
+        wit::Error::MalformedResponse(_) => "malformed-response",
+        wit::Error::Transport(_) => "transport",
+        wit::Error::Storage(_) => "storage",
+    }
+}
+
+/// One step's report.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StepReport {
+    /// The export.
+    pub call: Call,
+    /// The virtual time of the call.
+    pub at: DateTime<Utc>,
+    /// What it returned.
+    pub outcome: Outcome,
+    /// What the scenario expected, if it said.
+    pub expected: Option<String>,
+    /// HTTP, logs, stderr.
+    #[serde(flatten)]
+    pub record: CallRecord,
+}
+
+/// A whole run's report.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunReport {
+    /// The scenario's description.
+    pub description: String,
+    /// Each step.
+    pub steps: Vec<StepReport>,
+    /// Recorded exchanges used.
+    pub exchanges_used: usize,
+    /// Recorded exchanges in the file.
+    pub exchanges_recorded: usize,
+    /// Every reason the run failed; empty when it passed.
+    pub problems: Vec<String>,
+}
+
+impl RunReport {
+    /// True when every step met its expectation and the replay was exact.
+    pub fn passed(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// A recording with its scenario.
+pub struct Session {
+    /// The scenario.
+    pub scenario: Scenario,
+    har: Har,
+}
+
+impl Session {
+    /// Reads a HAR file that carries a `_scenario` block.
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        Self::from_json(&text).with_context(|| format!("in {}", path.display()))
+    }
+
+    /// Parses HAR JSON that carries a `_scenario` block.
+    pub fn from_json(text: &str) -> Result<Self> {
+        let raw: serde_json::Value =
+            serde_json::from_str(text).context("the recording is not JSON")?;
+        let Some(block) = raw.get("log").and_then(|log| log.get("_scenario")) else {
+            bail!(
+                "the recording has no log._scenario block saying which exports to call (see fixtures/README.md)"
+            );
+        };
+        let scenario: Scenario =
+            serde_json::from_value(block.clone()).context("log._scenario is invalid")?;
+        let har: Har = serde_json::from_value(raw).context("the recording is not HAR 1.2")?;
+        Ok(Self { scenario, har })
+    }
+
+    /// Runs every step against a fresh instance with in-memory storage.
+    pub fn run(&self) -> Result<RunReport> {
+        self.run_with_storage(SqliteStore::in_memory()?)
+    }
+
+    /// Runs every step with the given storage.
+    pub fn run_with_storage(&self, storage: SqliteStore) -> Result<RunReport> {
+        let replay = Replay::from_har(self.har.clone())?;
+        let start = replay
+            .start_time()
+            .or(self.scenario.start_time)
+            .context("the recording has no exchanges and its _scenario no startTime")?;
+        let total = replay.len();
+        let replay = Arc::new(Mutex::new(replay));
+        let clock = VirtualClock::new(start);
+        let mut plugin = Plugin::new(replay.clone(), storage, clock.clone())?;
+        let settings = self.scenario.settings.to_wit();
+
+        let mut steps = Vec::new();
+        let mut problems = Vec::new();
+        for (index, step) in self.scenario.steps.iter().enumerate() {
+            if let Some(at) = step.at {
+                clock.set(at);
+            }
+            let at = clock.now();
+            let (outcome, record) = match step.call {
+                Call::Connect => {
+                    let (result, record) = plugin.connect(&settings)?;
+                    (Outcome::from_result(result), record)
+                }
+                Call::ImportOrders => {
+                    let (result, record) = plugin.import_orders(&settings)?;
+                    (Outcome::from_result(result), record)
+                }
+                Call::OnLabelCreated => {
+                    let labels: Vec<_> = step.labels.iter().map(Label::to_wit).collect();
+                    let (result, record) = plugin.on_label_created(&settings, &labels)?;
+                    (Outcome::from_result(result), record)
+                }
+                Call::Redact => {
+                    let (result, record) = plugin.redact()?;
+                    (Outcome::from_result(result), record)
+                }
+            };
+            let label = format!(
+                "step {} ({})",
+                index + 1,
+                serde_json::to_string(&step.call)?.trim_matches('"')
+            );
+            problems.extend(record.failures.iter().map(|f| format!("{label}: {f}")));
+            if let Some(expected) = &step.expect
+                && expected != outcome.case()
+            {
+                problems.push(format!(
+                    "{label}: expected {expected}, got {}",
+                    outcome.case()
+                ));
+            }
+            steps.push(StepReport {
+                call: step.call,
+                at,
+                outcome,
+                expected: step.expect.clone(),
+                record,
+            });
+        }
+        let replay = replay.lock().unwrap_or_else(|p| p.into_inner());
+        if let Err(unused) = replay.finish() {
+            problems.push(unused.to_string());
+        }
+        Ok(RunReport {
+            description: self.scenario.description.clone(),
+            steps,
+            exchanges_used: replay.used(),
+            exchanges_recorded: total,
+            problems,
+        })
+    }
+}
