@@ -168,6 +168,7 @@ mod tests {
         connect(&host, &us_settings()).unwrap();
         let sent = host.sent.borrow();
         let token_request = &sent[0];
+        assert_eq!(token_request.method, "POST");
         assert_eq!(token_request.uri, "https://api.amazon.com/auth/o2/token");
         assert!(token_request.body.contains("grant_type=refresh_token"));
         assert!(

@@ -166,3 +166,172 @@ fn window_filters(settings: &StoreSettings, after: DateTime<Utc>) -> Vec<(String
         ("maxResultsPerPage".into(), "100".into()),
     ]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Error;
+    use crate::model::OrderStatus;
+    use crate::testing::{FakeHost, us_settings};
+
+    fn order(id: &str, status: &str) -> String {
+        format!(
+            r#"{{"orderId":"{id}","createdTime":"2026-11-20T10:00:00Z","lastUpdatedTime":"2026-11-20T11:00:00Z",
+            "salesChannel":{{"channelName":"AMAZON","marketplaceId":"ATVPDKIKX0DER"}},
+            "fulfillment":{{"fulfillmentStatus":"{status}","fulfilledBy":"MERCHANT",
+              "shipByWindow":{{"latestDateTime":"2026-11-22T23:59:59Z"}}}},
+            "orderItems":[{{"orderItemId":"1","quantityOrdered":1,"product":{{"asin":"B000000001","sellerSku":"SKU-1"}}}}]}}"#
+        )
+    }
+
+    fn query_of(uri: &str) -> Vec<(String, String)> {
+        let query = uri.split_once('?').map(|(_, q)| q).unwrap_or("");
+        form_urlencoded::parse(query.as_bytes())
+            .into_owned()
+            .collect()
+    }
+
+    #[test]
+    fn pages_repeat_the_filters_and_the_cursor_moves_after_the_last_page() {
+        let host = FakeHost::new();
+        host.expect_token()
+            .expect(
+                "GET",
+                SEARCH_PATH,
+                200,
+                &format!(
+                    r#"{{"orders":[{}],"pagination":{{"nextToken":"a+b/c="}}}}"#,
+                    order("111-1", "UNSHIPPED")
+                ),
+            )
+            .expect(
+                "GET",
+                SEARCH_PATH,
+                200,
+                &format!(
+                    r#"{{"orders":[{}],"lastUpdatedBefore":"2026-11-20T14:58:00Z"}}"#,
+                    order("111-2", "PENDING")
+                ),
+            );
+        let first = import_orders(&host, &us_settings()).unwrap();
+        assert!(first.more);
+        assert_eq!(first.orders[0].status, OrderStatus::AwaitingShipment);
+        assert!(
+            !host.key_exists(CURSOR_KEY),
+            "the cursor waits for the window's last page"
+        );
+
+        let second = import_orders(&host, &us_settings()).unwrap();
+        assert!(!second.more);
+        assert_eq!(second.orders[0].status, OrderStatus::AwaitingPayment);
+        assert!(second.next_call_after > host.now());
+
+        let sent = host.sent.borrow();
+        let (first_query, second_query) = (query_of(&sent[1].uri), query_of(&sent[2].uri));
+        assert_eq!(second_query[..first_query.len()], first_query[..]);
+        assert_eq!(
+            second_query.last().unwrap(),
+            &("paginationToken".to_owned(), "a+b/c=".to_owned())
+        );
+        assert!(
+            sent[2].uri.contains("paginationToken=a%2Bb%2Fc%3D"),
+            "token encoded once: {}",
+            sent[2].uri
+        );
+        assert_eq!(
+            first_query[0],
+            (
+                "lastUpdatedAfter".to_owned(),
+                "2026-11-06T15:00:00Z".to_owned()
+            ),
+            "a first import reaches back 14 days"
+        );
+        drop(sent);
+
+        // The next window starts at Amazon's bound, less the overlap.
+        host.expect("GET", SEARCH_PATH, 200, r#"{"orders":[]}"#);
+        import_orders(&host, &us_settings()).unwrap();
+        let sent = host.sent.borrow();
+        assert_eq!(
+            query_of(&sent[3].uri)[0].1,
+            "2026-11-20T14:53:00Z",
+            "lastUpdatedBefore minus five minutes"
+        );
+    }
+
+    #[test]
+    fn a_malformed_order_is_skipped_and_the_others_arrive() {
+        let host = FakeHost::new();
+        host.expect_token().expect(
+            "GET",
+            SEARCH_PATH,
+            200,
+            &format!(
+                r#"{{"orders":[{},{{"orderId":"222-BAD","createdTime":"x"}},{}]}}"#,
+                order("111-1", "UNSHIPPED"),
+                order("111-3", "TELEPORTED")
+            ),
+        );
+        let batch = import_orders(&host, &us_settings()).unwrap();
+        assert_eq!(batch.orders.len(), 1);
+        let skipped: Vec<_> = batch.skipped.iter().map(|s| s.order_id.as_str()).collect();
+        assert_eq!(skipped, ["222-BAD", "111-3"]);
+        assert!(batch.skipped[0].reason.starts_with("missing field"));
+    }
+
+    #[test]
+    fn throttling_and_an_expired_page_token_lose_nothing() {
+        let host = FakeHost::new();
+        host.expect_token().expect(
+            "GET",
+            SEARCH_PATH,
+            429,
+            r#"{"errors":[{"code":"QuotaExceeded","message":"You exceeded your quota"}]}"#,
+        );
+        match import_orders(&host, &us_settings()) {
+            Err(Error::Throttled { retry_at }) => {
+                assert_eq!(retry_at, host.now() + Duration::seconds(179))
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(!host.key_exists(CURSOR_KEY));
+
+        host.expect(
+            "GET",
+            SEARCH_PATH,
+            200,
+            &format!(
+                r#"{{"orders":[{}],"pagination":{{"nextToken":"t"}}}}"#,
+                order("111-1", "UNSHIPPED")
+            ),
+        )
+        .expect(
+            "GET",
+            SEARCH_PATH,
+            400,
+            r#"{"errors":[{"code":"InvalidInput","message":"token expired"}]}"#,
+        );
+        import_orders(&host, &us_settings()).unwrap();
+        assert!(matches!(
+            import_orders(&host, &us_settings()),
+            Err(Error::Amazon(_))
+        ));
+        assert!(
+            !host.key_exists(PAGE_KEY),
+            "the expired window restarts from the cursor"
+        );
+    }
+
+    #[test]
+    fn imported_merchant_orders_are_scheduled_for_redaction() {
+        let host = FakeHost::new();
+        host.expect_token().expect(
+            "GET",
+            SEARCH_PATH,
+            200,
+            &format!(r#"{{"orders":[{}]}}"#, order("111-1", "UNSHIPPED")),
+        );
+        import_orders(&host, &us_settings()).unwrap();
+        assert!(host.key_exists("redaction/order/111-1"));
+    }
+}

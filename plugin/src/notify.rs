@@ -227,3 +227,167 @@ fn check_label(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{FakeHost, at, us_settings};
+
+    fn label(label_id: &str, order_id: &str) -> LabelEvent {
+        LabelEvent {
+            label_id: label_id.into(),
+            orders: vec![LabelOrder {
+                order_id: order_id.into(),
+                items: vec![LabelItem {
+                    order_item_id: "79039765272157".into(),
+                    quantity: 1,
+                }],
+            }],
+            carrier_code: "FedEx".into(),
+            carrier_name: None,
+            service: Some("FedEx Ground".into()),
+            tracking_number: "112345678".into(),
+            ship_date: at("2026-11-20T17:00:00Z"),
+            created_at: at("2026-11-20T16:00:00Z"),
+            carrier_fee: None,
+            automatic_tracking: true,
+            batch_id: None,
+        }
+    }
+
+    const CONFIRM: &str = "/shipmentConfirmation";
+
+    #[test]
+    fn confirms_once_with_amazons_body_shape() {
+        let host = FakeHost::new();
+        host.expect_token().expect("POST", CONFIRM, 204, "");
+        let outcomes =
+            on_label_created(&host, &us_settings(), &[label("L1", "902-1106328-1059050")]).unwrap();
+        assert_eq!(outcomes[0].outcome, NotificationResult::Sent);
+        let body: serde_json::Value = serde_json::from_str(&host.sent.borrow()[1].body).unwrap();
+        assert_eq!(
+            body["packageDetail"]["packageReferenceId"], "1",
+            "a digit string, not a number"
+        );
+        assert!(body["packageDetail"]["orderItems"].is_array());
+        assert_eq!(
+            body["packageDetail"]["shipDate"],
+            "2026-11-20T17:00:00.000Z"
+        );
+        assert!(body["packageDetail"].get("carrierName").is_none());
+
+        let again =
+            on_label_created(&host, &us_settings(), &[label("L2", "902-1106328-1059050")]).unwrap();
+        assert_eq!(
+            again[0].outcome,
+            NotificationResult::NotSent(NotSentReason::AlreadyNotified)
+        );
+        assert_eq!(host.sent.borrow().len(), 2, "no second call to Amazon");
+    }
+
+    #[test]
+    fn throttled_and_failed_sends_are_queued_not_lost() {
+        let host = FakeHost::new();
+        host.expect_token()
+            .expect(
+                "POST",
+                CONFIRM,
+                429,
+                r#"{"errors":[{"code":"QuotaExceeded","message":"quota"}]}"#,
+            )
+            .expect("POST", CONFIRM, 503, "");
+        let outcomes = on_label_created(
+            &host,
+            &us_settings(),
+            &[
+                label("L1", "111-0000001-0000001"),
+                label("L2", "111-0000002-0000002"),
+            ],
+        )
+        .unwrap();
+        let now = host.now();
+        assert_eq!(
+            outcomes[0].outcome,
+            NotificationResult::Queued(now + Duration::seconds(1))
+        );
+        assert_eq!(
+            outcomes[1].outcome,
+            NotificationResult::Queued(now + Duration::seconds(60))
+        );
+        let kept: OutboxEntry =
+            serde_json::from_slice(&host.store.borrow()["outbox/111-0000001-0000001"]).unwrap();
+        assert_eq!(kept.tracking_number, "112345678");
+        assert!(host.key_exists("outbox/111-0000002-0000002"));
+    }
+
+    #[test]
+    fn a_rejection_is_reported_per_order_and_the_rest_still_go() {
+        let host = FakeHost::new();
+        host.expect_token()
+            .expect(
+                "POST",
+                CONFIRM,
+                400,
+                r#"{"errors":[{"code":"Invalid Input","message":"Invalid Input"}]}"#,
+            )
+            .expect("POST", CONFIRM, 204, "");
+        let outcomes = on_label_created(
+            &host,
+            &us_settings(),
+            &[
+                label("L1", "111-0000001-0000001"),
+                label("L2", "111-0000002-0000002"),
+            ],
+        )
+        .unwrap();
+        assert!(
+            matches!(&outcomes[0].outcome, NotificationResult::NotSent(NotSentReason::Rejected(e)) if e.code == "Invalid Input")
+        );
+        assert_eq!(outcomes[1].outcome, NotificationResult::Sent);
+        assert!(
+            !host.key_exists("shipment/111-0000001-0000001"),
+            "a rejected order may be sent again"
+        );
+    }
+
+    #[test]
+    fn incomplete_labels_are_refused_without_calling_amazon() {
+        let host = FakeHost::new();
+        host.expect_token();
+        let mut other = label("L1", "111-0000001-0000001");
+        other.carrier_code = "Other".into();
+        let mut no_items = label("L2", "111-0000002-0000002");
+        no_items.orders[0].items.clear();
+        let sneaky = label("L3", "../../sellers/v1/account");
+        let outcomes = on_label_created(&host, &us_settings(), &[other, no_items, sneaky]).unwrap();
+        let fields: Vec<_> = outcomes
+            .iter()
+            .map(|o| match &o.outcome {
+                NotificationResult::NotSent(NotSentReason::InvalidLabel { field, .. }) => {
+                    field.as_str()
+                }
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                "labels[0].carrier-name",
+                "labels[1].orders[0].items",
+                "labels[2].orders[0].order-id"
+            ]
+        );
+        assert_eq!(host.sent.borrow().len(), 1, "only the token exchange");
+    }
+
+    #[test]
+    fn a_storage_failure_is_an_error_not_a_silent_loss() {
+        let host = FakeHost::new();
+        host.expect_token();
+        host.failing_writes.set(true);
+        assert!(matches!(
+            on_label_created(&host, &us_settings(), &[label("L1", "111-0000001-0000001")]),
+            Err(Error::Storage(_))
+        ));
+    }
+}

@@ -190,3 +190,147 @@ fn directives_for(order_id: &str, scheduled: &Scheduled) -> Vec<RedactionDirecti
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{LabelItem, LabelOrder};
+    use crate::testing::{FakeHost, at};
+
+    fn shipped(automatic_tracking: bool) -> LabelEvent {
+        LabelEvent {
+            label_id: "L1".into(),
+            orders: vec![LabelOrder {
+                order_id: "111-1".into(),
+                items: vec![LabelItem {
+                    order_item_id: "1".into(),
+                    quantity: 1,
+                }],
+            }],
+            carrier_code: "UPS".into(),
+            carrier_name: None,
+            service: None,
+            tracking_number: "1Z".into(),
+            ship_date: at("2026-11-25T00:00:00Z"),
+            created_at: at("2026-11-21T00:00:00Z"),
+            carrier_fee: None,
+            automatic_tracking,
+            batch_id: None,
+        }
+    }
+
+    fn due(host: &FakeHost, when: &str) -> Vec<RedactionDirective> {
+        host.set_now(at(when));
+        redact(host).unwrap()
+    }
+
+    #[test]
+    fn unshipped_orders_are_redacted_14_days_after_import_once() {
+        let host = FakeHost::new();
+        schedule_import(&Store::new(&host), "111-1", at("2026-11-20T15:00:00Z")).unwrap();
+        assert!(due(&host, "2026-12-04T14:59:59Z").is_empty());
+        let directives = due(&host, "2026-12-04T15:00:00Z");
+        let targets: Vec<_> = directives.iter().map(|d| d.target.clone()).collect();
+        assert_eq!(
+            targets,
+            [
+                RedactionTarget::Order("111-1".into()),
+                RedactionTarget::CustomerOfOrder("111-1".into())
+            ]
+        );
+        assert!(
+            directives
+                .iter()
+                .all(|d| d.replacement == "REDACTED (Amazon)")
+        );
+        assert!(
+            directives
+                .iter()
+                .all(|d| d.rule == RedactionRule::UnshippedAfterImport)
+        );
+        assert!(
+            due(&host, "2026-12-05T00:00:00Z").is_empty(),
+            "each directive is returned once"
+        );
+    }
+
+    #[test]
+    fn orders_keep_city_state_and_postal_code_labels_do_not() {
+        let host = FakeHost::new();
+        let store = Store::new(&host);
+        schedule_shipment(&store, "111-1", &shipped(false)).unwrap();
+        let directives = due(&host, "2026-12-21T00:00:00Z");
+        let order = &directives[0];
+        assert!(
+            !order.fields.contains(&PiiField::City)
+                && !order.fields.contains(&PiiField::PostalCode)
+        );
+        let label = directives
+            .iter()
+            .find(|d| d.target == RedactionTarget::Label("L1".into()))
+            .unwrap();
+        for field in [
+            PiiField::City,
+            PiiField::State,
+            PiiField::PostalCode,
+            PiiField::StreetAddress,
+        ] {
+            assert!(label.fields.contains(&field), "{field:?}");
+        }
+    }
+
+    #[test]
+    fn tracked_shipments_use_the_earliest_of_ship_date_plus_30_and_label_plus_44() {
+        let host = FakeHost::new();
+        let store = Store::new(&host);
+        schedule_import(&store, "111-1", at("2026-11-20T15:00:00Z")).unwrap();
+        schedule_shipment(&store, "111-1", &shipped(true)).unwrap();
+        // The 14-day unshipped rule no longer applies once the order shipped.
+        assert!(due(&host, "2026-12-10T00:00:00Z").is_empty());
+        // ship date + 30 = Dec 25, label + 44 = Jan 4: Dec 25 wins.
+        assert!(due(&host, "2026-12-24T23:59:59Z").is_empty());
+        let directives = due(&host, "2026-12-25T00:00:00Z");
+        assert_eq!(directives.len(), 3);
+        assert!(
+            directives
+                .iter()
+                .all(|d| d.rule == RedactionRule::TrackedShipment)
+        );
+    }
+
+    #[test]
+    fn untracked_shipments_wait_30_days_after_the_label() {
+        let host = FakeHost::new();
+        schedule_shipment(&Store::new(&host), "111-1", &shipped(false)).unwrap();
+        assert!(due(&host, "2026-12-20T23:59:59Z").is_empty());
+        assert_eq!(
+            due(&host, "2026-12-21T00:00:00Z")[0].rule,
+            RedactionRule::UntrackedShipment
+        );
+    }
+
+    #[test]
+    fn a_reimported_order_keeps_its_first_import_date() {
+        let host = FakeHost::new();
+        let store = Store::new(&host);
+        schedule_import(&store, "111-1", at("2026-11-20T15:00:00Z")).unwrap();
+        schedule_import(&store, "111-1", at("2026-11-25T15:00:00Z")).unwrap();
+        assert_eq!(due(&host, "2026-12-04T15:00:00Z").len(), 2);
+    }
+
+    #[test]
+    fn the_schedule_holds_ids_and_dates_only() {
+        let host = FakeHost::new();
+        let store = Store::new(&host);
+        schedule_import(&store, "111-1", at("2026-11-20T15:00:00Z")).unwrap();
+        schedule_shipment(&store, "111-2", &shipped(true)).unwrap();
+        for (key, value) in host.store.borrow().iter() {
+            let value: serde_json::Value = serde_json::from_slice(value).unwrap();
+            let text = value.to_string();
+            assert!(
+                !text.contains("1Z") && !text.contains("UPS"),
+                "{key}: {text}"
+            );
+        }
+    }
+}

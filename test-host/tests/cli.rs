@@ -1,0 +1,61 @@
+//! The `test-host` binary as a user runs it.
+
+use std::process::Command;
+
+fn test_host(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_test-host"))
+        .args(args)
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn replay_json_prints_each_steps_result() {
+    let output = test_host(&["replay", "fixtures/connect-success.har", "--json"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["steps"][0]["call"], "connect");
+    assert_eq!(
+        report["steps"][0]["outcome"]["ok"]["store"]["store_name"],
+        "BestSellerStore"
+    );
+    assert_eq!(report["exchangesUsed"], 3);
+    assert_eq!(report["problems"], serde_json::json!([]));
+}
+
+#[test]
+fn demo_runs_the_whole_skeleton_without_printing_buyer_data() {
+    let output = test_host(&["demo"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8(output.stdout).unwrap();
+    for call in ["connect", "import-orders", "on-label-created", "redact"] {
+        assert!(text.contains(call), "{call} missing:\n{text}");
+    }
+    assert!(text.contains("REDACTED (Amazon)"));
+    assert!(!text.contains("Sample Buyer") && !text.contains("Example Way"));
+}
+
+#[test]
+fn a_recording_without_a_scenario_is_a_clear_error() {
+    let dir = std::env::temp_dir().join(format!("no-scenario-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("plain.har");
+    std::fs::write(
+        &file,
+        r#"{"log":{"version":"1.2","creator":{"name":"x","version":"1"},"entries":[]}}"#,
+    )
+    .unwrap();
+    let output = test_host(&["replay", file.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("_scenario"));
+    let _ = std::fs::remove_dir_all(dir);
+}

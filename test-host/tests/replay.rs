@@ -1,0 +1,344 @@
+//! The real component in wasmtime, against every recorded session in fixtures/.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value, json};
+use test_host::kv::SqliteStore;
+use test_host::scenario::{Outcome, RunReport, Session};
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures")
+}
+
+fn run(name: &str) -> RunReport {
+    let report = Session::from_file(&fixtures().join(name))
+        .unwrap()
+        .run()
+        .unwrap();
+    assert!(report.passed(), "{name}: {:#?}", report.problems);
+    report
+}
+
+fn ok(report: &RunReport, step: usize) -> &Value {
+    match &report.steps[step].outcome {
+        Outcome::Ok(value) => value,
+        other => panic!("step {step}: {other:?}"),
+    }
+}
+
+fn error(report: &RunReport, step: usize) -> (&str, &Value) {
+    match &report.steps[step].outcome {
+        Outcome::Err { case, error } => (case.as_str(), error),
+        other => panic!("step {step}: {other:?}"),
+    }
+}
+
+/// Every fixture has a test below; a new recording without one fails here.
+const FIXTURES: &[&str] = &[
+    "connect-forbidden.har",
+    "connect-individual-plan.har",
+    "connect-invalid-grant.har",
+    "connect-japan-without-kanji.har",
+    "connect-not-participating.har",
+    "connect-success.har",
+    "demo.har",
+    "faults/connect-truncated-response.har",
+    "import-two-pages.har",
+    "label-confirmed.har",
+    "label-rejected.har",
+];
+
+#[test]
+fn every_fixture_has_a_test_and_replays_exactly() {
+    let mut found = BTreeSet::new();
+    for dir in [fixtures(), fixtures().join("faults")] {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "har") {
+                found.insert(
+                    path.strip_prefix(fixtures())
+                        .unwrap()
+                        .to_string_lossy()
+                        .into_owned(),
+                );
+            }
+        }
+    }
+    let known: BTreeSet<String> = FIXTURES.iter().map(|s| s.to_string()).collect();
+    assert_eq!(found, known, "fixtures and the FIXTURES list differ");
+    for name in FIXTURES {
+        run(name);
+    }
+}
+
+#[test]
+fn connect_returns_the_store_every_marketplace_and_capabilities() {
+    let report = run("connect-success.har");
+    let connection = ok(&report, 0);
+    assert_eq!(connection["store"]["store_name"], "BestSellerStore");
+    assert_eq!(connection["store"]["marketplace"]["currency_code"], "USD");
+    assert_eq!(
+        connection["store"]["marketplace"]["domain"],
+        "www.amazon.com"
+    );
+    let ids: Vec<&str> = connection["marketplaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["ATVPDKIKX0DER", "A2EUQ1WTGCTBG2", "A1AM78C64UM0Y8"]);
+    assert_eq!(connection["selling_plan"], "Professional");
+    assert_eq!(connection["capabilities"]["marketplace_emails_buyer"], true);
+    let methods: Vec<&str> = report.steps[0]
+        .record
+        .exchanges
+        .iter()
+        .map(|e| e.method.as_str())
+        .collect();
+    assert_eq!(methods, ["POST", "GET", "GET"]);
+}
+
+#[test]
+fn connect_errors_are_typed() {
+    let report = run("connect-invalid-grant.har");
+    let (case, detail) = error(&report, 0);
+    assert_eq!(case, "reauthorization-required");
+    assert_eq!(detail["ReauthorizationRequired"]["code"], "invalid_grant");
+
+    let report = run("connect-forbidden.har");
+    let (case, detail) = error(&report, 0);
+    assert_eq!(case, "access-denied");
+    assert_eq!(detail["AccessDenied"]["status"], 403);
+    assert_eq!(
+        detail["AccessDenied"]["request_id"],
+        "00000000-0000-4000-8000-000000000002"
+    );
+
+    let report = run("connect-not-participating.har");
+    let (case, detail) = error(&report, 0);
+    assert_eq!(case, "marketplace-not-participating");
+    assert_eq!(
+        detail["MarketplaceNotParticipating"],
+        json!({"requested": "A2EUQ1WTGCTBG2", "participating": ["ATVPDKIKX0DER"]})
+    );
+
+    let report = run("connect-individual-plan.har");
+    assert_eq!(error(&report, 0).0, "not-professional-seller");
+
+    let report = run("connect-japan-without-kanji.har");
+    assert_eq!(error(&report, 0).0, "kanji-addresses-required");
+    assert!(
+        report.steps[0].record.exchanges.is_empty(),
+        "refused before any Amazon call"
+    );
+
+    let report = run("faults/connect-truncated-response.har");
+    let (case, detail) = error(&report, 0);
+    assert_eq!(case, "malformed-response");
+    let detail = detail["MalformedResponse"]["detail"].as_str().unwrap();
+    assert!(detail.starts_with("truncated JSON"), "{detail}");
+}
+
+#[test]
+fn import_maps_orders_and_pages_with_the_same_filters() {
+    let report = run("import-two-pages.har");
+    let first = ok(&report, 0);
+    assert_eq!(first["more"], true);
+    let order = &first["orders"][0];
+    assert_eq!(order["order_id"], "113-0000001-0000001");
+    assert_eq!(order["status"], "AwaitingShipment");
+    assert_eq!(order["ship_by"], "2026-11-23T00:00:00Z");
+    assert_eq!(order["items"][0]["product_id"], "ECHO-DOT-4-CHARCOAL");
+    assert_eq!(order["items"][0]["quantity"], 2);
+    assert_eq!(
+        order["items"][0]["unit_price"],
+        json!({"amount": "49.99", "currency_code": "USD"})
+    );
+    assert_eq!(order["order_total"]["amount"], "154.99");
+    assert_eq!(order["is_gift"], true);
+    assert_eq!(order["internal_notes"], "Amazon Prime; Amazon Business");
+
+    let second = ok(&report, 1);
+    assert_eq!(second["more"], false);
+    assert_eq!(second["orders"][0]["status"], "AwaitingPayment");
+    assert!(
+        second["orders"][0]["ship_to"].is_null(),
+        "Amazon withholds the address of pending orders"
+    );
+    assert!(
+        report.steps[1].record.exchanges[0]
+            .url
+            .contains("paginationToken=")
+    );
+}
+
+#[test]
+fn a_label_is_confirmed_once_and_a_rejection_is_reported() {
+    let report = run("label-confirmed.har");
+    assert_eq!(ok(&report, 0)[0]["outcome"], "Sent");
+    assert_eq!(
+        ok(&report, 1)[0]["outcome"],
+        json!({"NotSent": "AlreadyNotified"})
+    );
+    assert!(report.steps[1].record.exchanges.is_empty());
+
+    let report = run("label-rejected.har");
+    let rejected = &ok(&report, 0)[0]["outcome"]["NotSent"]["Rejected"];
+    assert_eq!(rejected["status"], 400);
+    assert_eq!(rejected["code"], "Invalid Input");
+}
+
+#[test]
+fn the_demo_redacts_on_the_seeds_schedule() {
+    let report = run("demo.har");
+    assert!(
+        ok(&report, 4).as_array().unwrap().is_empty(),
+        "day 13: nothing due"
+    );
+    let day_15 = ok(&report, 5).as_array().unwrap().clone();
+    assert_eq!(
+        day_15.len(),
+        2,
+        "the unshipped order: its order and customer records"
+    );
+    assert!(day_15.iter().all(|d| d["rule"] == "UnshippedAfterImport" && d["replacement"] == "REDACTED (Amazon)"));
+    let day_33 = ok(&report, 6).as_array().unwrap().clone();
+    assert_eq!(
+        day_33.len(),
+        3,
+        "the shipped order: order, customer and label"
+    );
+    assert!(
+        day_33
+            .iter()
+            .any(|d| d["target"] == json!({"Label": "L-1001"}))
+    );
+}
+
+fn with_entries(name: &str, edit: impl FnOnce(&mut Vec<Value>)) -> Session {
+    let mut har: Value =
+        serde_json::from_str(&std::fs::read_to_string(fixtures().join(name)).unwrap()).unwrap();
+    edit(har["log"]["entries"].as_array_mut().unwrap());
+    Session::from_json(&har.to_string()).unwrap()
+}
+
+#[test]
+fn a_request_with_no_recording_fails_the_run_and_is_named() {
+    let session = with_entries("connect-success.har", |entries| {
+        entries.pop(); // getAccount
+    });
+    let report = session.run().unwrap();
+    assert!(!report.passed());
+    let problem = report
+        .problems
+        .iter()
+        .find(|p| p.contains("no recorded response"))
+        .expect("named");
+    assert!(
+        problem.contains("GET https://sellingpartnerapi-na.amazon.com/sellers/v1/account"),
+        "{problem}"
+    );
+    assert_eq!(report.steps[0].outcome.case(), "transport");
+}
+
+#[test]
+fn a_recording_left_unused_fails_the_run() {
+    let session = with_entries("connect-success.har", |entries| {
+        let extra = entries[1].clone();
+        entries.push(extra);
+    });
+    let report = session.run().unwrap();
+    assert!(!report.passed());
+    assert!(
+        report
+            .problems
+            .iter()
+            .any(|p| p.contains("never requested") && p.contains("marketplaceParticipations")),
+        "{:?}",
+        report.problems
+    );
+}
+
+#[test]
+fn the_component_imports_only_wasi_and_exports_the_four_functions() {
+    let (engine, component) = test_host::runtime::component_type().unwrap();
+    let imports: Vec<String> = component
+        .imports(&engine)
+        .map(|(name, _)| name.to_owned())
+        .collect();
+    assert!(!imports.is_empty());
+    for name in &imports {
+        assert!(name.starts_with("wasi:"), "non-WASI import {name}");
+    }
+    for required in [
+        "wasi:http/outgoing-handler",
+        "wasi:keyvalue/store",
+        "wasi:logging/logging",
+    ] {
+        assert!(
+            imports.iter().any(|i| i.starts_with(required)),
+            "{required} missing from {imports:?}"
+        );
+    }
+    // Exactly the four functions: no other export, not even a type.
+    let exports: Vec<(String, bool)> = component
+        .exports(&engine)
+        .map(|(name, item)| {
+            let is_func = matches!(
+                item.ty,
+                wasmtime::component::types::ComponentItem::ComponentFunc(_)
+            );
+            (name.to_owned(), is_func)
+        })
+        .collect();
+    let expected: Vec<(String, bool)> = ["connect", "import-orders", "on-label-created", "redact"]
+        .iter()
+        .map(|name| (name.to_string(), true))
+        .collect();
+    assert_eq!(exports, expected);
+}
+
+#[test]
+fn storage_keeps_no_secret_and_no_buyer_data() {
+    let path = std::env::temp_dir().join(format!("amazon-storage-{}.sqlite", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let session = Session::from_file(&fixtures().join("demo.har")).unwrap();
+    let report = session
+        .run_with_storage(SqliteStore::open(&path).unwrap())
+        .unwrap();
+    assert!(report.passed());
+    let entries = SqliteStore::open(&path).unwrap().entries("").unwrap();
+    assert!(
+        entries.iter().any(|(key, _)| key == "import/cursor"),
+        "state persisted: {entries:?}"
+    );
+    for (key, value) in &entries {
+        let value = String::from_utf8_lossy(value);
+        for forbidden in [
+            "Sample Buyer",
+            "Example Way",
+            "555-0100",
+            "sample-buyer@",
+            "placeholder-client-secret",
+            "Atzr|",
+        ] {
+            assert!(!value.contains(forbidden), "{key} holds {forbidden:?}");
+        }
+    }
+    let _ = std::fs::remove_file(&path);
+}
+
+#[test]
+fn logs_carry_no_buyer_data() {
+    let report = run("demo.har");
+    for step in &report.steps {
+        for line in &step.record.logs {
+            assert!(
+                !line.message.contains("Sample Buyer") && !line.message.contains("Example Way"),
+                "{line:?}"
+            );
+        }
+    }
+}
