@@ -115,6 +115,12 @@ fn send(request: HttpRequest) -> Result<HttpResponse, String> {
             .append(name.as_str(), value.as_bytes())
             .map_err(|e| format!("header {name}: {e:?}"))?;
     }
+    // A declared length instead of chunked transfer: what Amazon's endpoints expect.
+    if !body.is_empty() && !parts.headers.contains_key(http::header::CONTENT_LENGTH) {
+        headers
+            .append("content-length", body.len().to_string().as_bytes())
+            .map_err(|e| format!("header content-length: {e:?}"))?;
+    }
     let outgoing = http_types::OutgoingRequest::new(headers);
     let method = match parts.method.as_str() {
         "GET" => http_types::Method::Get,

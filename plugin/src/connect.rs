@@ -120,17 +120,28 @@ mod tests {
         format!(r#"{{"payload":{{"sellingPlan":"{plan}","marketplaceParticipationList":[]}}}}"#)
     }
 
-    #[test]
-    fn connects_each_unified_marketplace_as_its_own_store() {
-        let host = FakeHost::new();
-        host.expect_token()
-            .expect(
+    trait ExpectConnect {
+        /// Scripts the two Sellers calls of a connect: US and CA participations, then
+        /// an account on `plan`.
+        fn expect_connect(&self, plan: &str) -> &Self;
+    }
+
+    impl ExpectConnect for FakeHost {
+        fn expect_connect(&self, plan: &str) -> &Self {
+            self.expect(
                 "GET",
                 "/sellers/v1/marketplaceParticipations",
                 200,
                 US_AND_CA,
             )
-            .expect("GET", "/sellers/v1/account", 200, &account("PROFESSIONAL"));
+            .expect("GET", "/sellers/v1/account", 200, &account(plan))
+        }
+    }
+
+    #[test]
+    fn connects_each_unified_marketplace_as_its_own_store() {
+        let host = FakeHost::new();
+        host.expect_token().expect_connect("PROFESSIONAL");
         let mut settings = us_settings();
         settings.marketplace_id = "A2EUQ1WTGCTBG2".into();
         let connection = connect(&host, &settings).unwrap();
@@ -157,14 +168,7 @@ mod tests {
     #[test]
     fn lwa_request_is_form_encoded_and_secrets_stay_out_of_storage() {
         let host = FakeHost::new();
-        host.expect_token()
-            .expect(
-                "GET",
-                "/sellers/v1/marketplaceParticipations",
-                200,
-                US_AND_CA,
-            )
-            .expect("GET", "/sellers/v1/account", 200, &account("PROFESSIONAL"));
+        host.expect_token().expect_connect("PROFESSIONAL");
         connect(&host, &us_settings()).unwrap();
         let sent = host.sent.borrow();
         let token_request = &sent[0];
@@ -201,20 +205,8 @@ mod tests {
     fn a_cached_access_token_is_reused_until_shortly_before_expiry() {
         let host = FakeHost::new();
         host.expect_token()
-            .expect(
-                "GET",
-                "/sellers/v1/marketplaceParticipations",
-                200,
-                US_AND_CA,
-            )
-            .expect("GET", "/sellers/v1/account", 200, &account("PROFESSIONAL"))
-            .expect(
-                "GET",
-                "/sellers/v1/marketplaceParticipations",
-                200,
-                US_AND_CA,
-            )
-            .expect("GET", "/sellers/v1/account", 200, &account("PROFESSIONAL"));
+            .expect_connect("PROFESSIONAL")
+            .expect_connect("PROFESSIONAL");
         connect(&host, &us_settings()).unwrap();
         host.set_now(host.now() + chrono::Duration::minutes(50));
         connect(&host, &us_settings()).unwrap();
@@ -225,14 +217,7 @@ mod tests {
         );
 
         host.set_now(host.now() + chrono::Duration::minutes(9));
-        host.expect_token()
-            .expect(
-                "GET",
-                "/sellers/v1/marketplaceParticipations",
-                200,
-                US_AND_CA,
-            )
-            .expect("GET", "/sellers/v1/account", 200, &account("PROFESSIONAL"));
+        host.expect_token().expect_connect("PROFESSIONAL");
         connect(&host, &us_settings()).unwrap();
         assert_eq!(
             host.unanswered(),
@@ -300,14 +285,7 @@ mod tests {
     #[test]
     fn individual_plan_is_refused_and_an_unreadable_plan_is_unverified() {
         let host = FakeHost::new();
-        host.expect_token()
-            .expect(
-                "GET",
-                "/sellers/v1/marketplaceParticipations",
-                200,
-                US_AND_CA,
-            )
-            .expect("GET", "/sellers/v1/account", 200, &account("INDIVIDUAL"));
+        host.expect_token().expect_connect("INDIVIDUAL");
         assert_eq!(
             connect(&host, &us_settings()),
             Err(Error::NotProfessionalSeller)

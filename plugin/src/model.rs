@@ -11,8 +11,7 @@ use crate::spapi::marketplaces::{self, Region};
 pub const REDACTED: &str = "REDACTED (Amazon)";
 
 /// A decimal amount exactly as Amazon sent it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Money {
     /// Decimal string.
     pub amount: String,
@@ -195,7 +194,7 @@ pub struct Connection {
 }
 
 /// Order status in the host's terms.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OrderStatus {
     /// Pending.
     AwaitingPayment,
@@ -210,7 +209,7 @@ pub enum OrderStatus {
 }
 
 /// Who fulfils the order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FulfillmentChannel {
     /// MFN.
     Merchant,
@@ -489,7 +488,7 @@ pub struct NotificationOutcome {
 }
 
 /// What a directive redacts.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RedactionTarget {
     /// An order record.
     Order(String),
@@ -500,7 +499,7 @@ pub enum RedactionTarget {
 }
 
 /// A piece of buyer PII.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PiiField {
     /// Name.
     CustomerName,

@@ -2,7 +2,7 @@
 //! has tracking for is not sent again; a throttled or failed send is kept in the
 //! outbox, never dropped.
 
-use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use chrono::{DateTime, Datelike, Duration, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
@@ -36,7 +36,7 @@ struct Notified {
 pub struct OutboxEntry {
     /// Host label id.
     pub label_id: String,
-    /// The request to send.
+    /// The order's marketplace.
     pub marketplace_id: String,
     /// Carrier code.
     pub carrier_code: String,
@@ -211,6 +211,18 @@ fn check_label(
             "Amazon requires it when the carrier code is Other",
         );
     }
+    // Dates far outside any real shipment would overflow the redaction clocks.
+    for (name, date) in [
+        ("ship-date", label.ship_date),
+        ("created-at", label.created_at),
+    ] {
+        if !(2000..=2200).contains(&date.year()) {
+            return invalid(
+                format!("{label_field}.{name}"),
+                "must be a date between 2000 and 2200",
+            );
+        }
+    }
     if order.items.is_empty() {
         return invalid(
             format!("{field}.items"),
@@ -359,7 +371,14 @@ mod tests {
         let mut no_items = label("L2", "111-0000002-0000002");
         no_items.orders[0].items.clear();
         let sneaky = label("L3", "../../sellers/v1/account");
-        let outcomes = on_label_created(&host, &us_settings(), &[other, no_items, sneaky]).unwrap();
+        let mut far_future = label("L4", "111-0000004-0000004");
+        far_future.ship_date = DateTime::<Utc>::MAX_UTC;
+        let outcomes = on_label_created(
+            &host,
+            &us_settings(),
+            &[other, no_items, sneaky, far_future],
+        )
+        .unwrap();
         let fields: Vec<_> = outcomes
             .iter()
             .map(|o| match &o.outcome {
@@ -374,7 +393,8 @@ mod tests {
             [
                 "labels[0].carrier-name",
                 "labels[1].orders[0].items",
-                "labels[2].orders[0].order-id"
+                "labels[2].orders[0].order-id",
+                "labels[3].ship-date"
             ]
         );
         assert_eq!(host.sent.borrow().len(), 1, "only the token exchange");

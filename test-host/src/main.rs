@@ -7,6 +7,7 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 use serde_json::Value;
 
+use test_host::kv::SqliteStore;
 use test_host::scenario::{Call, Outcome, RunReport, Session, StepReport};
 
 /// The demo's recording, embedded so `test-host demo` needs no files.
@@ -26,7 +27,11 @@ struct Cli {
 enum Command {
     /// Connect a store, import orders, confirm a shipment and redact buyer data, on a
     /// bundled recording (no credentials, no network).
-    Demo,
+    Demo {
+        /// Keep the component's storage in this SQLite file (default: in memory).
+        #[arg(long, value_name = "FILE")]
+        storage: Option<PathBuf>,
+    },
     /// Run a HAR 1.2 recording that carries a `_scenario` block; fails when a request
     /// has no recording, a recording goes unused, or a step's result differs from its
     /// `expect`.
@@ -36,6 +41,9 @@ enum Command {
         /// Print the full report as JSON.
         #[arg(long)]
         json: bool,
+        /// Keep the component's storage in this SQLite file (default: in memory).
+        #[arg(long, value_name = "FILE")]
+        storage: Option<PathBuf>,
     },
 }
 
@@ -52,19 +60,24 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<bool> {
     match cli.command {
-        Command::Demo => {
+        Command::Demo { storage } => {
             let session = Session::from_json(DEMO)?;
             println!("Amazon Marketplace component demo");
             println!("{}", session.scenario.description);
             println!(
                 "Recorded session: fixtures/demo.har. Credentials are placeholders; nothing leaves this machine.\n"
             );
-            let report = session.run()?;
+            let report = session.run_with_storage(open_storage(storage.as_deref())?)?;
             print_report(&report);
             Ok(report.passed())
         }
-        Command::Replay { session, json } => {
-            let report = Session::from_file(&session)?.run()?;
+        Command::Replay {
+            session,
+            json,
+            storage,
+        } => {
+            let report = Session::from_file(&session)?
+                .run_with_storage(open_storage(storage.as_deref())?)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
@@ -74,6 +87,13 @@ fn run(cli: Cli) -> Result<bool> {
             Ok(report.passed())
         }
     }
+}
+
+fn open_storage(path: Option<&std::path::Path>) -> Result<SqliteStore> {
+    Ok(match path {
+        Some(path) => SqliteStore::open(path)?,
+        None => SqliteStore::in_memory()?,
+    })
 }
 
 fn print_report(report: &RunReport) {

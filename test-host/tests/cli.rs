@@ -59,3 +59,30 @@ fn a_recording_without_a_scenario_is_a_clear_error() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("_scenario"));
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn storage_can_be_a_sqlite_file_that_outlives_the_run() {
+    let file =
+        std::env::temp_dir().join(format!("amazon-cli-storage-{}.sqlite", std::process::id()));
+    let _ = std::fs::remove_file(&file);
+    let output = test_host(&[
+        "replay",
+        "fixtures/import-two-pages.har",
+        "--storage",
+        file.to_str().unwrap(),
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    let keys: Vec<String> = test_host::kv::SqliteStore::open(&file)
+        .unwrap()
+        .entries("")
+        .unwrap()
+        .into_iter()
+        .map(|(key, _)| key)
+        .collect();
+    assert!(keys.contains(&"import/cursor".to_owned()), "{keys:?}");
+    let _ = std::fs::remove_file(&file);
+}
