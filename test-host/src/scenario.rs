@@ -82,7 +82,6 @@ fn placeholder_seller() -> String {
 /// WIT `region`.
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-#[allow(missing_docs)]
 pub enum Region {
     NorthAmerica,
     Europe,
@@ -92,7 +91,6 @@ pub enum Region {
 /// WIT `product-identifier`.
 #[derive(Debug, Clone, Copy, Default, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-#[allow(missing_docs)]
 pub enum ProductIdentifier {
     #[default]
     Sku,
@@ -146,7 +144,6 @@ pub struct Step {
 /// The exports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-#[allow(missing_docs)]
 pub enum Call {
     Connect,
     ImportOrders,
@@ -157,7 +154,6 @@ pub enum Call {
 /// WIT `label-event` with readable dates.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[allow(missing_docs)]
 pub struct Label {
     pub label_id: String,
     pub orders: Vec<LabelOrder>,
@@ -178,7 +174,6 @@ pub struct Label {
 /// WIT `label-order`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[allow(missing_docs)]
 pub struct LabelOrder {
     pub order_id: String,
     pub items: Vec<LabelItem>,
@@ -187,7 +182,6 @@ pub struct LabelOrder {
 /// WIT `label-item`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[allow(missing_docs)]
 pub struct LabelItem {
     pub order_item_id: String,
     pub quantity: u32,
