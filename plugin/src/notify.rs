@@ -8,8 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::Error;
 use crate::host::{Host, Store};
 use crate::model::{
-    LabelEvent, LabelItem, LabelOrder, NotSentReason, NotificationOutcome, NotificationResult,
-    StoreSettings,
+    LabelEvent, LabelOrder, NotSentReason, NotificationOutcome, NotificationResult, StoreSettings,
 };
 use crate::redact;
 use crate::spapi::shipments::{ConfirmItem, ConfirmShipmentRequest, PackageDetail, confirm_path};
@@ -31,25 +30,14 @@ struct Notified {
     sent_at: DateTime<Utc>,
 }
 
-/// A confirmation kept for a retry. Tracking data only: no buyer PII.
+/// A confirmation kept for a retry: the exact request Amazon did not take yet.
+/// Tracking data only, no buyer PII.
 #[derive(Serialize, Deserialize)]
 pub struct OutboxEntry {
     /// Host label id.
     pub label_id: String,
-    /// The order's marketplace.
-    pub marketplace_id: String,
-    /// Carrier code.
-    pub carrier_code: String,
-    /// Carrier name.
-    pub carrier_name: Option<String>,
-    /// Service.
-    pub service: Option<String>,
-    /// Tracking number.
-    pub tracking_number: String,
-    /// Ship date.
-    pub ship_date: DateTime<Utc>,
-    /// Items.
-    pub items: Vec<LabelItem>,
+    /// The confirmShipment body to send again.
+    pub request: ConfirmShipmentRequest,
     /// Not before.
     pub retry_at: DateTime<Utc>,
 }
@@ -153,13 +141,7 @@ fn notify_order(
         &format!("{OUTBOX_PREFIX}{}", order.order_id),
         &OutboxEntry {
             label_id: label.label_id.clone(),
-            marketplace_id: settings.marketplace_id.clone(),
-            carrier_code: label.carrier_code.clone(),
-            carrier_name: label.carrier_name.clone(),
-            service: label.service.clone(),
-            tracking_number: label.tracking_number.clone(),
-            ship_date: label.ship_date,
-            items: order.items.clone(),
+            request,
             retry_at,
         },
     )?;
@@ -243,6 +225,7 @@ fn check_label(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::LabelItem;
     use crate::testing::{FakeHost, at, us_settings};
 
     fn label(label_id: &str, order_id: &str) -> LabelEvent {
@@ -268,6 +251,14 @@ mod tests {
     }
 
     const CONFIRM: &str = "/shipmentConfirmation";
+
+    /// Two labels, one order each.
+    fn two_labels() -> [LabelEvent; 2] {
+        [
+            label("L1", "111-0000001-0000001"),
+            label("L2", "111-0000002-0000002"),
+        ]
+    }
 
     #[test]
     fn confirms_once_with_amazons_body_shape() {
@@ -308,15 +299,7 @@ mod tests {
                 r#"{"errors":[{"code":"QuotaExceeded","message":"quota"}]}"#,
             )
             .expect("POST", CONFIRM, 503, "");
-        let outcomes = on_label_created(
-            &host,
-            &us_settings(),
-            &[
-                label("L1", "111-0000001-0000001"),
-                label("L2", "111-0000002-0000002"),
-            ],
-        )
-        .unwrap();
+        let outcomes = on_label_created(&host, &us_settings(), &two_labels()).unwrap();
         let now = host.now();
         assert_eq!(
             outcomes[0].outcome,
@@ -328,7 +311,7 @@ mod tests {
         );
         let kept: OutboxEntry =
             serde_json::from_slice(&host.store.borrow()["outbox/111-0000001-0000001"]).unwrap();
-        assert_eq!(kept.tracking_number, "112345678");
+        assert_eq!(kept.request.package_detail.tracking_number, "112345678");
         assert!(host.key_exists("outbox/111-0000002-0000002"));
     }
 
@@ -343,15 +326,7 @@ mod tests {
                 r#"{"errors":[{"code":"Invalid Input","message":"Invalid Input"}]}"#,
             )
             .expect("POST", CONFIRM, 204, "");
-        let outcomes = on_label_created(
-            &host,
-            &us_settings(),
-            &[
-                label("L1", "111-0000001-0000001"),
-                label("L2", "111-0000002-0000002"),
-            ],
-        )
-        .unwrap();
+        let outcomes = on_label_created(&host, &us_settings(), &two_labels()).unwrap();
         assert!(
             matches!(&outcomes[0].outcome, NotificationResult::NotSent(NotSentReason::Rejected(e)) if e.code == "Invalid Input")
         );

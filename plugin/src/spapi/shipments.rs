@@ -1,7 +1,7 @@
 //! Orders v0 confirmShipment (not deprecated): the body as Amazon's model and
 //! sandbox example give it.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// `POST /orders/v0/orders/{orderId}/shipmentConfirmation`.
 pub fn confirm_path(order_id: &str) -> String {
@@ -9,7 +9,7 @@ pub fn confirm_path(order_id: &str) -> String {
 }
 
 /// `ConfirmShipmentRequest`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ConfirmShipmentRequest {
     /// The order's marketplace.
@@ -19,7 +19,7 @@ pub struct ConfirmShipmentRequest {
 }
 
 /// `PackageDetail`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PackageDetail {
     /// A digit string: Amazon rejects a JSON number and non-numeric text.
@@ -41,7 +41,7 @@ pub struct PackageDetail {
 }
 
 /// `ConfirmShipmentOrderItem`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ConfirmItem {
     /// Amazon order item id.
