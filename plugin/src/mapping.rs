@@ -96,10 +96,7 @@ pub fn map_order(wire: WireOrder, options: MappingOptions) -> Result<Order, Stri
         breakdowns
             .iter()
             .find(|b| b.kind == kind)
-            .map(|b| crate::model::Money {
-                amount: b.subtotal.amount.clone(),
-                currency_code: b.subtotal.currency_code.clone(),
-            })
+            .map(|b| crate::model::Money::from(&b.subtotal))
     };
     let shipping_paid = subtotal("SHIPPING");
     let tax_paid = subtotal("TAX");
@@ -243,10 +240,7 @@ fn discounts_in(breakdowns: &[Breakdown]) -> Vec<Discount> {
         .filter(|b| b.kind == "DISCOUNT")
         .map(|b| Discount {
             promotion_id: None,
-            amount: Some(crate::model::Money {
-                amount: b.subtotal.amount.clone(),
-                currency_code: b.subtotal.currency_code.clone(),
-            }),
+            amount: Some((&b.subtotal).into()),
         })
         .collect()
 }

@@ -297,6 +297,15 @@ impl From<WireMoney> for Money {
     }
 }
 
+impl From<&WireMoney> for Money {
+    fn from(wire: &WireMoney) -> Self {
+        Money {
+            amount: wire.amount.clone(),
+            currency_code: wire.currency_code.clone(),
+        }
+    }
+}
+
 fn decimal_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
