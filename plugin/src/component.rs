@@ -32,9 +32,12 @@ impl bindings::Guest for Component {
             .map_err(Into::into)
     }
 
-    fn import_orders(settings: wit::StoreSettings) -> Result<wit::ImportBatch, wit::Error> {
+    fn import_orders(
+        settings: wit::StoreSettings,
+        checkpoint: Option<String>,
+    ) -> Result<wit::ImportBatch, wit::Error> {
         let host = WasiHost::open()?;
-        crate::import_orders(&host, &settings.into())
+        crate::import_orders(&host, &settings.into(), checkpoint.as_deref())
             .map(Into::into)
             .map_err(Into::into)
     }
@@ -458,9 +461,20 @@ impl From<model::ImportBatch> for wit::ImportBatch {
                 .into_iter()
                 .map(|s| wit::SkippedOrder {
                     order_id: s.order_id,
-                    reason: s.reason,
+                    reason: match s.reason {
+                        model::SkipReason::Unreadable => wit::SkipReason::Unreadable,
+                        model::SkipReason::GivenUp => wit::SkipReason::GivenUp,
+                        model::SkipReason::OtherMarketplace => wit::SkipReason::OtherMarketplace,
+                        model::SkipReason::NonAmazonSalesChannel => {
+                            wit::SkipReason::NonAmazonSalesChannel
+                        }
+                        model::SkipReason::AmazonFulfilled => wit::SkipReason::AmazonFulfilled,
+                    },
+                    detail: s.detail,
+                    will_retry: s.will_retry,
                 })
                 .collect(),
+            checkpoint: b.checkpoint,
             more: b.more,
             next_call_after: wit_datetime(b.next_call_after),
         }

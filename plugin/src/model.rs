@@ -381,13 +381,32 @@ pub struct Order {
     pub items: Vec<OrderItem>,
 }
 
-/// An order that could not be mapped.
+/// Why an order Amazon sent is not in a batch's orders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SkipReason {
+    /// Could not be read or mapped; fetched again later.
+    Unreadable,
+    /// Retried and still unreadable; no longer tried.
+    GivenUp,
+    /// Placed in another marketplace.
+    OtherMarketplace,
+    /// Not an Amazon sale (NON_AMAZON sales channel).
+    NonAmazonSalesChannel,
+    /// Fulfilled by Amazon while FBA import is off.
+    AmazonFulfilled,
+}
+
+/// An order not imported by a call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SkippedOrder {
     /// Order id or "(unknown)".
     pub order_id: String,
     /// Why.
-    pub reason: String,
+    pub reason: SkipReason,
+    /// Details, without buyer data.
+    pub detail: String,
+    /// The component fetches it again later.
+    pub will_retry: bool,
 }
 
 /// One import call's result.
@@ -395,8 +414,10 @@ pub struct SkippedOrder {
 pub struct ImportBatch {
     /// Orders to upsert.
     pub orders: Vec<Order>,
-    /// Orders that failed to map.
+    /// Orders not imported, with reasons.
     pub skipped: Vec<SkippedOrder>,
+    /// The position after this batch, to store with it.
+    pub checkpoint: String,
     /// More pages wait.
     pub more: bool,
     /// When to call again.

@@ -291,28 +291,39 @@ mod tests {
     #[test]
     fn throttled_and_failed_sends_are_queued_not_lost() {
         let host = FakeHost::new();
-        host.expect_token()
-            .expect(
-                "POST",
-                CONFIRM,
-                429,
-                r#"{"errors":[{"code":"QuotaExceeded","message":"quota"}]}"#,
-            )
-            .expect("POST", CONFIRM, 503, "");
+        host.expect_token().expect(
+            "POST",
+            CONFIRM,
+            429,
+            r#"{"errors":[{"code":"QuotaExceeded","message":"quota"}]}"#,
+        );
         let outcomes = on_label_created(&host, &us_settings(), &two_labels()).unwrap();
         let now = host.now();
+        // After the 429 the bucket is known to be empty: the second order is not
+        // sent at all, and both wait for the next token (2 per second).
+        for outcome in &outcomes {
+            assert_eq!(
+                outcome.outcome,
+                NotificationResult::Queued(now + Duration::milliseconds(500))
+            );
+        }
         assert_eq!(
-            outcomes[0].outcome,
-            NotificationResult::Queued(now + Duration::seconds(1))
-        );
-        assert_eq!(
-            outcomes[1].outcome,
-            NotificationResult::Queued(now + Duration::seconds(60))
+            host.sent.borrow().len(),
+            2,
+            "the token and one confirmShipment"
         );
         let kept: OutboxEntry =
             serde_json::from_slice(&host.store.borrow()["outbox/111-0000001-0000001"]).unwrap();
         assert_eq!(kept.request.package_detail.tracking_number, "112345678");
         assert!(host.key_exists("outbox/111-0000002-0000002"));
+
+        let host = FakeHost::new();
+        host.expect_token().expect("POST", CONFIRM, 503, "");
+        let outcomes = on_label_created(&host, &us_settings(), &two_labels()[..1]).unwrap();
+        assert_eq!(
+            outcomes[0].outcome,
+            NotificationResult::Queued(host.now() + Duration::seconds(60))
+        );
     }
 
     #[test]

@@ -406,17 +406,7 @@ fn describe_unused(entries: &[String]) -> String {
 // Replay
 
 /// A request made by the component, in the form replay matches on.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RecordedRequest {
-    /// The HTTP method, e.g. `GET`.
-    pub method: String,
-    /// The absolute URL, including the query string.
-    pub url: String,
-    /// The request headers; only `content-type` is consulted, to recognise forms.
-    pub headers: Vec<(String, String)>,
-    /// The request body.
-    pub body: Vec<u8>,
-}
+pub use crate::upstream::Request as RecordedRequest;
 
 /// The recorded answer to a request.
 #[derive(Debug, Clone, PartialEq, Eq)]

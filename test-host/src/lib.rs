@@ -6,3 +6,5 @@ pub mod har;
 pub mod kv;
 pub mod runtime;
 pub mod scenario;
+pub mod simulate;
+pub mod upstream;

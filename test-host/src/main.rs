@@ -3,12 +3,13 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use serde_json::Value;
 
 use test_host::kv::SqliteStore;
 use test_host::scenario::{Call, Outcome, RunReport, Session, StepReport};
+use test_host::simulate;
 
 /// The demo's recording, embedded so `test-host demo` needs no files.
 const DEMO: &str = include_str!("../../fixtures/demo.har");
@@ -44,6 +45,40 @@ enum Command {
         /// Keep the component's storage in this SQLite file (default: in memory).
         #[arg(long, value_name = "FILE")]
         storage: Option<PathBuf>,
+    },
+    /// Import from the built-in SP-API simulator (Amazon's rate limits, a virtual
+    /// clock, a world of orders that changes while it is read) and check that the
+    /// host ends with Amazon's truth. Exits 1 when an order is missed, duplicated or
+    /// stale, or another store's order is imported.
+    Simulate {
+        /// Orders in the store's marketplace at the start (updated in the last 14 days).
+        #[arg(long, default_value_t = 2000, conflicts_with = "amazon_orders")]
+        orders: usize,
+        /// A searchOrders response body (`{"orders":[...]}`) whose orders become the world.
+        #[arg(long, value_name = "FILE")]
+        amazon_orders: Option<PathBuf>,
+        /// Import FBA orders; a fifth of the generated orders are Amazon-fulfilled.
+        #[arg(long)]
+        fba: bool,
+        /// The store's marketplace.
+        #[arg(long, default_value = "ATVPDKIKX0DER", value_name = "ID")]
+        marketplace: String,
+        /// Another marketplace of the seller: its orders (a quarter as many) and
+        /// other shops' Multi-Channel orders are mixed into the world.
+        #[arg(long, value_name = "ID")]
+        other_marketplace: Option<String>,
+        /// Seed of the world and its changes.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Changes during the run (new orders, shipments, cancellations), as a share of --orders.
+        #[arg(long, default_value_t = 0.0)]
+        changes: f64,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Write every exchange to FILE as HAR 1.2 (credentials redacted).
+        #[arg(long, value_name = "FILE")]
+        har_out: Option<PathBuf>,
     },
 }
 
@@ -85,6 +120,99 @@ fn run(cli: Cli) -> Result<bool> {
                 print_report(&report);
             }
             Ok(report.passed())
+        }
+        Command::Simulate {
+            orders,
+            amazon_orders,
+            fba,
+            marketplace,
+            other_marketplace,
+            seed,
+            changes,
+            json,
+            har_out,
+        } => {
+            let amazon_orders = match amazon_orders {
+                Some(path) => Some(
+                    serde_json::from_str(
+                        &std::fs::read_to_string(&path)
+                            .with_context(|| format!("reading {}", path.display()))?,
+                    )
+                    .with_context(|| format!("{} is not JSON", path.display()))?,
+                ),
+                None => None,
+            };
+            if !(0.0..=100.0).contains(&changes) {
+                anyhow::bail!("--changes must be between 0 and 100");
+            }
+            let options = simulate::Options {
+                orders,
+                amazon_orders,
+                fba,
+                marketplace,
+                other_marketplace,
+                seed,
+                changes,
+                record: har_out.is_some(),
+                progress: !json,
+                ..simulate::Options::default()
+            };
+            let run = simulate::run(&options)?;
+            if let (Some(path), Some(har)) = (&har_out, &run.har) {
+                std::fs::write(path, serde_json::to_vec_pretty(har)?)
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
+            let report = &run.report;
+            if json {
+                println!("{}", serde_json::to_string_pretty(report)?);
+            } else {
+                print_simulation(report);
+            }
+            Ok(report.problems().is_empty())
+        }
+    }
+}
+
+fn print_simulation(report: &simulate::Report) {
+    println!(
+        "Simulated Amazon, seed {}: {} orders of this store, {} changes during the run",
+        report.seed, report.amazon_orders, report.changes
+    );
+    println!(
+        "  imported      {} (missed {}, duplicated {}, stale {})",
+        report.imported, report.missed, report.duplicated, report.final_state_mismatches
+    );
+    println!(
+        "  other stores' {} in the world, {} imported",
+        report.foreign_orders, report.foreign_imported
+    );
+    for (reason, count) in &report.skipped {
+        println!("  skipped       {count} × {reason}");
+    }
+    println!(
+        "  import calls  {} ({} with nothing new, {} errors)",
+        report.import_calls, report.empty_calls, report.errors
+    );
+    for (operation, count) in &report.calls {
+        println!(
+            "  {operation:<28} {} calls, {} × 429",
+            count.calls, count.throttled
+        );
+    }
+    let ratio = report
+        .floor_ratio
+        .map_or("-".to_owned(), |r| format!("{r:.4}"));
+    println!(
+        "  virtual time  {:.0} s to import (waited {:.0} s); floor for {} orders {:.0} s; ratio {ratio}",
+        report.virtual_seconds, report.waited_seconds, report.backlog, report.floor_seconds
+    );
+    let problems = report.problems();
+    if problems.is_empty() {
+        println!("The host ends with Amazon's truth.");
+    } else {
+        println!("FAILED:");
+        for problem in problems {
+            println!("  - {problem}");
         }
     }
 }

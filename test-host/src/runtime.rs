@@ -17,8 +17,8 @@ use wasmtime_wasi::{
 };
 use wasmtime_wasi_http::{WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
-use crate::har::{RecordedRequest, ReplayedResponse};
 use crate::kv::SqliteStore;
+use crate::upstream::{Request as UpstreamRequest, Upstream};
 
 /// Host-side bindings of the component's world.
 pub mod bindings {
@@ -41,18 +41,6 @@ use bindings::wasi::logging::logging;
 
 /// The component, built by `build.rs` and embedded so the binary stands alone.
 pub const COMPONENT: &[u8] = include_bytes!(env!("PLUGIN_WASM"));
-
-/// Where the component's HTTP requests go: a recording, the simulator, ...
-pub trait Upstream: Send {
-    /// Answers one request, or says why it cannot (the message names the request).
-    fn respond(&mut self, request: &RecordedRequest) -> Result<ReplayedResponse, String>;
-}
-
-impl Upstream for crate::har::Replay {
-    fn respond(&mut self, request: &RecordedRequest) -> Result<ReplayedResponse, String> {
-        crate::har::Replay::respond(self, request).map_err(|e| e.to_string())
-    }
-}
 
 /// One HTTP exchange as the host saw it (no headers, no bodies: nothing secret).
 #[derive(Debug, Clone, serde::Serialize)]
@@ -161,7 +149,7 @@ impl WasiHttpHooks for UpstreamHooks {
         Box::new(async move {
             let (parts, body) = request.into_parts();
             let body = body.collect().await?.to_bytes();
-            let recorded = RecordedRequest {
+            let recorded = UpstreamRequest {
                 method: parts.method.to_string(),
                 url: parts.uri.to_string(),
                 headers: parts
@@ -444,6 +432,12 @@ impl Plugin {
         })
     }
 
+    /// Ends the instance (as a crash would) and hands back its storage, so a new
+    /// instance can start on what the old one left.
+    pub fn into_storage(self) -> SqliteStore {
+        self.store.into_data().storage
+    }
+
     /// The instance's clock.
     pub fn clock(&self) -> &VirtualClock {
         &self.clock
@@ -467,8 +461,11 @@ impl Plugin {
     pub fn import_orders(
         &mut self,
         settings: &bindings::StoreSettings,
+        checkpoint: Option<&str>,
     ) -> Result<(Result<bindings::ImportBatch, bindings::Error>, CallRecord)> {
-        let result = self.instance.call_import_orders(&mut self.store, settings);
+        let result = self
+            .instance
+            .call_import_orders(&mut self.store, settings, checkpoint);
         self.finish_call(result)
     }
 

@@ -399,6 +399,8 @@ impl Session {
 
         let mut steps = Vec::new();
         let mut problems = Vec::new();
+        // The host's side of the import: the checkpoint stored with the last batch.
+        let mut checkpoint: Option<String> = None;
         for (index, step) in self.scenario.steps.iter().enumerate() {
             if let Some(at) = step.at {
                 clock.set(at);
@@ -410,7 +412,11 @@ impl Session {
                     (Outcome::from_result(result), record)
                 }
                 Call::ImportOrders => {
-                    let (result, record) = plugin.import_orders(&settings)?;
+                    let (result, record) =
+                        plugin.import_orders(&settings, checkpoint.as_deref())?;
+                    if let Ok(batch) = &result {
+                        checkpoint = Some(batch.checkpoint.clone());
+                    }
                     (Outcome::from_result(result), record)
                 }
                 Call::OnLabelCreated => {

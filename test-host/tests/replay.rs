@@ -311,10 +311,19 @@ fn storage_keeps_no_secret_and_no_buyer_data() {
     assert!(report.passed());
     let entries = SqliteStore::open(&path).unwrap().entries("").unwrap();
     assert!(
-        entries.iter().any(|(key, _)| key == "import/cursor"),
+        entries.iter().any(|(key, _)| key == "pacing/searchOrders"),
         "state persisted: {entries:?}"
     );
-    for (key, value) in &entries {
+    // The checkpoints the host stores are held to the same rule.
+    let checkpoints = report.steps.iter().filter_map(|step| match &step.outcome {
+        test_host::scenario::Outcome::Ok(value) => value.get("checkpoint").cloned(),
+        _ => None,
+    });
+    let checkpoints: Vec<(String, Vec<u8>)> = checkpoints
+        .map(|c| ("checkpoint".to_owned(), c.to_string().into_bytes()))
+        .collect();
+    assert!(!checkpoints.is_empty());
+    for (key, value) in entries.iter().chain(&checkpoints) {
         let value = String::from_utf8_lossy(value);
         for forbidden in [
             "Sample Buyer",

@@ -52,6 +52,11 @@ pub fn access_token(host: &dyn Host, credentials: &Credentials) -> Result<String
     Ok(access_token)
 }
 
+/// Forgets the cached access token: Amazon refused it (401) before its expiry.
+pub fn evict(host: &dyn Host) -> Result<(), Error> {
+    Store::new(host).remove(CACHE_KEY)
+}
+
 #[derive(Deserialize)]
 struct TokenResponse {
     access_token: String,

@@ -4,15 +4,21 @@
 pub mod lwa;
 pub mod marketplaces;
 pub mod orders;
+pub mod pacing;
 pub mod sellers;
 pub mod shipments;
+pub mod usage_plans;
 
-use chrono::{DateTime, Duration, Utc};
+pub use usage_plans::{Operation, UsagePlan};
+
+use std::cell::RefCell;
+
+use chrono::{DateTime, Utc};
 use http::{Method, Request, StatusCode};
 use serde::{Deserialize, de::DeserializeOwned};
 
 use crate::error::{AmazonError, Error, describe_json_error};
-use crate::host::{Host, HttpResponse};
+use crate::host::{Host, HttpResponse, Store};
 use crate::model::StoreSettings;
 
 /// Sent as `user-agent`, as Amazon asks of SP-API clients.
@@ -22,55 +28,31 @@ pub const USER_AGENT: &str = concat!(
     " (Language=Rust; Platform=wasm32-wasip2)"
 );
 
-/// One SP-API operation: its name (for errors and logs) and its default usage plan.
-#[derive(Debug, Clone, Copy)]
-pub struct Operation {
-    /// Amazon's operationId.
-    pub name: &'static str,
-    /// Seconds for the bucket to earn one token back (1 / rate).
-    pub restore_seconds: i64,
-}
-
-impl Operation {
-    /// Sellers getMarketplaceParticipations: 0.016 rps, burst 15.
-    pub const MARKETPLACE_PARTICIPATIONS: Self = Self {
-        name: "getMarketplaceParticipations",
-        restore_seconds: 63,
-    };
-    /// Sellers getAccount: 0.016 rps, burst 15.
-    pub const ACCOUNT: Self = Self {
-        name: "getAccount",
-        restore_seconds: 63,
-    };
-    /// Orders 2026-01-01 searchOrders: 0.0056 rps, burst 20.
-    pub const SEARCH_ORDERS: Self = Self {
-        name: "searchOrders",
-        restore_seconds: 179,
-    };
-    /// Orders v0 confirmShipment: 2 rps, burst 10.
-    pub const CONFIRM_SHIPMENT: Self = Self {
-        name: "confirmShipment",
-        restore_seconds: 1,
-    };
-}
-
 /// An authorized client for one seller in one region.
 pub struct SpApi<'h> {
     host: &'h dyn Host,
+    settings: &'h StoreSettings,
     base_url: String,
-    access_token: String,
+    access_token: RefCell<String>,
 }
 
 impl<'h> SpApi<'h> {
     /// Validates the settings and obtains an access token (cached or fresh).
-    pub fn authorize(host: &'h dyn Host, settings: &StoreSettings) -> Result<Self, Error> {
+    pub fn authorize(host: &'h dyn Host, settings: &'h StoreSettings) -> Result<Self, Error> {
         let region = settings.validate()?;
         let access_token = lwa::access_token(host, &settings.credentials)?;
         Ok(Self {
             host,
+            settings,
             base_url: format!("https://{}", region.host(settings.sandbox)),
-            access_token,
+            access_token: RefCell::new(access_token),
         })
+    }
+
+    /// When `operation` can next be called without being refused, from the
+    /// component's view of its bucket.
+    pub fn ready_at(&self, operation: Operation) -> DateTime<Utc> {
+        pacing::ready_at(&Store::new(self.host), &operation, self.now())
     }
 
     /// The host's clock.
@@ -109,6 +91,10 @@ impl<'h> SpApi<'h> {
         self.send(operation, Method::POST, &url, body)
     }
 
+    /// Sends one call within the operation's bucket. A call the view says Amazon
+    /// would refuse is not made: it fails as `Throttled` at once. A 401 (the access
+    /// token expired early or was revoked) evicts the cached token and is retried
+    /// once with a fresh one.
     fn send(
         &self,
         operation: Operation,
@@ -116,21 +102,37 @@ impl<'h> SpApi<'h> {
         url: &str,
         body: Vec<u8>,
     ) -> Result<HttpResponse, Error> {
-        let mut request = Request::builder()
-            .method(method.clone())
-            .uri(url)
-            .header("x-amz-access-token", &self.access_token)
-            .header("user-agent", USER_AGENT)
-            .header("accept", "application/json");
-        if !body.is_empty() {
-            request = request.header("content-type", "application/json");
+        let store = Store::new(self.host);
+        let now = self.now();
+        let mut bucket = pacing::load(&store, &operation, now);
+        let ready = bucket.ready_at(now);
+        if ready > now {
+            return Err(Error::Throttled { retry_at: ready });
         }
-        let request = request
-            .body(body)
-            .map_err(|e| Error::invalid("url", e.to_string()))?;
-        let response = self.host.send(request).map_err(Error::Transport)?;
+        bucket.spend(now);
+        pacing::save(&store, &operation, &bucket)?;
+
+        let mut response = self.exchange(operation, &method, url, &body)?;
+        if response.status() == StatusCode::UNAUTHORIZED {
+            lwa::evict(self.host)?;
+            *self.access_token.borrow_mut() =
+                lwa::access_token(self.host, &self.settings.credentials)?;
+            response = self.exchange(operation, &method, url, &body)?;
+            if response.status() == StatusCode::UNAUTHORIZED {
+                lwa::evict(self.host)?;
+            }
+        }
+
         let status = response.status();
-        log::info!("{} {method} -> {}", operation.name, status.as_u16());
+        let now = self.now();
+        let mut bucket = pacing::load(&store, &operation, now);
+        if let Some(rate) = rate_limit(&response) {
+            bucket.set_rate(now, rate);
+        }
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            bucket.empty(now);
+        }
+        pacing::save(&store, &operation, &bucket)?;
         if status.is_success() {
             return Ok(response);
         }
@@ -138,13 +140,52 @@ impl<'h> SpApi<'h> {
         Err(match status {
             StatusCode::FORBIDDEN | StatusCode::UNAUTHORIZED => Error::AccessDenied(error),
             StatusCode::TOO_MANY_REQUESTS => Error::Throttled {
-                // 429 carries neither Retry-After nor the rate header: wait one
-                // restore period of the operation's default plan.
-                retry_at: self.now() + Duration::seconds(operation.restore_seconds),
+                retry_at: bucket.ready_at(now),
             },
             _ => Error::Amazon(error),
         })
     }
+
+    fn exchange(
+        &self,
+        operation: Operation,
+        method: &Method,
+        url: &str,
+        body: &[u8],
+    ) -> Result<HttpResponse, Error> {
+        let mut request = Request::builder()
+            .method(method.clone())
+            .uri(url)
+            .header("x-amz-access-token", self.access_token.borrow().as_str())
+            .header("user-agent", USER_AGENT)
+            .header("accept", "application/json");
+        if !body.is_empty() {
+            request = request.header("content-type", "application/json");
+        }
+        let request = request
+            .body(body.to_vec())
+            .map_err(|e| Error::invalid("url", e.to_string()))?;
+        let response = self.host.send(request).map_err(Error::Transport)?;
+        log::info!(
+            "{} {method} -> {}",
+            operation.name,
+            response.status().as_u16()
+        );
+        Ok(response)
+    }
+}
+
+/// Amazon's `x-amzn-RateLimit-Limit`: the rate (requests per second) of the plan
+/// that applied to the call. Absent on 429s and on some operations.
+fn rate_limit(response: &HttpResponse) -> Option<f64> {
+    response
+        .headers()
+        .get("x-amzn-ratelimit-limit")?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// Decodes a 2xx JSON body.

@@ -318,3 +318,18 @@ fn decimal_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D:
         Decimal::Number(number) => number.to_string(),
     })
 }
+
+/// `GET /orders/2026-01-01/orders/{orderId}`.
+pub fn get_order_path(order_id: &str) -> String {
+    // Amazon order ids are digits and dashes; anything else is encoded so it cannot
+    // change the path.
+    let encoded: String = form_urlencoded::byte_serialize(order_id.as_bytes()).collect();
+    format!("{SEARCH_PATH}/{encoded}")
+}
+
+/// getOrder response. The order stays raw JSON, as in searchOrders.
+#[derive(Debug, Deserialize)]
+pub struct GetOrderResponse {
+    /// The order.
+    pub order: serde_json::Value,
+}

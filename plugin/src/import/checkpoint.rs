@@ -1,0 +1,167 @@
+//! The import position, handed to the host with every batch and back on the next
+//! call. The host stores it in the same transaction as the orders, so "what the host
+//! has" and "where the import continues" can never disagree, whatever crashes when.
+//!
+//! It holds order ids and dates only, never buyer data.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+use crate::model::StoreSettings;
+
+/// Bumped when the shape changes incompatibly; an older checkpoint is then refused
+/// with a clear error instead of being misread.
+const VERSION: u32 = 1;
+/// Bounds on the lists, so a checkpoint stays a few hundred KB at most.
+pub const MAX_DELIVERED: usize = 5_000;
+/// See [`MAX_DELIVERED`].
+pub const MAX_RETRIES: usize = 1_000;
+
+/// Where the import of one store stands.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Checkpoint {
+    /// [`VERSION`].
+    pub version: u32,
+    /// The seller and marketplace this checkpoint belongs to.
+    pub seller_id: String,
+    /// See `seller_id`.
+    pub marketplace_id: String,
+    /// `lastUpdatedAfter` of the next window.
+    pub cursor: DateTime<Utc>,
+    /// The window being paged, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<Window>,
+    /// Order versions the last window delivered inside the overlap the next window
+    /// re-reads: when they come again unchanged they are dropped, not re-delivered.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub delivered: Vec<Delivered>,
+    /// Orders that could not be read, fetched again with getOrder.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retry: Vec<Retry>,
+    /// No page is read before this: the polling interval after a finished window.
+    pub next_page_at: DateTime<Utc>,
+}
+
+/// One searchOrders window: its filters are fixed when it opens and repeated on every
+/// page, as Amazon requires.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Window {
+    /// The query of every page, `paginationToken` aside.
+    pub filters: Vec<(String, String)>,
+    /// `lastUpdatedBefore`: where the window ends.
+    pub before: DateTime<Utc>,
+    /// When the first page was requested; page tokens expire 24 h later.
+    pub opened_at: DateTime<Utc>,
+    /// The next page's token; `None` before the first page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    /// Versions delivered so far that the next window's overlap will re-read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub boundary: Vec<Delivered>,
+}
+
+/// An order version: the order id and Amazon's `lastUpdatedTime`, as Amazon wrote it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delivered(pub String, pub String);
+
+/// An order waiting to be fetched again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Retry {
+    /// Amazon order id.
+    pub order_id: String,
+    /// Failed readings so far.
+    pub attempts: u32,
+    /// Not before this.
+    pub next_at: DateTime<Utc>,
+}
+
+impl Checkpoint {
+    /// The position of a store that never imported: `lookback` before `now`.
+    pub fn first(settings: &StoreSettings, now: DateTime<Utc>, lookback: Duration) -> Self {
+        Self {
+            version: VERSION,
+            seller_id: settings.credentials.seller_id.clone(),
+            marketplace_id: settings.marketplace_id.clone(),
+            cursor: now - lookback,
+            window: None,
+            delivered: Vec::new(),
+            retry: Vec::new(),
+            next_page_at: now,
+        }
+    }
+
+    /// Reads a checkpoint the host passed back, refusing one that is damaged, from
+    /// another version, or from another store.
+    pub fn decode(text: &str, settings: &StoreSettings) -> Result<Self, Error> {
+        let invalid = |reason: String| Error::invalid("checkpoint", reason);
+        let checkpoint: Self = serde_json::from_str(text).map_err(|e| {
+            invalid(format!(
+                "not a checkpoint from this component ({})",
+                crate::error::describe_json_error(&e)
+            ))
+        })?;
+        if checkpoint.version != VERSION {
+            return Err(invalid(format!(
+                "version {} is not {VERSION}; start again without a checkpoint",
+                checkpoint.version
+            )));
+        }
+        if checkpoint.seller_id != settings.credentials.seller_id
+            || checkpoint.marketplace_id != settings.marketplace_id
+        {
+            return Err(invalid(format!(
+                "it belongs to seller {} in marketplace {}, not this store",
+                checkpoint.seller_id, checkpoint.marketplace_id
+            )));
+        }
+        Ok(checkpoint)
+    }
+
+    /// The text the host stores.
+    pub fn encode(&self) -> String {
+        // Plain data with string keys: serialization cannot fail.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// True when `order_id` at `updated` was delivered by the last window's overlap.
+    pub fn already_delivered(&self, order_id: &str, updated: &str) -> bool {
+        self.delivered
+            .iter()
+            .any(|d| d.0 == order_id && d.1 == updated)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{at, us_settings};
+
+    #[test]
+    fn round_trips_and_refuses_other_stores_and_damage() {
+        let settings = us_settings();
+        let mut checkpoint =
+            Checkpoint::first(&settings, at("2026-11-20T15:00:00Z"), Duration::days(14));
+        checkpoint.retry.push(Retry {
+            order_id: "111-1".into(),
+            attempts: 1,
+            next_at: at("2026-11-20T15:01:00Z"),
+        });
+        let text = checkpoint.encode();
+        assert_eq!(Checkpoint::decode(&text, &settings).unwrap(), checkpoint);
+
+        let mut other = settings.clone();
+        other.marketplace_id = "A2EUQ1WTGCTBG2".into();
+        assert!(matches!(
+            Checkpoint::decode(&text, &other),
+            Err(Error::InvalidInput { field, .. }) if field == "checkpoint"
+        ));
+        let damaged = Checkpoint::decode("{\"version\":1", &settings).unwrap_err();
+        assert!(damaged.to_string().contains("truncated JSON"), "{damaged}");
+        let old = text.replace("\"version\":1", "\"version\":0");
+        assert!(Checkpoint::decode(&old, &settings).is_err());
+    }
+}

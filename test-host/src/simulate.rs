@@ -1,0 +1,504 @@
+//! `test-host simulate`: the component imports from the SP-API simulator the way a
+//! host would (store each batch with its checkpoint, call again at
+//! `next-call-after`), and the result is checked against the simulator's truth.
+//!
+//! The host jumps its virtual clock to each `next-call-after`, so hours of Amazon's
+//! pacing run in seconds, and every figure about pace or loss comes from here.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use serde::Serialize;
+
+use amazon_marketplace::import::FIRST_IMPORT_LOOKBACK;
+use amazon_marketplace::spapi::UsagePlan;
+
+use crate::har::Har;
+use crate::kv::SqliteStore;
+use crate::runtime::bindings as wit;
+use crate::runtime::{Plugin, VirtualClock};
+use crate::scenario::{ProductIdentifier, Settings};
+use crate::upstream::fault::{Fault, Faults};
+use crate::upstream::recorder::Recorder;
+use crate::upstream::sim::{OperationCount, SimOrder, Simulator, World, WorldSpec};
+
+/// Where a simulated run starts (a fixed date keeps runs reproducible).
+pub const START: &str = "2026-11-20T15:00:00Z";
+/// Virtual time each SP-API request takes.
+const LATENCY: Duration = Duration::milliseconds(100);
+/// A host retries a failed call after this long.
+const HOST_RETRY: Duration = Duration::seconds(60);
+/// A run that has not settled after this much virtual time is stopped and fails.
+const MAX_RUN: Duration = Duration::days(3);
+
+/// What to simulate.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Orders in the store's marketplace at the start.
+    pub orders: usize,
+    /// A searchOrders body whose orders become the world instead.
+    pub amazon_orders: Option<serde_json::Value>,
+    /// Import FBA orders (and make a fifth of the world Amazon-fulfilled).
+    pub fba: bool,
+    /// The store's marketplace.
+    pub marketplace: String,
+    /// Another marketplace of the seller whose orders (a quarter as many), and
+    /// Multi-Channel orders of other shops, are mixed into the world.
+    pub other_marketplace: Option<String>,
+    /// The seed of the world and its changes.
+    pub seed: u64,
+    /// Changes during the run, as a share of `orders`.
+    pub changes: f64,
+    /// Import calls (1-based) after which the host crashes: it drops the returned
+    /// batch and restarts the component on the same storage.
+    pub crash_after_calls: BTreeSet<usize>,
+    /// Faults at given SP-API requests (1-based, counting every request).
+    pub faults: Vec<(usize, Fault)>,
+    /// Keep every exchange for a HAR file.
+    pub record: bool,
+    /// Show a progress bar on stderr when the run takes longer than a second.
+    pub progress: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            orders: 2000,
+            amazon_orders: None,
+            fba: false,
+            marketplace: "ATVPDKIKX0DER".into(),
+            other_marketplace: None,
+            seed: 1,
+            changes: 0.0,
+            crash_after_calls: BTreeSet::new(),
+            faults: Vec::new(),
+            record: false,
+            progress: false,
+        }
+    }
+}
+
+/// The searchOrders floor for a backlog of `n` orders: 100 per page, the first 20
+/// pages from the burst, then one page per restore period.
+pub fn floor_seconds(n: usize) -> f64 {
+    let pages = n.div_ceil(100) as f64;
+    (pages - f64::from(UsagePlan::SEARCH_ORDERS.burst)).max(0.0) / UsagePlan::SEARCH_ORDERS.rate
+}
+
+/// An order the host ended with that differs from Amazon's latest version.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Mismatch {
+    /// Amazon order id.
+    pub order_id: String,
+    /// What differs.
+    pub detail: String,
+}
+
+/// The report of one run. Field names follow the WIT's kebab-case; dates are RFC 3339.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Report {
+    /// The seed that reproduces the run.
+    pub seed: u64,
+    /// Orders of this store Amazon holds at the end (what the host should hold).
+    pub amazon_orders: usize,
+    /// Orders of the backlog the first window reads (the floor's N).
+    pub backlog: usize,
+    /// Distinct orders the host holds.
+    pub imported: usize,
+    /// Orders of this store the host never received.
+    pub missed: usize,
+    /// Order versions the host stored twice (a repeat with nothing new).
+    pub duplicated: usize,
+    /// Orders whose stored version is not Amazon's latest.
+    pub final_state_mismatches: usize,
+    /// The first few of those.
+    pub mismatches: Vec<Mismatch>,
+    /// Orders in the world that are not this store's (another marketplace, another
+    /// sales channel, FBA when FBA import is off).
+    pub foreign_orders: usize,
+    /// Of those, how many the host received (must be 0).
+    pub foreign_imported: usize,
+    /// Skipped orders reported, by reason (kebab-case, as the WIT names them).
+    pub skipped: BTreeMap<String, usize>,
+    /// Changes Amazon made during the run.
+    pub changes: usize,
+    /// `import-orders` calls.
+    pub import_calls: usize,
+    /// Calls that returned nothing new.
+    pub empty_calls: usize,
+    /// Calls that returned an error.
+    pub errors: usize,
+    /// Host crashes (a returned batch dropped, the component restarted).
+    pub crashes: usize,
+    /// Faults injected.
+    pub faults: usize,
+    /// Calls and 429s per operation.
+    pub calls: BTreeMap<String, OperationCount>,
+    /// 429s over all operations.
+    pub throttled: u64,
+    /// Virtual seconds until the host last received something new.
+    pub virtual_seconds: f64,
+    /// Virtual seconds the host waited for `next-call-after` until then.
+    pub waited_seconds: f64,
+    /// The searchOrders floor for `backlog`.
+    pub floor_seconds: f64,
+    /// `virtual-seconds` / `floor-seconds` (absent when the floor is 0).
+    pub floor_ratio: Option<f64>,
+    /// ceil(backlog / 100): the fewest searchOrders calls the backlog can take.
+    pub min_search_calls: usize,
+    /// True when the run settled: every change was read and nothing was pending.
+    pub settled: bool,
+    /// The virtual start.
+    pub started_at: String,
+    /// The virtual end.
+    pub finished_at: String,
+}
+
+impl Report {
+    /// Every check the run makes.
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        let mut check = |bad: bool, text: String| {
+            if bad {
+                problems.push(text);
+            }
+        };
+        check(!self.settled, "the run did not settle".into());
+        check(self.missed > 0, format!("{} orders missed", self.missed));
+        check(
+            self.duplicated > 0,
+            format!("{} order versions duplicated", self.duplicated),
+        );
+        check(
+            self.final_state_mismatches > 0,
+            format!(
+                "{} orders differ from Amazon's latest",
+                self.final_state_mismatches
+            ),
+        );
+        check(
+            self.foreign_imported > 0,
+            format!("{} orders of other stores imported", self.foreign_imported),
+        );
+        problems
+    }
+}
+
+/// The host's record of one order.
+struct Held {
+    updated: DateTime<Utc>,
+    status: String,
+}
+
+/// The host's database: orders and the checkpoint, changed together.
+#[derive(Default)]
+struct HostDatabase {
+    orders: BTreeMap<String, Held>,
+    checkpoint: Option<String>,
+    versions: BTreeSet<(String, i64)>,
+}
+
+fn lock(upstream: &Arc<Mutex<Upstream>>) -> std::sync::MutexGuard<'_, Upstream> {
+    upstream.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn time(at: &wit::wasi::clocks::wall_clock::Datetime) -> DateTime<Utc> {
+    DateTime::from_timestamp(at.seconds as i64, at.nanoseconds).unwrap_or_default()
+}
+
+fn skip_reason(reason: wit::SkipReason) -> &'static str {
+    match reason {
+        wit::SkipReason::Unreadable => "unreadable",
+        wit::SkipReason::GivenUp => "given-up",
+        wit::SkipReason::OtherMarketplace => "other-marketplace",
+        wit::SkipReason::NonAmazonSalesChannel => "non-amazon-sales-channel",
+        wit::SkipReason::AmazonFulfilled => "amazon-fulfilled",
+    }
+}
+
+type Upstream = Recorder<Faults<Simulator>>;
+
+/// A finished run: its report and, when asked for, the recording.
+pub struct Run {
+    /// The figures.
+    pub report: Report,
+    /// Every exchange, when `Options::record` was set.
+    pub har: Option<Har>,
+}
+
+/// Runs one simulation.
+pub fn run(options: &Options) -> Result<Run> {
+    let start: DateTime<Utc> = START.parse().context("START")?;
+    if let Some(body) = &options.amazon_orders {
+        // Amazon's examples are dated anywhere: the run starts just after the latest
+        // of them, so they are the store's recent orders.
+        let probe =
+            World::from_search_orders_body(body, &options.marketplace, options.seed, start)?;
+        let start = probe.latest_update().unwrap_or(start) + Duration::minutes(10);
+        let world =
+            World::from_search_orders_body(body, &options.marketplace, options.seed, start)?;
+        return run_world(options, world, start);
+    }
+    let spec = WorldSpec {
+        seed: options.seed,
+        orders: options.orders,
+        marketplace: options.marketplace.clone(),
+        fba_share: if options.fba { 0.2 } else { 0.0 },
+        other_marketplace: options
+            .other_marketplace
+            .clone()
+            .map(|m| (m, options.orders / 4)),
+        non_amazon_orders: if options.other_marketplace.is_some() {
+            options.orders / 50
+        } else {
+            0
+        },
+        change_rate: options.changes,
+        // Changes happen while the backlog is read, and for an hour at least.
+        change_horizon: Duration::seconds(floor_seconds(options.orders) as i64)
+            .max(Duration::hours(1)),
+    };
+    run_world(options, World::generate(&spec, start), start)
+}
+
+fn run_world(options: &Options, world: World, start: DateTime<Utc>) -> Result<Run> {
+    let clock = VirtualClock::new(start);
+    let mut marketplaces = vec![options.marketplace.clone()];
+    marketplaces.extend(options.other_marketplace.clone());
+    let simulator = Simulator::new(world, clock.clone(), marketplaces, LATENCY);
+    let mut faults = Faults::new(simulator);
+    for (number, fault) in &options.faults {
+        faults = faults.at_request(*number, *fault);
+    }
+    let recorder = if options.record {
+        Recorder::new(faults, clock.clone())
+    } else {
+        Recorder::off(faults, clock.clone())
+    };
+    let upstream: Arc<Mutex<Upstream>> = Arc::new(Mutex::new(recorder));
+
+    let eligible = |o: &SimOrder| {
+        o.channel == "AMAZON"
+            && o.marketplace == options.marketplace
+            && (o.fulfilled_by == "MERCHANT" || options.fba)
+    };
+    let reach = start - FIRST_IMPORT_LOOKBACK;
+    let backlog = lock(&upstream)
+        .inner()
+        .inner()
+        .world()
+        .orders()
+        .filter(|o| eligible(o) && o.updated >= reach && o.updated <= start)
+        .count();
+    let last_change = lock(&upstream).inner().inner().world().last_change_at();
+
+    let settings = Settings {
+        marketplace_id: options.marketplace.clone(),
+        seller_id: crate::scenario::PLACEHOLDER_SELLER_ID.into(),
+        region: None,
+        sandbox: false,
+        product_identifier: ProductIdentifier::Sku,
+        import_fba_orders: options.fba,
+        japan_kanji_addresses: false,
+    }
+    .to_wit();
+    let mut plugin = Plugin::new(upstream.clone(), SqliteStore::in_memory()?, clock.clone())?;
+    let (connected, _) = plugin.connect(&settings)?;
+    if let Err(error) = connected {
+        bail!("connect failed on the simulator: {error:?}");
+    }
+
+    let mut db = HostDatabase::default();
+    let mut report_calls = 0usize;
+    let mut empty_calls = 0usize;
+    let mut errors = 0usize;
+    let mut crashes = 0usize;
+    let mut duplicated = 0usize;
+    let mut skipped: BTreeMap<String, usize> = BTreeMap::new();
+    let mut retrying: BTreeSet<String> = BTreeSet::new();
+    let mut caught_up_at = clock.now();
+    let mut waited = Duration::zero();
+    let mut waited_until_caught_up = Duration::zero();
+    // Amazon's last change must be read by a window that opened after it settled:
+    // the second window finished after that point proves it.
+    let quiet_from = last_change.unwrap_or(start) + Duration::minutes(2);
+    let mut windows_after_quiet = 0;
+    let wall = Instant::now();
+    let mut bar: Option<indicatif::ProgressBar> = None;
+
+    let settled = loop {
+        if clock.now() - start > MAX_RUN {
+            break false;
+        }
+        report_calls += 1;
+        let called_at = clock.now();
+        lock(&upstream).inner_mut().inner_mut().advance();
+        let (result, _record) = plugin.import_orders(&settings, db.checkpoint.as_deref())?;
+        let next = match result {
+            Err(_) => {
+                errors += 1;
+                called_at + HOST_RETRY
+            }
+            Ok(batch) => {
+                if options.crash_after_calls.contains(&report_calls) {
+                    // The host dies before its transaction commits: the batch is
+                    // gone, and the component restarts on the storage it left.
+                    crashes += 1;
+                    let storage = plugin.into_storage();
+                    plugin = Plugin::new(upstream.clone(), storage, clock.clone())?;
+                    continue;
+                }
+                let mut changed = false;
+                for order in &batch.orders {
+                    let updated = time(&order.updated_at);
+                    if !db
+                        .versions
+                        .insert((order.order_id.clone(), updated.timestamp_millis()))
+                    {
+                        duplicated += 1;
+                    }
+                    retrying.remove(&order.order_id);
+                    let newer = db
+                        .orders
+                        .get(&order.order_id)
+                        .is_none_or(|held| held.updated <= updated);
+                    if newer {
+                        changed |= db.orders.get(&order.order_id).is_none_or(|held| {
+                            held.updated < updated || held.status != order.marketplace_status
+                        });
+                        db.orders.insert(
+                            order.order_id.clone(),
+                            Held {
+                                updated,
+                                status: order.marketplace_status.clone(),
+                            },
+                        );
+                    }
+                }
+                for skip in &batch.skipped {
+                    *skipped
+                        .entry(skip_reason(skip.reason).to_owned())
+                        .or_default() += 1;
+                    if skip.will_retry {
+                        retrying.insert(skip.order_id.clone());
+                    } else {
+                        retrying.remove(&skip.order_id);
+                    }
+                }
+                db.checkpoint = Some(batch.checkpoint.clone());
+                if changed {
+                    caught_up_at = clock.now();
+                    waited_until_caught_up = waited;
+                } else {
+                    empty_calls += 1;
+                }
+                if !batch.more && called_at > quiet_from {
+                    windows_after_quiet += 1;
+                }
+                if windows_after_quiet >= 2 && retrying.is_empty() {
+                    break true;
+                }
+                time(&batch.next_call_after)
+            }
+        };
+        if options.progress && bar.is_none() && wall.elapsed().as_secs_f64() > 1.0 {
+            let progress = indicatif::ProgressBar::new(backlog as u64);
+            progress.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} {pos}/{len} orders imported, virtual time {msg}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            bar = Some(progress);
+        }
+        if let Some(bar) = &bar {
+            bar.set_position(db.orders.len() as u64);
+            bar.set_message(format!("{} s", (clock.now() - start).num_seconds()));
+        }
+        if next > clock.now() {
+            waited += next - clock.now();
+            clock.set(next);
+        }
+    };
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+
+    let upstream = lock(&upstream);
+    let simulator = upstream.inner().inner();
+    let world = simulator.world();
+    let mut missed = 0;
+    let mut mismatches = Vec::new();
+    let mut amazon_orders = 0;
+    let mut foreign_orders = 0;
+    let mut foreign_imported = 0;
+    for order in world.orders() {
+        if !eligible(order) {
+            foreign_orders += 1;
+            foreign_imported += usize::from(db.orders.contains_key(&order.id));
+            continue;
+        }
+        if order.updated < reach {
+            continue;
+        }
+        amazon_orders += 1;
+        match db.orders.get(&order.id) {
+            None => missed += 1,
+            Some(held) if held.updated != order.updated || held.status != order.status => {
+                mismatches.push(Mismatch {
+                    order_id: order.id.clone(),
+                    detail: format!(
+                        "host has {} of {}, Amazon {} of {}",
+                        held.status,
+                        held.updated.to_rfc3339_opts(SecondsFormat::Secs, true),
+                        order.status,
+                        order.updated.to_rfc3339_opts(SecondsFormat::Secs, true)
+                    ),
+                });
+            }
+            Some(_) => {}
+        }
+    }
+    let calls = simulator.counts().clone();
+    let throttled = calls.values().map(|c| c.throttled).sum();
+    let virtual_seconds = (caught_up_at - start).num_milliseconds() as f64 / 1000.0;
+    let floor = floor_seconds(backlog);
+    let report = Report {
+        seed: options.seed,
+        amazon_orders,
+        backlog,
+        imported: db.orders.len(),
+        missed,
+        duplicated,
+        final_state_mismatches: mismatches.len(),
+        mismatches: mismatches.into_iter().take(10).collect(),
+        foreign_orders,
+        foreign_imported,
+        skipped,
+        changes: world.changes_applied(),
+        import_calls: report_calls,
+        empty_calls,
+        errors,
+        crashes,
+        faults: upstream.inner().injected().len(),
+        calls,
+        throttled,
+        virtual_seconds,
+        waited_seconds: waited_until_caught_up.num_milliseconds() as f64 / 1000.0,
+        floor_seconds: floor,
+        floor_ratio: (floor > 0.0).then(|| virtual_seconds / floor),
+        min_search_calls: backlog.div_ceil(100),
+        settled,
+        started_at: start.to_rfc3339_opts(SecondsFormat::Secs, true),
+        finished_at: clock.now().to_rfc3339_opts(SecondsFormat::Secs, true),
+    };
+    Ok(Run {
+        report,
+        har: options.record.then(|| upstream.har()),
+    })
+}

@@ -1,0 +1,77 @@
+//! One seam for every Amazon the host talks to: a recording ([`crate::har::Replay`]),
+//! the SP-API simulator ([`sim::Simulator`]), and wrappers that inject faults
+//! ([`fault::Faults`]) or write what passed as HAR ([`recorder::Recorder`]).
+
+pub mod fault;
+pub mod recorder;
+pub mod sim;
+
+/// A request the component made, with its whole body.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Request {
+    /// The HTTP method, e.g. `GET`.
+    pub method: String,
+    /// The absolute URL, including the query string.
+    pub url: String,
+    /// The request headers, in the order sent.
+    pub headers: Vec<(String, String)>,
+    /// The request body.
+    pub body: Vec<u8>,
+}
+
+impl Request {
+    /// The first header named `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// An answer to a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    /// The HTTP status code.
+    pub status: u16,
+    /// Response headers.
+    pub headers: Vec<(String, String)>,
+    /// The response body.
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    /// A JSON answer.
+    pub fn json(status: u16, body: &serde_json::Value) -> Self {
+        Self {
+            status,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: serde_json::to_vec(body).unwrap_or_default(),
+        }
+    }
+
+    /// Adds a header.
+    pub fn with_header(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.headers.push((name.to_owned(), value.into()));
+        self
+    }
+}
+
+/// Where the component's HTTP requests go.
+pub trait Upstream: Send {
+    /// Answers one request. `Err` means no answer arrived (no recording, a simulated
+    /// timeout), described without secrets; the component sees a transport error.
+    fn respond(&mut self, request: &Request) -> Result<Response, String>;
+}
+
+impl Upstream for crate::har::Replay {
+    fn respond(&mut self, request: &Request) -> Result<Response, String> {
+        crate::har::Replay::respond(self, request)
+            .map(|answer| Response {
+                status: answer.status,
+                headers: answer.headers,
+                body: answer.body,
+            })
+            .map_err(|e| e.to_string())
+    }
+}

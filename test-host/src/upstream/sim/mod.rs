@@ -1,0 +1,228 @@
+//! An in-process SP-API: Login with Amazon, Sellers, and Orders 2026-01-01 over a
+//! [`World`] of orders that changes with the virtual clock, behind Amazon's default
+//! usage plans (the component's own table, [`UsagePlan::ALL`]).
+//!
+//! Every answer carries `x-amzn-RequestId`, and every answer but a 429 carries
+//! `x-amzn-RateLimit-Limit`, as Amazon's do. Each request takes `latency` of virtual
+//! time, so the world can change between two pages of one import.
+
+pub mod bucket;
+pub mod orders;
+pub mod world;
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+use serde_json::json;
+
+use amazon_marketplace::spapi::UsagePlan;
+use bucket::TokenBucket;
+pub use world::{SimOrder, World, WorldSpec};
+
+use super::{Request, Response, Upstream};
+use crate::runtime::VirtualClock;
+
+/// Login with Amazon's host.
+const LWA_HOST: &str = "api.amazon.com";
+/// Lifetime of an issued access token, as Amazon's.
+const ACCESS_TOKEN_LIFETIME: Duration = Duration::hours(1);
+
+/// Calls and refusals per operation.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct OperationCount {
+    /// Calls answered (any status).
+    pub calls: u64,
+    /// Of those, 429s.
+    pub throttled: u64,
+}
+
+/// The simulated Amazon.
+pub struct Simulator {
+    world: World,
+    clock: VirtualClock,
+    latency: Duration,
+    /// The seller's marketplaces; the first is the store's.
+    marketplaces: Vec<String>,
+    buckets: BTreeMap<&'static str, TokenBucket>,
+    access_tokens: BTreeMap<String, DateTime<Utc>>,
+    counts: BTreeMap<String, OperationCount>,
+    requests: u64,
+}
+
+impl Simulator {
+    /// Amazon for one seller in `marketplaces` (the first is the store's), holding
+    /// `world`, on `clock`.
+    pub fn new(
+        world: World,
+        clock: VirtualClock,
+        marketplaces: Vec<String>,
+        latency: Duration,
+    ) -> Self {
+        Self {
+            world,
+            clock,
+            latency,
+            marketplaces,
+            buckets: BTreeMap::new(),
+            access_tokens: BTreeMap::new(),
+            counts: BTreeMap::new(),
+            requests: 0,
+        }
+    }
+
+    /// The world as it is now.
+    pub fn world(&self) -> &World {
+        &self.world
+    }
+
+    /// Applies the world's changes up to the clock.
+    pub fn advance(&mut self) {
+        self.world.advance_to(self.clock.now());
+    }
+
+    /// Calls and 429s per operation (`lwa-token` for Login with Amazon).
+    pub fn counts(&self) -> &BTreeMap<String, OperationCount> {
+        &self.counts
+    }
+
+    fn count(&mut self, operation: &str, throttled: bool) {
+        let count = self.counts.entry(operation.to_owned()).or_default();
+        count.calls += 1;
+        count.throttled += u64::from(throttled);
+    }
+
+    fn lwa(&mut self, request: &Request, now: DateTime<Utc>) -> Response {
+        self.count("lwa-token", false);
+        let form: BTreeMap<String, String> =
+            form_urlencoded::parse(&request.body).into_owned().collect();
+        let filled = |k: &str| form.get(k).is_some_and(|v| !v.is_empty());
+        if request.method != "POST"
+            || form.get("grant_type").map(String::as_str) != Some("refresh_token")
+            || !["refresh_token", "client_id", "client_secret"]
+                .iter()
+                .all(|k| filled(k))
+        {
+            return Response::json(
+                400,
+                &json!({"error": "invalid_request", "error_description": "The request is missing a required parameter"}),
+            );
+        }
+        let token = format!("Atza|sim-{}", self.access_tokens.len() + 1);
+        self.access_tokens
+            .insert(token.clone(), now + ACCESS_TOKEN_LIFETIME);
+        Response::json(
+            200,
+            &json!({
+                "access_token": token,
+                "token_type": "bearer",
+                "expires_in": ACCESS_TOKEN_LIFETIME.num_seconds(),
+            }),
+        )
+    }
+
+    fn sp_api(&mut self, request: &Request, url: &url::Url, now: DateTime<Utc>) -> Response {
+        let Some(plan) = UsagePlan::find(&request.method, url.path()) else {
+            return orders::error(404, "NotFound", "the resource was not found");
+        };
+        let authorized = request
+            .header("x-amz-access-token")
+            .and_then(|token| self.access_tokens.get(token))
+            .is_some_and(|expires| *expires > now);
+        if !authorized {
+            self.count(plan.name, false);
+            return orders::error(
+                403,
+                "Unauthorized",
+                "Access to requested resource is denied.",
+            );
+        }
+        let bucket = self
+            .buckets
+            .entry(plan.name)
+            .or_insert_with(|| TokenBucket::new(plan, now));
+        if !bucket.try_take(now) {
+            self.count(plan.name, true);
+            return orders::error(
+                429,
+                "QuotaExceeded",
+                "You exceeded your quota for the requested resource.",
+            );
+        }
+        let rate = bucket.rate();
+        self.count(plan.name, false);
+        let query: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+        let response = match plan.name {
+            "searchOrders" => orders::search_orders(&self.world, &query, now),
+            "getOrder" => {
+                let id = plan
+                    .path_parameter(url.path(), "orderId")
+                    .unwrap_or_default();
+                orders::get_order(&self.world, id, &query)
+            }
+            "getMarketplaceParticipations" => {
+                Response::json(200, &json!({"payload": self.participations()}))
+            }
+            "getAccount" => Response::json(
+                200,
+                &json!({"payload": {
+                    "marketplaceParticipationList": self.participations(),
+                    "businessType": "PRIVATE_LIMITED",
+                    "sellingPlan": "PROFESSIONAL",
+                }}),
+            ),
+            other => orders::error(
+                404,
+                "NotFound",
+                format!("the simulator does not serve {other}"),
+            ),
+        };
+        response.with_header("x-amzn-RateLimit-Limit", format!("{rate}"))
+    }
+
+    fn participations(&self) -> serde_json::Value {
+        self.marketplaces
+            .iter()
+            .map(|id| {
+                let (name, country, currency, language, domain) = match id.as_str() {
+                    "A2EUQ1WTGCTBG2" => ("Amazon.ca", "CA", "CAD", "en_CA", "www.amazon.ca"),
+                    "A1AM78C64UM0Y8" => ("Amazon.com.mx", "MX", "MXN", "es_MX", "www.amazon.com.mx"),
+                    _ => ("Amazon.com", "US", "USD", "en_US", "www.amazon.com"),
+                };
+                json!({
+                    "marketplace": {
+                        "id": id, "name": name, "countryCode": country, "defaultCurrencyCode": currency,
+                        "defaultLanguageCode": language, "domainName": domain,
+                    },
+                    "storeName": "Simulated Store",
+                    "participation": {"isParticipating": true, "hasSuspendedListings": false},
+                })
+            })
+            .collect()
+    }
+}
+
+impl Upstream for Simulator {
+    fn respond(&mut self, request: &Request) -> Result<Response, String> {
+        let now = self.clock.now();
+        self.world.advance_to(now);
+        self.requests += 1;
+        let url = url::Url::parse(&request.url).map_err(|e| format!("unusable URL: {e}"))?;
+        let host = url.host_str().unwrap_or_default();
+        let response = if host == LWA_HOST {
+            self.lwa(request, now)
+        } else if host.starts_with("sellingpartnerapi-")
+            || host.starts_with("sandbox.sellingpartnerapi-")
+        {
+            self.sp_api(request, &url, now)
+        } else {
+            return Err(format!("the simulator does not answer for host {host}"));
+        };
+        self.clock.set(now + self.latency);
+        Ok(response.with_header(
+            "x-amzn-RequestId",
+            format!("00000000-0000-4000-8000-{:012}", self.requests),
+        ))
+    }
+}

@@ -1,0 +1,523 @@
+//! The simulated seller's orders: Amazon's truth at every moment. Orders are kept as
+//! Amazon's own JSON (Orders 2026-01-01 `Order`), generated from a seed or read from a
+//! searchOrders body, and change over time through scheduled events.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use anyhow::{Context, Result, bail};
+use chrono::{DateTime, Duration, DurationRound, SecondsFormat, Utc};
+use rand::rngs::Xoshiro256PlusPlus;
+use rand::{RngExt, SeedableRng};
+use serde_json::{Value, json};
+
+/// One order as Amazon holds it, with the fields the simulator filters on.
+#[derive(Debug, Clone)]
+pub struct SimOrder {
+    /// Amazon's JSON, every dataset included.
+    pub json: Value,
+    /// `orderId`.
+    pub id: String,
+    /// `lastUpdatedTime`.
+    pub updated: DateTime<Utc>,
+    /// `createdTime`.
+    pub created: DateTime<Utc>,
+    /// `salesChannel.marketplaceId`.
+    pub marketplace: String,
+    /// `salesChannel.channelName`.
+    pub channel: String,
+    /// `fulfillment.fulfilledBy`.
+    pub fulfilled_by: String,
+    /// `fulfillment.fulfillmentStatus`.
+    pub status: String,
+}
+
+impl SimOrder {
+    /// Indexes Amazon's JSON of one order; refuses one without the fields the
+    /// simulator needs (Amazon's required fields).
+    pub fn from_json(json: Value) -> Result<Self> {
+        let text = |path: &[&str]| {
+            path.iter()
+                .try_fold(&json, |v, k| v.get(k))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
+        let time = |name: &str| -> Result<DateTime<Utc>> {
+            let value = text(&[name]).with_context(|| format!("an order has no {name}"))?;
+            Ok(DateTime::parse_from_rfc3339(&value)
+                .with_context(|| format!("{name} is not an ISO 8601 date-time"))?
+                .with_timezone(&Utc))
+        };
+        let id = text(&["orderId"]).context("an order has no orderId")?;
+        Ok(Self {
+            updated: time("lastUpdatedTime")?,
+            created: time("createdTime")?,
+            marketplace: text(&["salesChannel", "marketplaceId"]).unwrap_or_default(),
+            channel: text(&["salesChannel", "channelName"])
+                .context("an order has no salesChannel.channelName")?,
+            fulfilled_by: text(&["fulfillment", "fulfilledBy"])
+                .unwrap_or_else(|| "MERCHANT".into()),
+            status: text(&["fulfillment", "fulfillmentStatus"])
+                .unwrap_or_else(|| "UNSHIPPED".into()),
+            id,
+            json,
+        })
+    }
+
+    /// The order as one searchOrders or getOrder answer shows it: only the datasets
+    /// requested, as Amazon does.
+    pub fn view(&self, included: &BTreeSet<String>) -> Value {
+        let mut order = self.json.clone();
+        let Some(map) = order.as_object_mut() else {
+            return order;
+        };
+        for (dataset, field) in [
+            ("BUYER", "buyer"),
+            ("RECIPIENT", "recipient"),
+            ("PROCEEDS", "proceeds"),
+            ("FULFILLMENT", "fulfillment"),
+            ("PAYMENT", "payment"),
+            ("TAX", "tax"),
+            ("PACKAGES", "packages"),
+            ("FULFILLMENT_ORDERS", "fulfillmentOrders"),
+        ] {
+            if !included.contains(dataset) {
+                map.remove(field);
+            }
+        }
+        if let Some(items) = map.get_mut("orderItems").and_then(Value::as_array_mut) {
+            for item in items.iter_mut().filter_map(Value::as_object_mut) {
+                for (dataset, field) in [
+                    ("PROCEEDS", "proceeds"),
+                    ("FULFILLMENT", "fulfillment"),
+                    ("PROMOTION", "promotion"),
+                    ("EXPENSE", "expense"),
+                    ("CANCELLATION", "cancellation"),
+                    ("TAX", "tax"),
+                ] {
+                    if !included.contains(dataset) {
+                        item.remove(field);
+                    }
+                }
+            }
+        }
+        order
+    }
+
+    fn set_status(&mut self, status: &str, at: DateTime<Utc>) {
+        self.status = status.to_owned();
+        self.updated = at;
+        self.json["lastUpdatedTime"] = json!(stamp(at));
+        if let Some(fulfillment) = self
+            .json
+            .get_mut("fulfillment")
+            .and_then(Value::as_object_mut)
+        {
+            fulfillment.insert("fulfillmentStatus".into(), json!(status));
+        }
+        let shipped_all = status == "SHIPPED";
+        let mut first = true;
+        for item in self.json["orderItems"].as_array_mut().into_iter().flatten() {
+            let ordered = item["quantityOrdered"].as_u64().unwrap_or(1);
+            // A partial shipment ships the first line; a full one ships every line.
+            let fulfilled = if shipped_all || (status == "PARTIALLY_SHIPPED" && first) {
+                ordered
+            } else {
+                0
+            };
+            first = false;
+            if let Some(f) = item.get_mut("fulfillment").and_then(Value::as_object_mut) {
+                f.insert("quantityFulfilled".into(), json!(fulfilled));
+                f.insert("quantityUnfulfilled".into(), json!(ordered - fulfilled));
+            }
+        }
+    }
+}
+
+/// Amazon's date-time format.
+pub fn stamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// What a world is made of.
+#[derive(Debug, Clone)]
+pub struct WorldSpec {
+    /// The seed: the same spec and seed make the same world and the same changes.
+    pub seed: u64,
+    /// Orders in the store's marketplace at the start, updated in the 14 days before.
+    pub orders: usize,
+    /// The store's marketplace.
+    pub marketplace: String,
+    /// Share of orders fulfilled by Amazon.
+    pub fba_share: f64,
+    /// Another marketplace of the same seller, and how many orders it has.
+    pub other_marketplace: Option<(String, usize)>,
+    /// Multi-Channel Fulfillment orders of other shops (NON_AMAZON) in the store's
+    /// marketplace.
+    pub non_amazon_orders: usize,
+    /// Changes during the run, as a share of `orders`: new orders, shipments,
+    /// cancellations, partial shipments, releases of pending orders.
+    pub change_rate: f64,
+    /// The changes happen between the start and this long after it.
+    pub change_horizon: Duration,
+}
+
+/// A scheduled change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Change {
+    /// A new order arrives.
+    Arrival,
+    /// An existing order moves on.
+    Progress,
+}
+
+/// The simulated seller's orders and what will happen to them.
+pub struct World {
+    orders: BTreeMap<String, SimOrder>,
+    /// (lastUpdatedTime, orderId): searchOrders' order of results.
+    by_update: BTreeSet<(DateTime<Utc>, String)>,
+    events: Vec<(DateTime<Utc>, Change)>,
+    next_event: usize,
+    rng: Xoshiro256PlusPlus,
+    marketplace: String,
+    fba_share: f64,
+    serial: u64,
+    now: DateTime<Utc>,
+    changes_applied: usize,
+}
+
+impl World {
+    /// A generated world at `start`.
+    pub fn generate(spec: &WorldSpec, start: DateTime<Utc>) -> Self {
+        let mut world = Self::empty(spec.seed, &spec.marketplace, spec.fba_share, start);
+        let window = Duration::days(14) - Duration::hours(1);
+        let backlog = |world: &mut World, marketplace: &str, channel: &str, count: usize| {
+            for _ in 0..count {
+                let ago = Duration::seconds(world.rng.random_range(180..window.num_seconds()));
+                let start = start.duration_trunc(Duration::seconds(1)).unwrap_or(start);
+                let order = world.new_order(marketplace, channel, start - ago);
+                world.insert(order);
+            }
+        };
+        backlog(&mut world, &spec.marketplace.clone(), "AMAZON", spec.orders);
+        if let Some((other, count)) = &spec.other_marketplace {
+            backlog(&mut world, other, "AMAZON", *count);
+        }
+        backlog(
+            &mut world,
+            &spec.marketplace.clone(),
+            "NON_AMAZON",
+            spec.non_amazon_orders,
+        );
+
+        let changes = (spec.orders as f64 * spec.change_rate).round() as usize;
+        let horizon = spec.change_horizon.num_milliseconds().max(1);
+        let mut events: Vec<(DateTime<Utc>, Change)> = (0..changes)
+            .map(|_| {
+                let at = start + Duration::milliseconds(world.rng.random_range(0..horizon));
+                let kind = if world.rng.random_bool(0.3) {
+                    Change::Arrival
+                } else {
+                    Change::Progress
+                };
+                (at, kind)
+            })
+            .collect();
+        events.sort_by_key(|(at, _)| *at);
+        world.events = events;
+        world
+    }
+
+    /// A world holding Amazon's own orders (a searchOrders body), with no changes.
+    pub fn from_search_orders_body(
+        body: &Value,
+        marketplace: &str,
+        seed: u64,
+        start: DateTime<Utc>,
+    ) -> Result<Self> {
+        let Some(orders) = body.get("orders").and_then(Value::as_array) else {
+            bail!("the file is not a searchOrders response: it has no \"orders\" array");
+        };
+        let mut world = Self::empty(seed, marketplace, 0.0, start);
+        for (index, order) in orders.iter().enumerate() {
+            let order =
+                SimOrder::from_json(order.clone()).with_context(|| format!("order {index}"))?;
+            world.insert(order);
+        }
+        Ok(world)
+    }
+
+    fn empty(seed: u64, marketplace: &str, fba_share: f64, start: DateTime<Utc>) -> Self {
+        Self {
+            orders: BTreeMap::new(),
+            by_update: BTreeSet::new(),
+            events: Vec::new(),
+            next_event: 0,
+            rng: Xoshiro256PlusPlus::seed_from_u64(seed),
+            marketplace: marketplace.to_owned(),
+            fba_share,
+            serial: 0,
+            now: start,
+            changes_applied: 0,
+        }
+    }
+
+    fn insert(&mut self, order: SimOrder) {
+        if let Some(old) = self.orders.get(&order.id) {
+            self.by_update.remove(&(old.updated, old.id.clone()));
+        }
+        self.by_update.insert((order.updated, order.id.clone()));
+        self.orders.insert(order.id.clone(), order);
+    }
+
+    /// Applies every change due by `now`.
+    pub fn advance_to(&mut self, now: DateTime<Utc>) {
+        while let Some(&(at, change)) = self.events.get(self.next_event) {
+            if at > now {
+                break;
+            }
+            self.next_event += 1;
+            self.apply(change, at);
+        }
+        self.now = self.now.max(now);
+    }
+
+    fn apply(&mut self, change: Change, at: DateTime<Utc>) {
+        // Amazon's times are whole seconds.
+        let at = at.duration_trunc(Duration::seconds(1)).unwrap_or(at);
+        self.changes_applied += 1;
+        if change == Change::Progress {
+            let open: Vec<String> = self
+                .orders
+                .values()
+                .filter(|o| {
+                    o.channel == "AMAZON"
+                        && matches!(
+                            o.status.as_str(),
+                            "PENDING" | "UNSHIPPED" | "PARTIALLY_SHIPPED"
+                        )
+                })
+                .map(|o| o.id.clone())
+                .collect();
+            if !open.is_empty() {
+                let id = open[self.rng.random_range(0..open.len())].clone();
+                let roll: f64 = self.rng.random();
+                let mut order = self.orders[&id].clone();
+                let next = match (order.status.as_str(), order.fulfilled_by.as_str()) {
+                    ("PENDING", "AMAZON") => "SHIPPED",
+                    ("PENDING", _) if roll < 0.8 => "UNSHIPPED",
+                    ("PENDING", _) => "CANCELLED",
+                    ("UNSHIPPED", _) if roll < 0.6 => "SHIPPED",
+                    ("UNSHIPPED", _) if roll < 0.8 => "PARTIALLY_SHIPPED",
+                    ("UNSHIPPED", _) => "CANCELLED",
+                    _ => "SHIPPED",
+                };
+                self.by_update.remove(&(order.updated, order.id.clone()));
+                order.set_status(next, at);
+                self.insert(order);
+                return;
+            }
+        }
+        let marketplace = self.marketplace.clone();
+        let order = self.new_order(&marketplace, "AMAZON", at);
+        self.insert(order);
+    }
+
+    /// The changes still to come.
+    pub fn pending_changes(&self) -> usize {
+        self.events.len() - self.next_event
+    }
+
+    /// When the last change happens, if there are any.
+    pub fn last_change_at(&self) -> Option<DateTime<Utc>> {
+        self.events.last().map(|(at, _)| *at)
+    }
+
+    /// Changes applied so far.
+    pub fn changes_applied(&self) -> usize {
+        self.changes_applied
+    }
+
+    /// Every order, in no particular order.
+    pub fn orders(&self) -> impl Iterator<Item = &SimOrder> {
+        self.orders.values()
+    }
+
+    /// One order.
+    pub fn order(&self, id: &str) -> Option<&SimOrder> {
+        self.orders.get(id)
+    }
+
+    /// Orders by (lastUpdatedTime, orderId), starting after `from` (exclusive).
+    pub fn updated_since<'w>(
+        &'w self,
+        from: &(DateTime<Utc>, String),
+        inclusive: bool,
+    ) -> impl Iterator<Item = &'w SimOrder> + 'w {
+        use std::ops::Bound;
+        let lower = if inclusive {
+            Bound::Included(from.clone())
+        } else {
+            Bound::Excluded(from.clone())
+        };
+        self.by_update
+            .range((lower, Bound::Unbounded))
+            .filter_map(|(_, id)| self.orders.get(id))
+    }
+
+    /// The latest lastUpdatedTime of any order.
+    pub fn latest_update(&self) -> Option<DateTime<Utc>> {
+        self.by_update.last().map(|(at, _)| *at)
+    }
+
+    fn new_order(&mut self, marketplace: &str, channel: &str, at: DateTime<Utc>) -> SimOrder {
+        self.serial += 1;
+        let serial = self.serial;
+        let rng = &mut self.rng;
+        let id = format!(
+            "{:03}-{:07}-{:07}",
+            rng.random_range(111..999),
+            rng.random_range(0..10_000_000),
+            serial
+        );
+        let fba = channel == "NON_AMAZON" || rng.random_bool(self.fba_share);
+        let pending = rng.random_bool(0.1);
+        let status = match (pending, fba) {
+            (true, _) => "PENDING",
+            (false, true) => "SHIPPED",
+            (false, false) => "UNSHIPPED",
+        };
+        let (currency, country, site) = match marketplace {
+            "A2EUQ1WTGCTBG2" => ("CAD", "CA", "Amazon.ca"),
+            "A1AM78C64UM0Y8" => ("MXN", "MX", "Amazon.com.mx"),
+            _ => ("USD", "US", "Amazon.com"),
+        };
+        let lines = rng.random_range(1..=3u32);
+        let mut total_cents = 0u64;
+        let items: Vec<Value> = (1..=lines)
+            .map(|line| {
+                let quantity = rng.random_range(1..=2u64);
+                let cents = rng.random_range(499..19_999u64);
+                total_cents += cents * quantity;
+                let shipped = if status == "SHIPPED" { quantity } else { 0 };
+                json!({
+                    "orderItemId": format!("{}{:02}", serial * 7 + 10_000_000_000, line),
+                    "quantityOrdered": quantity,
+                    "product": {
+                        "asin": format!("B0SIM{:05}", rng.random_range(0..100_000u32)),
+                        "title": format!("Simulated product {line}"),
+                        "sellerSku": format!("SIM-SKU-{}", rng.random_range(0..5_000u32)),
+                        "price": {"unitPrice": money(cents, currency)},
+                    },
+                    "proceeds": {
+                        "proceedsTotal": money(cents * quantity, currency),
+                        "breakdowns": [{"type": "ITEM", "subtotal": money(cents * quantity, currency)}],
+                    },
+                    "fulfillment": {"quantityFulfilled": shipped, "quantityUnfulfilled": quantity - shipped},
+                })
+            })
+            .collect();
+        let mut order = json!({
+            "orderId": id,
+            "createdTime": stamp(at),
+            "lastUpdatedTime": stamp(at),
+            "programs": if rng.random_bool(0.3) { json!(["PRIME"]) } else { json!([]) },
+            "salesChannel": {"channelName": channel, "marketplaceId": marketplace, "marketplaceName": site},
+            "proceeds": {"grandTotal": money(total_cents, currency)},
+            "fulfillment": {
+                "fulfillmentStatus": status,
+                "fulfilledBy": if fba { "AMAZON" } else { "MERCHANT" },
+                "fulfillmentServiceLevel": "STANDARD",
+                "shipByWindow": {"latestDateTime": stamp(at + Duration::days(2))},
+                "deliverByWindow": {"latestDateTime": stamp(at + Duration::days(7))},
+            },
+            "orderItems": items,
+        });
+        // Buyer data is synthetic, and Amazon shows none for pending or
+        // Amazon-fulfilled orders beyond the city.
+        let city = json!({"city": "Seattle", "stateOrRegion": "WA", "postalCode": "98101", "countryCode": country});
+        order["recipient"] = json!({"deliveryAddress": city});
+        if !fba && !pending {
+            order["buyer"] = json!({
+                "buyerName": format!("Simulated Buyer {serial}"),
+                "buyerEmail": format!("sim-{serial}@marketplace.amazon.com"),
+            });
+            order["recipient"]["deliveryAddress"] = json!({
+                "name": format!("Simulated Buyer {serial}"),
+                "addressLine1": format!("{serial} Simulated Way"),
+                "city": "Seattle", "stateOrRegion": "WA", "postalCode": "98101", "countryCode": country,
+                "addressType": "RESIDENTIAL",
+            });
+        }
+        SimOrder::from_json(order).expect("generated orders carry every required field")
+    }
+}
+
+fn money(cents: u64, currency: &str) -> Value {
+    json!({"amount": format!("{}.{:02}", cents / 100, cents % 100), "currencyCode": currency})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(seed: u64) -> WorldSpec {
+        WorldSpec {
+            seed,
+            orders: 200,
+            marketplace: "ATVPDKIKX0DER".into(),
+            fba_share: 0.2,
+            other_marketplace: Some(("A2EUQ1WTGCTBG2".into(), 20)),
+            non_amazon_orders: 5,
+            change_rate: 0.5,
+            change_horizon: Duration::hours(1),
+        }
+    }
+
+    #[test]
+    fn the_same_seed_makes_the_same_world_and_changes() {
+        let start = DateTime::parse_from_rfc3339("2026-11-20T15:00:00Z")
+            .unwrap()
+            .to_utc();
+        let mut one = World::generate(&spec(7), start);
+        let mut two = World::generate(&spec(7), start);
+        one.advance_to(start + Duration::hours(2));
+        two.advance_to(start + Duration::hours(2));
+        let ids = |w: &World| {
+            w.orders()
+                .map(|o| (o.id.clone(), o.updated, o.status.clone()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(ids(&one), ids(&two));
+        assert!(
+            one.orders().count() >= 225,
+            "200 + 20 + 5 at the start, more as orders arrive"
+        );
+        let other = World::generate(&spec(8), start);
+        assert_ne!(ids(&one)[0].0, ids(&other)[0].0);
+    }
+
+    #[test]
+    fn changes_move_orders_forward_and_stamp_them() {
+        let start = DateTime::parse_from_rfc3339("2026-11-20T15:00:00Z")
+            .unwrap()
+            .to_utc();
+        let mut world = World::generate(&spec(1), start);
+        assert_eq!(world.pending_changes(), 100);
+        world.advance_to(start + Duration::hours(1));
+        assert_eq!(world.pending_changes(), 0);
+        let changed = world.orders().filter(|o| o.updated >= start).count();
+        assert!(changed > 50, "{changed}");
+        let index: Vec<_> = world
+            .updated_since(&(start, String::new()), true)
+            .map(|o| o.updated)
+            .collect();
+        assert!(index.windows(2).all(|w| w[0] <= w[1]), "searchOrders order");
+        for order in world.orders() {
+            assert_eq!(order.json["lastUpdatedTime"], json!(stamp(order.updated)));
+            assert_eq!(
+                order.json["fulfillment"]["fulfillmentStatus"],
+                json!(order.status)
+            );
+        }
+    }
+}
