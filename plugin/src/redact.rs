@@ -70,19 +70,43 @@ pub fn schedule_import(
     order_id: &str,
     imported_at: DateTime<Utc>,
 ) -> Result<(), Error> {
-    let key = format!("{ORDER_PREFIX}{order_id}");
-    if store.load::<Scheduled>(&key)?.is_some() {
+    schedule_imports(store, &[order_id], imported_at)
+}
+
+/// [`schedule_import`] for a whole batch: the day's list is read and written once per
+/// batch, not once per order, so importing N orders stays linear in N.
+pub fn schedule_imports(
+    store: &Store<'_>,
+    order_ids: &[&str],
+    imported_at: DateTime<Utc>,
+) -> Result<(), Error> {
+    let mut new = Vec::new();
+    for order_id in order_ids {
+        if store
+            .load::<Scheduled>(&format!("{ORDER_PREFIX}{order_id}"))?
+            .is_none()
+        {
+            new.push(*order_id);
+        }
+    }
+    if new.is_empty() {
         return Ok(());
     }
-    schedule(
-        store,
-        order_id,
-        Scheduled {
-            rule: RedactionRule::UnshippedAfterImport,
-            due_at: imported_at + UNSHIPPED_RETENTION,
-            label_id: None,
-        },
-    )
+    let due_at = imported_at + UNSHIPPED_RETENTION;
+    // The day's list first: a crash before the records are written leaves ids that
+    // `redact` skips, and the next import schedules the orders again.
+    add_to_day(store, due_at.date_naive(), &new)?;
+    for order_id in new {
+        store.save(
+            &format!("{ORDER_PREFIX}{order_id}"),
+            &Scheduled {
+                rule: RedactionRule::UnshippedAfterImport,
+                due_at,
+                label_id: None,
+            },
+        )?;
+    }
+    Ok(())
 }
 
 /// Moves an order to a shipped rule once its tracking reached Amazon.
@@ -114,16 +138,20 @@ pub fn schedule_shipment(
 }
 
 fn schedule(store: &Store<'_>, order_id: &str, scheduled: Scheduled) -> Result<(), Error> {
-    let day = scheduled.due_at.date_naive();
+    add_to_day(store, scheduled.due_at.date_naive(), &[order_id])?;
+    store.save(&format!("{ORDER_PREFIX}{order_id}"), &scheduled)
+}
+
+fn add_to_day(store: &Store<'_>, day: NaiveDate, order_ids: &[&str]) -> Result<(), Error> {
     let day_key = format!("{DAY_PREFIX}{day}");
     let mut due_that_day: BTreeSet<String> = store.load(&day_key)?.unwrap_or_default();
-    due_that_day.insert(order_id.to_owned());
+    due_that_day.extend(order_ids.iter().map(|id| (*id).to_owned()));
     store.save(&day_key, &due_that_day)?;
     let mut days: BTreeSet<NaiveDate> = store.load(DAYS_KEY)?.unwrap_or_default();
     if days.insert(day) {
         store.save(DAYS_KEY, &days)?;
     }
-    store.save(&format!("{ORDER_PREFIX}{order_id}"), &scheduled)
+    Ok(())
 }
 
 /// The directives due now. Each is returned once: its schedule entry is removed.

@@ -203,8 +203,12 @@ fn print_simulation(report: &simulate::Report) {
         .floor_ratio
         .map_or("-".to_owned(), |r| format!("{r:.4}"));
     println!(
-        "  virtual time  {:.0} s to import (waited {:.0} s); floor for {} orders {:.0} s; ratio {ratio}",
-        report.virtual_seconds, report.waited_seconds, report.backlog, report.floor_seconds
+        "  virtual time  {:.0} s to read the backlog of {} orders; floor {:.0} s; ratio {ratio}",
+        report.backlog_seconds, report.backlog, report.floor_seconds
+    );
+    println!(
+        "                {:.0} s until the last change arrived (waited {:.0} s for next-call-after)",
+        report.virtual_seconds, report.waited_seconds
     );
     let problems = report.problems();
     if problems.is_empty() {

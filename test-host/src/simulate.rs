@@ -55,8 +55,12 @@ pub struct Options {
     /// Import calls (1-based) after which the host crashes: it drops the returned
     /// batch and restarts the component on the same storage.
     pub crash_after_calls: BTreeSet<usize>,
-    /// Faults at given SP-API requests (1-based, counting every request).
+    /// Faults at given requests (1-based, counting every request to Amazon).
     pub faults: Vec<(usize, Fault)>,
+    /// Import calls (1-based) before which Amazon revokes every access token.
+    pub revoke_tokens_before_calls: BTreeSet<usize>,
+    /// This many orders of the backlog are served unreadable three times each.
+    pub unreadable_orders: usize,
     /// Keep every exchange for a HAR file.
     pub record: bool,
     /// Show a progress bar on stderr when the run takes longer than a second.
@@ -75,6 +79,8 @@ impl Default for Options {
             changes: 0.0,
             crash_after_calls: BTreeSet::new(),
             faults: Vec::new(),
+            revoke_tokens_before_calls: BTreeSet::new(),
+            unreadable_orders: 0,
             record: false,
             progress: false,
         }
@@ -110,6 +116,8 @@ pub struct Report {
     pub backlog: usize,
     /// Distinct orders the host holds.
     pub imported: usize,
+    /// Of those, fulfilled by Amazon.
+    pub imported_amazon_fulfilled: usize,
     /// Orders of this store the host never received.
     pub missed: usize,
     /// Order versions the host stored twice (a repeat with nothing new).
@@ -141,13 +149,15 @@ pub struct Report {
     pub calls: BTreeMap<String, OperationCount>,
     /// 429s over all operations.
     pub throttled: u64,
+    /// Virtual seconds until the first window (the backlog) was read to its end.
+    pub backlog_seconds: f64,
     /// Virtual seconds until the host last received something new.
     pub virtual_seconds: f64,
     /// Virtual seconds the host waited for `next-call-after` until then.
     pub waited_seconds: f64,
     /// The searchOrders floor for `backlog`.
     pub floor_seconds: f64,
-    /// `virtual-seconds` / `floor-seconds` (absent when the floor is 0).
+    /// `backlog-seconds` / `floor-seconds` (absent when the floor is 0).
     pub floor_ratio: Option<f64>,
     /// ceil(backlog / 100): the fewest searchOrders calls the backlog can take.
     pub min_search_calls: usize,
@@ -193,6 +203,7 @@ impl Report {
 struct Held {
     updated: DateTime<Utc>,
     status: String,
+    amazon_fulfilled: bool,
 }
 
 /// The host's database: orders and the checkpoint, changed together.
@@ -270,7 +281,16 @@ fn run_world(options: &Options, world: World, start: DateTime<Utc>) -> Result<Ru
     let clock = VirtualClock::new(start);
     let mut marketplaces = vec![options.marketplace.clone()];
     marketplaces.extend(options.other_marketplace.clone());
-    let simulator = Simulator::new(world, clock.clone(), marketplaces, LATENCY);
+    let unreadable: Vec<String> = world
+        .orders()
+        .filter(|o| o.marketplace == options.marketplace && o.channel == "AMAZON")
+        .take(options.unreadable_orders)
+        .map(|o| o.id.clone())
+        .collect();
+    let mut simulator = Simulator::new(world, clock.clone(), marketplaces, LATENCY);
+    for id in &unreadable {
+        simulator.break_order(id, 3);
+    }
     let mut faults = Faults::new(simulator);
     for (number, fault) in &options.faults {
         faults = faults.at_request(*number, *fault);
@@ -304,7 +324,8 @@ fn run_world(options: &Options, world: World, start: DateTime<Utc>) -> Result<Ru
         sandbox: false,
         product_identifier: ProductIdentifier::Sku,
         import_fba_orders: options.fba,
-        japan_kanji_addresses: false,
+        // Only Amazon.co.jp looks at it, and a simulated store there opts in.
+        japan_kanji_addresses: true,
     }
     .to_wit();
     let mut plugin = Plugin::new(upstream.clone(), SqliteStore::in_memory()?, clock.clone())?;
@@ -328,6 +349,7 @@ fn run_world(options: &Options, world: World, start: DateTime<Utc>) -> Result<Ru
     // the second window finished after that point proves it.
     let quiet_from = last_change.unwrap_or(start) + Duration::minutes(2);
     let mut windows_after_quiet = 0;
+    let mut backlog_read_at: Option<DateTime<Utc>> = None;
     let wall = Instant::now();
     let mut bar: Option<indicatif::ProgressBar> = None;
 
@@ -338,6 +360,12 @@ fn run_world(options: &Options, world: World, start: DateTime<Utc>) -> Result<Ru
         report_calls += 1;
         let called_at = clock.now();
         lock(&upstream).inner_mut().inner_mut().advance();
+        if options.revoke_tokens_before_calls.contains(&report_calls) {
+            lock(&upstream)
+                .inner_mut()
+                .inner_mut()
+                .revoke_access_tokens();
+        }
         let (result, _record) = plugin.import_orders(&settings, db.checkpoint.as_deref())?;
         let next = match result {
             Err(_) => {
@@ -376,6 +404,8 @@ fn run_world(options: &Options, world: World, start: DateTime<Utc>) -> Result<Ru
                             Held {
                                 updated,
                                 status: order.marketplace_status.clone(),
+                                amazon_fulfilled: order.fulfillment_channel
+                                    == wit::FulfillmentChannel::Amazon,
                             },
                         );
                     }
@@ -396,6 +426,9 @@ fn run_world(options: &Options, world: World, start: DateTime<Utc>) -> Result<Ru
                     waited_until_caught_up = waited;
                 } else {
                     empty_calls += 1;
+                }
+                if !batch.more && backlog_read_at.is_none() {
+                    backlog_read_at = Some(clock.now());
                 }
                 if !batch.more && called_at > quiet_from {
                     windows_after_quiet += 1;
@@ -466,13 +499,20 @@ fn run_world(options: &Options, world: World, start: DateTime<Utc>) -> Result<Ru
     }
     let calls = simulator.counts().clone();
     let throttled = calls.values().map(|c| c.throttled).sum();
-    let virtual_seconds = (caught_up_at - start).num_milliseconds() as f64 / 1000.0;
+    let seconds = |at: DateTime<Utc>| (at - start).num_milliseconds() as f64 / 1000.0;
+    let virtual_seconds = seconds(caught_up_at);
+    let backlog_seconds = seconds(backlog_read_at.unwrap_or(clock.now()));
     let floor = floor_seconds(backlog);
     let report = Report {
         seed: options.seed,
         amazon_orders,
         backlog,
         imported: db.orders.len(),
+        imported_amazon_fulfilled: db
+            .orders
+            .values()
+            .filter(|held| held.amazon_fulfilled)
+            .count(),
         missed,
         duplicated,
         final_state_mismatches: mismatches.len(),
@@ -488,10 +528,11 @@ fn run_world(options: &Options, world: World, start: DateTime<Utc>) -> Result<Ru
         faults: upstream.inner().injected().len(),
         calls,
         throttled,
+        backlog_seconds,
         virtual_seconds,
         waited_seconds: waited_until_caught_up.num_milliseconds() as f64 / 1000.0,
         floor_seconds: floor,
-        floor_ratio: (floor > 0.0).then(|| virtual_seconds / floor),
+        floor_ratio: (floor > 0.0).then(|| backlog_seconds / floor),
         min_search_calls: backlog.div_ceil(100),
         settled,
         started_at: start.to_rfc3339_opts(SecondsFormat::Secs, true),

@@ -89,3 +89,47 @@ fn storage_can_be_a_sqlite_file_that_outlives_the_run() {
     assert!(!keys.iter().any(|k| k.starts_with("import/")), "{keys:?}");
     let _ = std::fs::remove_file(&file);
 }
+
+#[test]
+fn simulate_prints_a_kebab_case_report_and_exits_by_its_verdict() {
+    let output = test_host(&[
+        "simulate",
+        "--orders",
+        "300",
+        "--changes",
+        "0.1",
+        "--seed",
+        "4",
+        "--json",
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    for field in [
+        "missed",
+        "duplicated",
+        "final-state-mismatches",
+        "floor-seconds",
+        "virtual-seconds",
+        "calls",
+    ] {
+        assert!(report.get(field).is_some(), "{field} missing: {report}");
+    }
+    assert_eq!(report["missed"], 0);
+    assert_eq!(report["calls"]["searchOrders"]["throttled"], 0);
+    assert!(
+        report["started-at"].as_str().unwrap().ends_with('Z'),
+        "RFC 3339"
+    );
+
+    let readable = test_host(&["simulate", "--orders", "300"]);
+    let text = String::from_utf8_lossy(&readable.stdout);
+    assert!(
+        text.contains("The host ends with Amazon's truth."),
+        "{text}"
+    );
+    assert!(!test_host(&["simulate", "--changes", "-1"]).status.success());
+}

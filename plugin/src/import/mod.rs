@@ -84,11 +84,13 @@ pub fn import_orders(
 
     // Redaction is scheduled before the batch is handed out: a crash in between
     // re-delivers the orders rather than leaving their PII unscheduled.
-    for order in &batch.orders {
-        if order.fulfillment_channel == FulfillmentChannel::Merchant {
-            redact::schedule_import(&store, &order.order_id, now)?;
-        }
-    }
+    let merchant: Vec<&str> = batch
+        .orders
+        .iter()
+        .filter(|o| o.fulfillment_channel == FulfillmentChannel::Merchant)
+        .map(|o| o.order_id.as_str())
+        .collect();
+    redact::schedule_imports(&store, &merchant, now)?;
     if page_due {
         position.next_page_at = next_page_at(&store, &position, now, window_read);
     }

@@ -94,7 +94,7 @@ impl<'h> SpApi<'h> {
     /// Sends one call within the operation's bucket. A call the view says Amazon
     /// would refuse is not made: it fails as `Throttled` at once. A 401 (the access
     /// token expired early or was revoked) evicts the cached token and is retried
-    /// once with a fresh one.
+    /// once with a fresh one; a 403 evicts it too, for the next call.
     fn send(
         &self,
         operation: Operation,
@@ -118,9 +118,14 @@ impl<'h> SpApi<'h> {
             *self.access_token.borrow_mut() =
                 lwa::access_token(self.host, &self.settings.credentials)?;
             response = self.exchange(operation, &method, url, &body)?;
-            if response.status() == StatusCode::UNAUTHORIZED {
-                lwa::evict(self.host)?;
-            }
+        }
+        // Amazon answers an expired or revoked token with 403 as well (its models
+        // document no 401): forget the token so the next call starts afresh.
+        if matches!(
+            response.status(),
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN
+        ) {
+            lwa::evict(self.host)?;
         }
 
         let status = response.status();

@@ -49,6 +49,8 @@ pub struct Simulator {
     access_tokens: BTreeMap<String, DateTime<Utc>>,
     counts: BTreeMap<String, OperationCount>,
     requests: u64,
+    /// Orders served unreadable (no `orderItems`) this many more times.
+    broken: BTreeMap<String, usize>,
 }
 
 impl Simulator {
@@ -69,7 +71,44 @@ impl Simulator {
             access_tokens: BTreeMap::new(),
             counts: BTreeMap::new(),
             requests: 0,
+            broken: BTreeMap::new(),
         }
+    }
+
+    /// Amazon revokes every access token it issued (the seller changed the app's
+    /// authorization, or Amazon rotated them): the next SP-API call gets a 403.
+    pub fn revoke_access_tokens(&mut self) {
+        self.access_tokens.clear();
+    }
+
+    /// Serves `order_id` without its required `orderItems` the next `times` times it
+    /// is returned, as a damaged answer would.
+    pub fn break_order(&mut self, order_id: &str, times: usize) {
+        self.broken.insert(order_id.to_owned(), times);
+    }
+
+    fn damage(&mut self, mut response: Response) -> Response {
+        if self.broken.values().all(|left| *left == 0) || response.status != 200 {
+            return response;
+        }
+        let Ok(mut body) = serde_json::from_slice::<serde_json::Value>(&response.body) else {
+            return response;
+        };
+        let orders: Vec<&mut serde_json::Value> = match body.get_mut("orders") {
+            Some(serde_json::Value::Array(orders)) => orders.iter_mut().collect(),
+            _ => body.get_mut("order").into_iter().collect(),
+        };
+        for order in orders {
+            let id = order["orderId"].as_str().unwrap_or_default().to_owned();
+            if let Some(left) = self.broken.get_mut(&id).filter(|left| **left > 0) {
+                *left -= 1;
+                if let Some(map) = order.as_object_mut() {
+                    map.remove("orderItems");
+                }
+            }
+        }
+        response.body = serde_json::to_vec(&body).unwrap_or_default();
+        response
     }
 
     /// The world as it is now.
@@ -178,7 +217,8 @@ impl Simulator {
                 format!("the simulator does not serve {other}"),
             ),
         };
-        response.with_header("x-amzn-RateLimit-Limit", format!("{rate}"))
+        self.damage(response)
+            .with_header("x-amzn-RateLimit-Limit", format!("{rate}"))
     }
 
     fn participations(&self) -> serde_json::Value {

@@ -1,0 +1,466 @@
+//! The import through the real component against the SP-API simulator: Amazon's
+//! buckets, a virtual clock, a world that changes while it is read, crashes and
+//! faults. Each test checks the host ends with Amazon's truth.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Duration, Utc};
+
+use test_host::kv::SqliteStore;
+use test_host::runtime::bindings as wit;
+use test_host::runtime::{Plugin, VirtualClock};
+use test_host::scenario::{PLACEHOLDER_SELLER_ID, ProductIdentifier, Settings};
+use test_host::simulate::{self, Options, Report};
+use test_host::upstream::fault::Fault;
+use test_host::upstream::sim::{Simulator, World, WorldSpec};
+
+fn run(options: Options) -> Report {
+    simulate::run(&options).expect("the simulation runs").report
+}
+
+fn assert_truth(report: &Report) {
+    assert!(
+        report.problems().is_empty(),
+        "{:?}\n{report:#?}",
+        report.problems()
+    );
+}
+
+fn calls(report: &Report, operation: &str) -> u64 {
+    report.calls.get(operation).map_or(0, |c| c.calls)
+}
+
+fn changing_world() -> Options {
+    Options {
+        orders: 2000,
+        changes: 0.2,
+        seed: 1,
+        ..Options::default()
+    }
+}
+
+#[test]
+fn two_thousand_orders_changing_while_read_end_as_amazon_has_them() {
+    let report = run(changing_world());
+    assert_truth(&report);
+    assert_eq!(report.throttled, 0);
+    assert_eq!(report.changes, 400);
+    assert!(report.amazon_orders > 2000, "orders arrived during the run");
+    assert_eq!(report.imported, report.amazon_orders);
+    // Below 2,001 orders the backlog fits in the burst: the host never waits for
+    // it, and the 20 pages take only the simulator's latency.
+    assert!(report.floor_ratio.is_none());
+    assert!(report.backlog_seconds < 10.0, "{}", report.backlog_seconds);
+    assert!(calls(&report, "searchOrders") >= 20);
+}
+
+#[test]
+fn fba_orders_import_when_enabled() {
+    let report = run(Options {
+        fba: true,
+        ..changing_world()
+    });
+    assert_truth(&report);
+    assert_eq!(report.throttled, 0);
+    assert!(report.imported_amazon_fulfilled > 300, "{report:#?}");
+
+    let without = run(changing_world());
+    assert_eq!(without.imported_amazon_fulfilled, 0);
+}
+
+#[test]
+fn orders_of_other_stores_are_never_imported() {
+    let report = run(Options {
+        fba: true,
+        other_marketplace: Some("A2EUQ1WTGCTBG2".into()),
+        ..changing_world()
+    });
+    assert_truth(&report);
+    assert_eq!(report.throttled, 0);
+    assert!(report.foreign_orders > 500, "{report:#?}");
+    assert_eq!(report.foreign_imported, 0);
+    // Multi-Channel orders of other shops come back from Amazon (same marketplace,
+    // Amazon-fulfilled) and are skipped with their reason.
+    assert_eq!(report.skipped.get("non-amazon-sales-channel"), Some(&40));
+}
+
+#[test]
+fn a_backlog_of_ten_thousand_takes_amazon_s_floor() {
+    let report = run(Options {
+        orders: 10_000,
+        ..Options::default()
+    });
+    assert_truth(&report);
+    assert_eq!(report.throttled, 0);
+    assert_eq!(report.min_search_calls, 100);
+    let ratio = report.floor_ratio.expect("a floor above zero");
+    assert!((1.0..=1.02).contains(&ratio), "{ratio}");
+    // 100 pages, plus the first call of the next window that proves it settled.
+    assert!(calls(&report, "searchOrders") <= 101, "{report:#?}");
+}
+
+#[test]
+fn amazon_s_own_examples_import() {
+    let body = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/search-orders-examples.json"),
+    )
+    .unwrap();
+    let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+    for marketplace in [
+        "ATVPDKIKX0DER",
+        "A1F83G8C2ARO7P",
+        "A1VC38T7YXB528",
+        "A2Q3Y263D00KWC",
+    ] {
+        let report = run(Options {
+            amazon_orders: Some(body.clone()),
+            marketplace: marketplace.into(),
+            fba: true,
+            ..Options::default()
+        });
+        assert_truth(&report);
+        assert_eq!(
+            (report.imported, report.foreign_orders),
+            (1, 3),
+            "{marketplace}"
+        );
+    }
+}
+
+#[test]
+fn windows_are_fixed_when_they_open_and_follow_each_other() {
+    let run = simulate::run(&Options {
+        record: true,
+        ..small_world()
+    })
+    .unwrap();
+    assert_truth(&run.report);
+    let har = run.har.expect("recorded");
+    let mut windows: Vec<(String, String)> = Vec::new();
+    let mut open: Option<Vec<(String, String)>> = None;
+    for entry in &har.log.entries {
+        let url = url::Url::parse(&entry.request.url).unwrap();
+        if url.path() != "/orders/2026-01-01/orders" || entry.response.status != 200 {
+            continue;
+        }
+        let mut query: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+        let token = query
+            .iter()
+            .position(|(k, _)| k == "paginationToken")
+            .map(|i| query.remove(i));
+        match (&open, token) {
+            (Some(filters), Some(_)) => {
+                assert_eq!(filters, &query, "a page repeats its window's filters")
+            }
+            (_, None) => {
+                let value = |name: &str| {
+                    query
+                        .iter()
+                        .find(|(k, _)| k == name)
+                        .map(|(_, v)| v.clone())
+                        .unwrap()
+                };
+                windows.push((value("lastUpdatedAfter"), value("lastUpdatedBefore")));
+                open = Some(query.clone());
+            }
+            (None, Some(_)) => panic!("a page token before any window"),
+        }
+        let body: serde_json::Value =
+            serde_json::from_str(entry.response.content.text.as_deref().unwrap()).unwrap();
+        if body.get("pagination").is_none() {
+            open = None;
+        }
+    }
+    let time = |text: &str| DateTime::parse_from_rfc3339(text).unwrap().to_utc();
+    assert_eq!(
+        time(&windows[0].0),
+        start() - Duration::days(14),
+        "a first import reaches back 14 days"
+    );
+    assert_eq!(time(&windows[0].1), start() - Duration::minutes(2));
+    for pair in windows.windows(2) {
+        assert_eq!(
+            time(&pair[1].0),
+            time(&pair[0].1) - Duration::minutes(5),
+            "the next window starts where the last ended, less the overlap"
+        );
+    }
+    assert!(windows.len() > 10, "{windows:?}");
+}
+
+/// A small world that changes a lot: every crash point is tried on it.
+fn small_world() -> Options {
+    Options {
+        orders: 450,
+        changes: 0.4,
+        seed: 7,
+        ..Options::default()
+    }
+}
+
+#[test]
+fn a_host_crash_after_any_call_loses_and_repeats_nothing() {
+    let baseline = run(small_world());
+    assert_truth(&baseline);
+    assert!(baseline.import_calls > 10);
+    for call in 1..=baseline.import_calls {
+        let report = run(Options {
+            crash_after_calls: BTreeSet::from([call]),
+            ..small_world()
+        });
+        assert_eq!(report.crashes, 1, "call {call}");
+        assert_truth(&report);
+    }
+    // Crashing after every other call at once.
+    let report = run(Options {
+        crash_after_calls: (1..=baseline.import_calls).step_by(2).collect(),
+        ..small_world()
+    });
+    assert_truth(&report);
+}
+
+#[test]
+fn a_lost_answer_or_a_timeout_at_any_request_loses_nothing() {
+    let baseline = run(small_world());
+    let requests: u64 = baseline.calls.values().map(|c| c.calls).sum();
+    // The first three requests belong to `connect`, which the run requires.
+    for number in 4..=requests as usize {
+        for fault in [
+            Fault::LostResponse,
+            Fault::Timeout,
+            Fault::TruncatedBody,
+            Fault::Unavailable,
+        ] {
+            let report = run(Options {
+                faults: vec![(number, fault)],
+                ..small_world()
+            });
+            assert_truth(&report);
+        }
+    }
+}
+
+#[test]
+fn a_429_storm_is_waited_out_without_hammering() {
+    let baseline = run(small_world());
+    assert!(baseline.backlog_seconds < 5.0);
+    // Requests 5 to 7 are pages of the backlog. After each 429 the component waits a
+    // restore period instead of calling on: three refusals cost three periods, and
+    // the three pages left then come one per period, as a bucket Amazon said was
+    // empty refills.
+    let report = run(Options {
+        faults: vec![
+            (5, Fault::Throttle),
+            (6, Fault::Throttle),
+            (7, Fault::Throttle),
+        ],
+        ..small_world()
+    });
+    assert_truth(&report);
+    assert_eq!(report.faults, 3);
+    assert_eq!(
+        report.errors, 0,
+        "throttling is an empty batch, not an error"
+    );
+    assert!(
+        report.backlog_seconds >= 3.0 * 178.5,
+        "{}",
+        report.backlog_seconds
+    );
+    assert!(
+        report.backlog_seconds < 6.0 * 178.6 + 1.0,
+        "{}",
+        report.backlog_seconds
+    );
+}
+
+#[test]
+fn unreadable_orders_are_fetched_again_until_they_arrive() {
+    let report = run(Options {
+        unreadable_orders: 3,
+        ..small_world()
+    });
+    assert_truth(&report);
+    // Each is served broken three times: in its page, then on two retries.
+    assert_eq!(report.skipped.get("unreadable"), Some(&9), "{report:#?}");
+    assert_eq!(calls(&report, "getOrder"), 9);
+}
+
+#[test]
+fn revoked_access_tokens_cost_one_call() {
+    let report = run(Options {
+        revoke_tokens_before_calls: BTreeSet::from([3, 9]),
+        ..small_world()
+    });
+    assert_truth(&report);
+    assert_eq!(report.errors, 2, "the call that met the 403");
+    assert!(calls(&report, "lwa-token") >= 3);
+}
+
+// ------------------------------------------------------------------------- direct
+
+fn start() -> DateTime<Utc> {
+    simulate::START.parse().unwrap()
+}
+
+fn settings(marketplace: &str) -> wit::StoreSettings {
+    Settings {
+        marketplace_id: marketplace.into(),
+        seller_id: PLACEHOLDER_SELLER_ID.into(),
+        region: None,
+        sandbox: false,
+        product_identifier: ProductIdentifier::Sku,
+        import_fba_orders: false,
+        japan_kanji_addresses: false,
+    }
+    .to_wit()
+}
+
+fn simulator(orders: usize, clock: &VirtualClock) -> Arc<Mutex<Simulator>> {
+    let world = World::generate(
+        &WorldSpec {
+            seed: 5,
+            orders,
+            marketplace: "ATVPDKIKX0DER".into(),
+            fba_share: 0.0,
+            other_marketplace: None,
+            non_amazon_orders: 0,
+            change_rate: 0.0,
+            change_horizon: Duration::hours(1),
+        },
+        start(),
+    );
+    Arc::new(Mutex::new(Simulator::new(
+        world,
+        clock.clone(),
+        vec!["ATVPDKIKX0DER".into()],
+        Duration::milliseconds(100),
+    )))
+}
+
+fn at(datetime: &wit::wasi::clocks::wall_clock::Datetime) -> DateTime<Utc> {
+    DateTime::from_timestamp(datetime.seconds as i64, datetime.nanoseconds).unwrap()
+}
+
+#[test]
+fn an_early_call_returns_an_empty_batch_and_calls_nobody() {
+    let clock = VirtualClock::new(start());
+    let amazon = simulator(50, &clock);
+    let mut plugin = Plugin::new(
+        amazon.clone(),
+        SqliteStore::in_memory().unwrap(),
+        clock.clone(),
+    )
+    .unwrap();
+    let us = settings("ATVPDKIKX0DER");
+    let (first, _) = plugin.import_orders(&us, None).unwrap();
+    let first = first.unwrap();
+    assert_eq!(first.orders.len(), 50);
+    assert!(!first.more);
+    let next = at(&first.next_call_after);
+    assert!(
+        next > clock.now() + Duration::seconds(170),
+        "one restore period later"
+    );
+
+    clock.set(next - Duration::seconds(1));
+    let (early, record) = plugin.import_orders(&us, Some(&first.checkpoint)).unwrap();
+    let early = early.unwrap();
+    assert!(early.orders.is_empty() && early.skipped.is_empty());
+    assert_eq!(early.checkpoint, first.checkpoint);
+    assert_eq!(at(&early.next_call_after), next);
+    assert!(record.exchanges.is_empty(), "{:?}", record.exchanges);
+
+    clock.set(next);
+    let (due, record) = plugin.import_orders(&us, Some(&first.checkpoint)).unwrap();
+    assert!(due.is_ok());
+    assert_eq!(
+        record.exchanges.len(),
+        1,
+        "on time, the next window is read"
+    );
+}
+
+#[test]
+fn a_checkpoint_from_another_store_is_refused() {
+    let clock = VirtualClock::new(start());
+    let amazon = simulator(5, &clock);
+    let mut plugin = Plugin::new(amazon, SqliteStore::in_memory().unwrap(), clock.clone()).unwrap();
+    let (batch, _) = plugin
+        .import_orders(&settings("ATVPDKIKX0DER"), None)
+        .unwrap();
+    let checkpoint = batch.unwrap().checkpoint;
+    let (refused, record) = plugin
+        .import_orders(&settings("A2EUQ1WTGCTBG2"), Some(&checkpoint))
+        .unwrap();
+    match refused {
+        Err(wit::Error::InvalidInput(input)) => assert_eq!(input.field, "checkpoint"),
+        other => panic!("{other:?}"),
+    }
+    assert!(record.exchanges.is_empty());
+    let (garbage, _) = plugin
+        .import_orders(&settings("ATVPDKIKX0DER"), Some("{not json"))
+        .unwrap();
+    assert!(matches!(garbage, Err(wit::Error::InvalidInput(_))));
+}
+
+#[test]
+fn two_workers_with_one_checkpoint_get_the_same_batch() {
+    let file =
+        std::env::temp_dir().join(format!("amazon-two-workers-{}.sqlite", std::process::id()));
+    let _ = std::fs::remove_file(&file);
+    let clock = VirtualClock::new(start());
+    let amazon = simulator(450, &clock);
+    let us = settings("ATVPDKIKX0DER");
+    let mut one = Plugin::new(
+        amazon.clone(),
+        SqliteStore::open(&file).unwrap(),
+        clock.clone(),
+    )
+    .unwrap();
+    let mut two = Plugin::new(
+        amazon.clone(),
+        SqliteStore::open(&file).unwrap(),
+        clock.clone(),
+    )
+    .unwrap();
+
+    // Both workers take the same stored checkpoint at the same moment, in parallel;
+    // the host keeps one worker's batch, then the other's.
+    let mut checkpoint: Option<String> = None;
+    let mut held = BTreeSet::new();
+    for round in 0..5 {
+        let (a, b) = std::thread::scope(|scope| {
+            let a = scope.spawn(|| {
+                one.import_orders(&us, checkpoint.as_deref())
+                    .unwrap()
+                    .0
+                    .unwrap()
+            });
+            let b = scope.spawn(|| {
+                two.import_orders(&us, checkpoint.as_deref())
+                    .unwrap()
+                    .0
+                    .unwrap()
+            });
+            (a.join().unwrap(), b.join().unwrap())
+        });
+        let ids = |batch: &wit::ImportBatch| {
+            batch
+                .orders
+                .iter()
+                .map(|o| o.order_id.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(ids(&a), ids(&b));
+        assert_eq!(a.more, b.more);
+        let kept = if round % 2 == 0 { a } else { b };
+        held.extend(ids(&kept));
+        checkpoint = Some(kept.checkpoint);
+        clock.set(clock.now().max(at(&kept.next_call_after)));
+    }
+    assert_eq!(held.len(), 450, "every order of the store, once");
+    let _ = std::fs::remove_file(&file);
+}
