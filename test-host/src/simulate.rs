@@ -61,6 +61,8 @@ pub struct Options {
     pub revoke_tokens_before_calls: BTreeSet<usize>,
     /// This many orders of the backlog are served unreadable three times each.
     pub unreadable_orders: usize,
+    /// A searchOrders rate Amazon granted this seller instead of the default.
+    pub search_orders_rate: Option<f64>,
     /// Keep every exchange for a HAR file.
     pub record: bool,
     /// Show a progress bar on stderr when the run takes longer than a second.
@@ -81,6 +83,7 @@ impl Default for Options {
             faults: Vec::new(),
             revoke_tokens_before_calls: BTreeSet::new(),
             unreadable_orders: 0,
+            search_orders_rate: None,
             record: false,
             progress: false,
         }
@@ -290,6 +293,9 @@ fn run_world(options: &Options, world: World, start: DateTime<Utc>) -> Result<Ru
     let mut simulator = Simulator::new(world, clock.clone(), marketplaces, LATENCY);
     for id in &unreadable {
         simulator.break_order(id, 3);
+    }
+    if let Some(rate) = options.search_orders_rate {
+        simulator.grant_rate(UsagePlan::SEARCH_ORDERS.name, rate);
     }
     let mut faults = Faults::new(simulator);
     for (number, fault) in &options.faults {

@@ -102,6 +102,25 @@ fn a_backlog_of_ten_thousand_takes_amazon_s_floor() {
 }
 
 #[test]
+fn a_seller_granted_a_higher_rate_is_paced_by_amazon_s_header() {
+    // 30 pages: 20 from the burst, then 10 at the granted rate, twice the default.
+    let report = run(Options {
+        orders: 3000,
+        search_orders_rate: Some(0.0112),
+        ..Options::default()
+    });
+    assert_truth(&report);
+    assert_eq!(report.throttled, 0);
+    let granted_floor = 10.0 / 0.0112;
+    assert!(
+        (granted_floor..granted_floor * 1.02).contains(&report.backlog_seconds),
+        "{} s, the default plan would take {} s",
+        report.backlog_seconds,
+        report.floor_seconds
+    );
+}
+
+#[test]
 fn amazon_s_own_examples_import() {
     let body = std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/search-orders-examples.json"),

@@ -37,6 +37,14 @@ impl TokenBucket {
         }
     }
 
+    /// A full bucket of `plan` with another rate: a seller Amazon granted more.
+    pub fn with_rate(plan: &UsagePlan, rate: f64, now: DateTime<Utc>) -> Self {
+        Self {
+            rate,
+            ..Self::new(plan, now)
+        }
+    }
+
     /// Takes a token for a call at `now`; `false` when the call must get a 429.
     pub fn try_take(&mut self, now: DateTime<Utc>) -> bool {
         self.refill(now);

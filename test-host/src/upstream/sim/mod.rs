@@ -51,6 +51,8 @@ pub struct Simulator {
     requests: u64,
     /// Orders served unreadable (no `orderItems`) this many more times.
     broken: BTreeMap<String, usize>,
+    /// Rates Amazon granted this seller above the default plans.
+    granted: BTreeMap<String, f64>,
 }
 
 impl Simulator {
@@ -72,7 +74,15 @@ impl Simulator {
             counts: BTreeMap::new(),
             requests: 0,
             broken: BTreeMap::new(),
+            granted: BTreeMap::new(),
         }
+    }
+
+    /// Grants this seller `rate` for `operation` instead of the default plan, as
+    /// Amazon does for sellers whose business needs more (it says so in
+    /// `x-amzn-RateLimit-Limit`). Applies to buckets not used yet.
+    pub fn grant_rate(&mut self, operation: &str, rate: f64) {
+        self.granted.insert(operation.to_owned(), rate);
     }
 
     /// Amazon revokes every access token it issued (the seller changed the app's
@@ -177,10 +187,14 @@ impl Simulator {
                 "Access to requested resource is denied.",
             );
         }
+        let granted = self.granted.get(plan.name).copied();
         let bucket = self
             .buckets
             .entry(plan.name)
-            .or_insert_with(|| TokenBucket::new(plan, now));
+            .or_insert_with(|| match granted {
+                Some(rate) => TokenBucket::with_rate(plan, rate, now),
+                None => TokenBucket::new(plan, now),
+            });
         if !bucket.try_take(now) {
             self.count(plan.name, true);
             return orders::error(
