@@ -1049,6 +1049,44 @@ mod tests {
     }
 
     #[test]
+    fn a_window_left_for_a_day_starts_again_before_its_token_expires() {
+        let host = FakeHost::new();
+        host.expect_token()
+            .expect(
+                "GET",
+                SEARCH_PATH,
+                200,
+                &page(&[order("111-1", "UNSHIPPED")], Some("t1")),
+            )
+            .expect_token()
+            .expect(
+                "GET",
+                SEARCH_PATH,
+                200,
+                &page(&[order("111-1", "UNSHIPPED")], None),
+            );
+        let first = import(&host, None);
+        host.set_now(at("2026-11-21T15:00:00Z"));
+        let later = import(&host, Some(&first.checkpoint));
+        assert_eq!(ids(&later), ["111-1"]);
+        let query = query_of(&host.sent.borrow()[3].uri);
+        assert_eq!(
+            value(&query, "paginationToken"),
+            None,
+            "Amazon's token is 24 h old"
+        );
+        assert_eq!(
+            value(&query, "lastUpdatedAfter"),
+            Some("2026-11-06T15:00:00Z"),
+            "from the cursor"
+        );
+        assert_eq!(
+            value(&query, "lastUpdatedBefore"),
+            Some("2026-11-21T14:58:00Z")
+        );
+    }
+
+    #[test]
     fn a_401_evicts_the_cached_token_and_the_call_is_made_again() {
         let host = FakeHost::new();
         host.expect_token()
