@@ -38,7 +38,7 @@ fn main() {
             }
         })
         .unwrap_or_else(|| workspace.join("target"))
-        .join("component");
+        .join(component_dir(workspace));
     let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut build = Command::new(cargo);
     build
@@ -83,6 +83,17 @@ fn main() {
         wasm.display()
     );
     println!("cargo:rustc-env=PLUGIN_WASM={}", wasm.display());
+}
+
+/// One component build directory per checkout. Two checkouts sharing a
+/// `CARGO_TARGET_DIR` (a cache kept outside the clone, as CI's is) would otherwise
+/// share one uplifted `amazon_marketplace.wasm`, and a checkout whose build is fresh
+/// would embed the other's component.
+fn component_dir(workspace: &Path) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    workspace.hash(&mut hasher);
+    format!("component-{:016x}", hasher.finish())
 }
 
 /// A fresh machine has the Rust toolchain but not the wasm32-wasip2 standard

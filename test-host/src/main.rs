@@ -46,6 +46,9 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         storage: Option<PathBuf>,
     },
+    /// Print the size in bytes of the component this binary embeds (what ships to
+    /// every host).
+    ComponentSize,
     /// Import from the built-in SP-API simulator (Amazon's rate limits, a virtual
     /// clock, a world of orders that changes while it is read) and check that the
     /// host ends with Amazon's truth. Exits 1 when an order is missed, duplicated or
@@ -120,6 +123,10 @@ fn run(cli: Cli) -> Result<bool> {
                 print_report(&report);
             }
             Ok(report.passed())
+        }
+        Command::ComponentSize => {
+            println!("{}", test_host::runtime::COMPONENT.len());
+            Ok(true)
         }
         Command::Simulate {
             orders,
