@@ -390,6 +390,30 @@ impl From<model::OrderItem> for wit::OrderItem {
                     value: o.value,
                 })
                 .collect(),
+            transparency_required: i.transparency_required,
+            serial_numbers_required: i.serial_numbers_required,
+            shipping_constraints: i
+                .shipping_constraints
+                .into_iter()
+                .map(|c| match c {
+                    model::ShippingConstraint::PalletDelivery => {
+                        wit::ShippingConstraint::PalletDelivery
+                    }
+                    model::ShippingConstraint::CashOnDelivery => {
+                        wit::ShippingConstraint::CashOnDelivery
+                    }
+                    model::ShippingConstraint::SignatureConfirmation => {
+                        wit::ShippingConstraint::SignatureConfirmation
+                    }
+                    model::ShippingConstraint::IdentityVerification => {
+                        wit::ShippingConstraint::IdentityVerification
+                    }
+                    model::ShippingConstraint::AgeVerification => {
+                        wit::ShippingConstraint::AgeVerification
+                    }
+                })
+                .collect(),
+            ioss_number: i.ioss_number,
             warehouse_location: i.warehouse_location,
             gift_message: i.gift_message,
         }
@@ -435,17 +459,48 @@ impl From<model::Order> for wit::Order {
                 country_code: a.country_code,
                 phone: a.phone,
                 residential: a.residential,
+                pickup_point: a.pickup_point,
+                latin_script: a.latin_script,
             }),
             requested_service: o.requested_service,
             payment_method: o.payment_method,
             order_total: o.order_total.map(money),
+            item_subtotal: o.item_subtotal.map(money),
             shipping_paid: o.shipping_paid.map(money),
             tax_paid: o.tax_paid.map(money),
             discounts: o.discounts.into_iter().map(discount).collect(),
             is_gift: o.is_gift,
             gift_message: o.gift_message,
+            gift_wrap: o.gift_wrap,
             notes_from_buyer: o.notes_from_buyer,
             internal_notes: o.internal_notes,
+            flags: wit::OrderFlags {
+                prime: o.flags.prime,
+                premium: o.flags.premium,
+                business: o.flags.business,
+                easy_ship: o.flags.easy_ship,
+                invoice_by_amazon: o.flags.invoice_by_amazon,
+                pre_order: o.flags.pre_order,
+                in_store_pickup: o.flags.in_store_pickup,
+                replacement_for: o.flags.replacement_for,
+                exchange_for: o.flags.exchange_for,
+            },
+            programs: o.programs,
+            cancellation_request: o.cancellation_request.map(|c| wit::CancellationRequest {
+                requested_by: c.requested_by,
+                reason: c.reason,
+            }),
+            shipments: o
+                .shipments
+                .into_iter()
+                .map(|p| wit::AmazonShipment {
+                    tracking_number: p.tracking_number,
+                    carrier: p.carrier,
+                    service: p.service,
+                    shipped_at: p.shipped_at.map(wit_datetime),
+                    status: p.status,
+                })
+                .collect(),
             weight: o.weight.map(weight),
             items: o.items.into_iter().map(Into::into).collect(),
         }
@@ -532,6 +587,8 @@ impl From<model::RedactionDirective> for wit::RedactionDirective {
                     model::PiiField::Phone => wit::PiiField::Phone,
                     model::PiiField::Email => wit::PiiField::Email,
                     model::PiiField::GiftMessage => wit::PiiField::GiftMessage,
+                    model::PiiField::Customization => wit::PiiField::Customization,
+                    model::PiiField::PurchaseOrderNumber => wit::PiiField::PurchaseOrderNumber,
                     model::PiiField::Username => wit::PiiField::Username,
                     model::PiiField::NotesFromBuyer => wit::PiiField::NotesFromBuyer,
                 })

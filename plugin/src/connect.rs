@@ -3,7 +3,6 @@
 use crate::error::Error;
 use crate::host::Host;
 use crate::model::{Capabilities, Connection, Marketplace, SellingPlan, StoreInfo, StoreSettings};
-use crate::spapi::marketplaces::JAPAN;
 use crate::spapi::sellers::{
     ACCOUNT_PATH, AccountResponse, PARTICIPATIONS_PATH, Participation, ParticipationsResponse,
 };
@@ -13,10 +12,7 @@ use crate::spapi::{Operation, SpApi};
 /// selling plan, and describes the store.
 pub fn connect(host: &dyn Host, settings: &StoreSettings) -> Result<Connection, Error> {
     // A settings problem is reported before any Amazon call is spent on it.
-    settings.validate()?;
-    if settings.marketplace_id == JAPAN && !settings.japan_kanji_addresses {
-        return Err(Error::KanjiAddressesRequired);
-    }
+    settings.validate_for_orders()?;
     let api = SpApi::authorize(host, settings)?;
 
     let response: ParticipationsResponse = api.get(

@@ -71,6 +71,16 @@ pub struct StoreSettings {
 }
 
 impl StoreSettings {
+    /// A store that can read orders: Amazon.co.jp sends kanji addresses, which the
+    /// host must have opted into.
+    pub fn validate_for_orders(&self) -> Result<Region, Error> {
+        let region = self.validate()?;
+        if self.marketplace_id == marketplaces::JAPAN && !self.japan_kanji_addresses {
+            return Err(Error::KanjiAddressesRequired);
+        }
+        Ok(region)
+    }
+
     /// Checks what every export relies on and resolves the region.
     pub fn validate(&self) -> Result<Region, Error> {
         let required = [
@@ -242,6 +252,10 @@ pub struct Address {
     pub phone: Option<String>,
     /// Residential or not.
     pub residential: Option<bool>,
+    /// A pickup point.
+    pub pickup_point: bool,
+    /// Every field in Latin script.
+    pub latin_script: bool,
 }
 
 /// The buyer.
@@ -297,6 +311,21 @@ pub struct Discount {
     pub amount: Option<Money>,
 }
 
+/// A delivery condition Amazon requires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShippingConstraint {
+    /// Pallet delivery.
+    PalletDelivery,
+    /// Cash on delivery.
+    CashOnDelivery,
+    /// Signature.
+    SignatureConfirmation,
+    /// Identity check.
+    IdentityVerification,
+    /// Age check.
+    AgeVerification,
+}
+
 /// One order line.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OrderItem {
@@ -307,7 +336,7 @@ pub struct OrderItem {
     /// Seller SKU.
     pub sku: Option<String>,
     /// ASIN.
-    pub asin: String,
+    pub asin: Option<String>,
     /// Title.
     pub title: Option<String>,
     /// Quantity ordered.
@@ -324,10 +353,65 @@ pub struct OrderItem {
     pub image_url: Option<String>,
     /// Condition and similar.
     pub options: Vec<ItemOption>,
+    /// Transparency codes must be scanned.
+    pub transparency_required: bool,
+    /// Serial numbers must be recorded.
+    pub serial_numbers_required: bool,
+    /// Delivery conditions.
+    pub shipping_constraints: Vec<ShippingConstraint>,
+    /// IOSS number.
+    pub ioss_number: Option<String>,
     /// Always `None` from Amazon.
     pub warehouse_location: Option<String>,
     /// Gift message.
     pub gift_message: Option<String>,
+}
+
+/// Typed facts about an order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OrderFlags {
+    /// Prime.
+    pub prime: bool,
+    /// Premium shipping.
+    pub premium: bool,
+    /// Amazon Business.
+    pub business: bool,
+    /// Easy Ship.
+    pub easy_ship: bool,
+    /// Invoice by Amazon.
+    pub invoice_by_amazon: bool,
+    /// Pre-order.
+    pub pre_order: bool,
+    /// In-store pickup.
+    pub in_store_pickup: bool,
+    /// Replacement for this order.
+    pub replacement_for: Option<String>,
+    /// Exchange for this order.
+    pub exchange_for: Option<String>,
+}
+
+/// A pending cancellation request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CancellationRequest {
+    /// Who asked.
+    pub requested_by: String,
+    /// Why.
+    pub reason: Option<String>,
+}
+
+/// A shipment Amazon knows of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AmazonShipment {
+    /// Tracking number.
+    pub tracking_number: Option<String>,
+    /// Carrier.
+    pub carrier: Option<String>,
+    /// Service.
+    pub service: Option<String>,
+    /// Shipped at.
+    pub shipped_at: Option<DateTime<Utc>>,
+    /// Package status.
+    pub status: Option<String>,
 }
 
 /// An order for the host.
@@ -361,6 +445,8 @@ pub struct Order {
     pub payment_method: Option<String>,
     /// Grand total.
     pub order_total: Option<Money>,
+    /// Items before shipping, tax and discounts.
+    pub item_subtotal: Option<Money>,
     /// Shipping paid.
     pub shipping_paid: Option<Money>,
     /// Tax paid.
@@ -371,10 +457,20 @@ pub struct Order {
     pub is_gift: bool,
     /// Gift message(s).
     pub gift_message: Option<String>,
+    /// Gift wrap level.
+    pub gift_wrap: Option<String>,
     /// Buyer's delivery instructions.
     pub notes_from_buyer: Option<String>,
     /// Notes for the shipper.
     pub internal_notes: Option<String>,
+    /// Typed facts.
+    pub flags: OrderFlags,
+    /// Amazon's programs as sent.
+    pub programs: Vec<String>,
+    /// A pending cancellation request.
+    pub cancellation_request: Option<CancellationRequest>,
+    /// Shipments Amazon knows of.
+    pub shipments: Vec<AmazonShipment>,
     /// Total weight.
     pub weight: Option<Weight>,
     /// Lines.
@@ -540,6 +636,10 @@ pub enum PiiField {
     Email,
     /// Gift message.
     GiftMessage,
+    /// Amazon Custom customization URL.
+    Customization,
+    /// Business purchase order number.
+    PurchaseOrderNumber,
     /// Username.
     Username,
     /// Buyer's delivery notes.

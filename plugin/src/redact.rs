@@ -42,6 +42,8 @@ const ORDER_FIELDS: &[PiiField] = &[
     PiiField::Phone,
     PiiField::Email,
     PiiField::GiftMessage,
+    PiiField::Customization,
+    PiiField::PurchaseOrderNumber,
     PiiField::Username,
     PiiField::NotesFromBuyer,
 ];

@@ -44,6 +44,10 @@ const FIXTURES: &[&str] = &[
     "connect-success.har",
     "demo.har",
     "faults/connect-truncated-response.har",
+    "faults/import-unknown-status.har",
+    "import-japan-kanji.har",
+    "import-japan-without-kanji.har",
+    "import-order-content.har",
     "import-two-pages.har",
     "label-confirmed.har",
     "label-rejected.har",
@@ -350,4 +354,180 @@ fn logs_carry_no_buyer_data() {
             );
         }
     }
+}
+
+fn orders(report: &RunReport, step: usize) -> Vec<Value> {
+    ok(report, step)["orders"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn order<'a>(orders: &'a [Value], id: &str) -> &'a Value {
+    orders
+        .iter()
+        .find(|o| o["order_id"] == id)
+        .unwrap_or_else(|| panic!("{id} not imported"))
+}
+
+#[test]
+fn every_field_comes_from_amazon_s_data_exactly_as_written() {
+    let report = run("import-order-content.har");
+    let orders = orders(&report, 0);
+    assert_eq!(orders.len(), 4);
+    assert!(ok(&report, 0)["skipped"].as_array().unwrap().is_empty());
+
+    let full = order(&orders, "113-0000010-0000010");
+    assert_eq!(full["status"], "AwaitingShipment");
+    assert_eq!(full["marketplace_status"], "UNSHIPPED");
+    assert_eq!(
+        full["customer"]["email"],
+        "sample-buyer@marketplace.amazon.com"
+    );
+    assert_eq!(full["customer"]["company"], "Synthetic Company");
+    assert_eq!(full["customer"]["purchase_order_number"], "PO-SYNTHETIC-1");
+    assert_eq!(full["ship_to"]["phone"], "+1-206-555-0100");
+    assert_eq!(full["ship_to"]["pickup_point"], true);
+    assert_eq!(full["ship_to"]["residential"], false);
+    assert_eq!(full["ship_to"]["latin_script"], true);
+    assert_eq!(full["requested_service"], "STANDARD");
+    assert_eq!(full["payment_method"], "GC, CreditCard");
+    // Amounts exactly as Amazon wrote them.
+    assert_eq!(
+        full["order_total"],
+        json!({"amount": "0.30", "currency_code": "USD"})
+    );
+    assert_eq!(full["item_subtotal"]["amount"], "0.40");
+    assert_eq!(full["shipping_paid"]["amount"], "0.10");
+    assert_eq!(full["tax_paid"]["amount"], "0.00");
+    assert_eq!(
+        full["discounts"],
+        json!([{"promotion_id": null, "amount": {"amount": "-0.20", "currency_code": "USD"}}])
+    );
+    assert_eq!(full["is_gift"], true);
+    assert_eq!(full["gift_message"], "Synthetic gift message");
+    assert_eq!(full["gift_wrap"], "PREMIUM");
+    assert_eq!(full["notes_from_buyer"], "Leave at the side door");
+    let flags = &full["flags"];
+    assert_eq!(
+        (&flags["prime"], &flags["business"], &flags["easy_ship"]),
+        (&json!(true), &json!(true), &json!(true))
+    );
+    assert_eq!(flags["replacement_for"], "113-0000009-0000009");
+    assert_eq!(
+        full["programs"][3], "A_PROGRAM_FROM_THE_FUTURE",
+        "unknown programs are kept"
+    );
+    assert!(
+        full["internal_notes"]
+            .as_str()
+            .unwrap()
+            .contains("Amazon Easy Ship")
+    );
+    assert_eq!(
+        full["ship_by"], "2026-11-23T00:00:00Z",
+        "Amazon's latest ship date"
+    );
+    assert_eq!(full["deliver_by"], "2026-11-26T15:00:00Z");
+
+    let first = &full["items"][0];
+    assert_eq!(first["unit_price"]["amount"], "0.10");
+    assert_eq!(
+        first["discounts"],
+        json!([{"promotion_id": "PROMO-SYNTHETIC-1", "amount": {"amount": "-0.10", "currency_code": "USD"}}])
+    );
+    let options: Vec<(String, String)> = first["options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            (
+                o["name"].as_str().unwrap().to_owned(),
+                o["value"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert!(
+        options.contains(&("Condition".into(), "New".into())),
+        "{options:?}"
+    );
+    assert!(options.contains(&(
+        "Customization".into(),
+        "https://www.amazon.com/custom/view/synthetic-1".into()
+    )));
+    assert!(options.contains(&("Gift wrap".into(), "Premium".into())));
+    assert_eq!(first["transparency_required"], true);
+    assert_eq!(first["serial_numbers_required"], true);
+    assert_eq!(first["ioss_number"], "IM0000000001");
+    assert_eq!(
+        first["shipping_constraints"],
+        json!([
+            "PalletDelivery",
+            "CashOnDelivery",
+            "SignatureConfirmation",
+            "IdentityVerification",
+            "AgeVerification"
+        ])
+    );
+    assert_eq!(
+        first["warehouse_location"],
+        Value::Null,
+        "Amazon has no such field"
+    );
+    let second = &full["items"][1];
+    assert_eq!(second["asin"], Value::Null);
+    assert_eq!(
+        second["product_id"], second["sku"],
+        "no ASIN: the SKU identifies it"
+    );
+
+    let held = order(&orders, "113-0000011-0000011");
+    assert_eq!(
+        held["status"], "OnHold",
+        "the buyer asked to cancel: nobody ships it"
+    );
+    assert_eq!(
+        held["cancellation_request"],
+        json!({"requested_by": "BUYER", "reason": "Ordered by mistake"})
+    );
+
+    let elsewhere = order(&orders, "113-0000012-0000012");
+    assert_eq!(elsewhere["status"], "Shipped");
+    assert_eq!(
+        elsewhere["shipments"][0]["tracking_number"],
+        "1Z999AA1234567890"
+    );
+    assert_eq!(elsewhere["shipments"][0]["status"], "DELIVERED");
+
+    let sparse = order(&orders, "113-0000013-0000013");
+    assert_eq!(sparse["items"].as_array().unwrap().len(), 12);
+    assert_eq!(sparse["customer"], Value::Null);
+    assert_eq!(sparse["order_total"], Value::Null);
+    assert_eq!(sparse["requested_service"], "A_LEVEL_FROM_THE_FUTURE");
+}
+
+#[test]
+fn an_unknown_status_is_held_for_a_person() {
+    let report = run("faults/import-unknown-status.har");
+    let orders = orders(&report, 0);
+    assert_eq!(orders[0]["status"], "OnHold");
+    assert_eq!(orders[0]["marketplace_status"], "A_STATUS_FROM_THE_FUTURE");
+}
+
+#[test]
+fn kanji_addresses_arrive_as_written_and_only_with_the_setting() {
+    let report = run("import-japan-kanji.har");
+    let orders = orders(&report, 0);
+    let address = &orders[0]["ship_to"];
+    assert_eq!(address["city"], "東京都");
+    assert_eq!(address["street1"], "港区六本木1-2-3");
+    assert_eq!(address["latin_script"], false);
+    assert_eq!(orders[0]["order_total"]["amount"], "5980");
+
+    let refused = run("import-japan-without-kanji.har");
+    assert_eq!(error(&refused, 0).0, "kanji-addresses-required");
+    assert!(
+        refused.steps[0].record.exchanges.is_empty(),
+        "nothing is read"
+    );
 }

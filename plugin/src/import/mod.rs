@@ -18,6 +18,7 @@ use crate::spapi::orders::{
     GetOrderResponse, SEARCH_PATH, SearchOrdersResponse, WireOrder, get_order_path,
 };
 use crate::spapi::{Operation, SpApi, pacing};
+use serde_json::value::RawValue;
 
 pub use checkpoint::Checkpoint;
 use checkpoint::{Delivered, MAX_DELIVERED, MAX_RETRIES, Retry, Window};
@@ -36,7 +37,8 @@ pub const AMAZON_SETTLE_TIME: Duration = Duration::minutes(2);
 /// A page token lives 24 hours; a window older than this starts again.
 const PAGE_TOKEN_LIFETIME: Duration = Duration::hours(23);
 /// Datasets read inline, so one call returns complete orders.
-const INCLUDED_DATA: &str = "BUYER,RECIPIENT,PROCEEDS,PROMOTION,FULFILLMENT,PAYMENT";
+const INCLUDED_DATA: &str =
+    "BUYER,RECIPIENT,PROCEEDS,PROMOTION,CANCELLATION,FULFILLMENT,PACKAGES,PAYMENT";
 /// Retries per call, so one call stays short whatever the retry list holds.
 const RETRIES_PER_CALL: usize = 10;
 /// Readings of one order before it is given up.
@@ -48,7 +50,7 @@ pub fn import_orders(
     settings: &StoreSettings,
     checkpoint: Option<&str>,
 ) -> Result<ImportBatch, Error> {
-    settings.validate()?;
+    settings.validate_for_orders()?;
     let now = host.now();
     let store = Store::new(host);
     let mut position = match checkpoint {
@@ -217,7 +219,7 @@ fn read_page(
     let mut window = window;
     let overlap_start = window.before - CURSOR_OVERLAP;
     for raw in response.orders {
-        let version = match accept(raw, now, settings, position, batch) {
+        let version = match accept(&raw, now, settings, position, batch) {
             Verdict::Import(order) => {
                 let version = (
                     order.updated_at,
@@ -312,7 +314,7 @@ fn read_retries(
                 }
                 Err(e) => return Err(e),
             };
-        match accept(response.order, now, settings, position, batch) {
+        match accept(&response.order, now, settings, position, batch) {
             Verdict::Import(order) => {
                 position.retry.retain(|r| r.order_id != order_id);
                 batch.orders.push(order.order);
@@ -344,15 +346,17 @@ enum Verdict {
 /// Decides what becomes of one order Amazon sent: imported, skipped as not this
 /// store's, dropped as a repeat of the overlap, or put on the retry list.
 fn accept(
-    raw: serde_json::Value,
+    raw: &RawValue,
     now: DateTime<Utc>,
     settings: &StoreSettings,
     position: &mut Checkpoint,
     batch: &mut Collected,
 ) -> Verdict {
+    // A page's orders are valid JSON (the page parsed), so this only reads fields.
+    let fields: serde_json::Value = serde_json::from_str(raw.get()).unwrap_or_default();
     let text = |path: &[&str]| {
         path.iter()
-            .try_fold(&raw, |v, key| v.get(key))
+            .try_fold(&fields, |v, key| v.get(key))
             .and_then(|v| v.as_str())
             .map(str::to_owned)
     };
@@ -412,7 +416,7 @@ fn accept(
     let options = MappingOptions {
         product_identifier: settings.product_identifier,
     };
-    let mapped = serde_json::from_value::<WireOrder>(raw)
+    let mapped = serde_json::from_str::<WireOrder>(raw.get())
         .map_err(|e| describe_json_error(&e))
         .and_then(|wire| map_order(wire, options));
     match mapped {
@@ -1122,6 +1126,18 @@ mod tests {
             matches!(error, Error::InvalidInput { ref field, .. } if field == "checkpoint"),
             "{error:?}"
         );
+    }
+
+    #[test]
+    fn a_japanese_store_without_the_kanji_setting_reads_nothing() {
+        let host = FakeHost::new();
+        let mut japan = us_settings();
+        japan.marketplace_id = "A1VC38T7YXB528".into();
+        assert_eq!(
+            import_orders(&host, &japan, None),
+            Err(Error::KanjiAddressesRequired)
+        );
+        assert!(host.sent.borrow().is_empty());
     }
 
     #[test]

@@ -2,20 +2,22 @@
 //! declared; everything is optional except what Amazon's model marks required and
 //! the mapping cannot do without.
 
+use serde::de::Error as _;
 use serde::{Deserialize, Deserializer};
+use serde_json::value::RawValue;
 
 use crate::model::Money;
 
 /// `GET /orders/2026-01-01/orders`.
 pub const SEARCH_PATH: &str = "/orders/2026-01-01/orders";
 
-/// searchOrders response. Orders stay raw JSON here so that one malformed order is
-/// skipped instead of failing the page.
+/// searchOrders response. Orders stay raw JSON text here, so that one malformed
+/// order is skipped instead of failing the page, and amounts keep Amazon's digits.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SearchOrdersResponse {
     /// The page's orders.
-    pub orders: Vec<serde_json::Value>,
+    pub orders: Vec<Box<RawValue>>,
     /// Present when another page follows.
     #[serde(default)]
     pub pagination: Option<Pagination>,
@@ -56,6 +58,31 @@ pub struct WireOrder {
     #[serde(default)]
     pub fulfillment: Option<OrderFulfillment>,
     pub order_items: Vec<WireOrderItem>,
+    #[serde(default)]
+    pub packages: Vec<Package>,
+}
+
+/// A package Amazon knows of (`includedData=PACKAGES`).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Package {
+    #[serde(default)]
+    pub tracking_number: Option<String>,
+    #[serde(default)]
+    pub carrier: Option<String>,
+    #[serde(default)]
+    pub shipping_service: Option<String>,
+    #[serde(default)]
+    pub ship_time: Option<String>,
+    #[serde(default)]
+    pub package_status: Option<PackageStatus>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PackageStatus {
+    #[serde(default)]
+    pub status: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -197,6 +224,26 @@ pub struct WireOrderItem {
     pub promotion: Option<ItemPromotion>,
     #[serde(default)]
     pub fulfillment: Option<ItemFulfillment>,
+    #[serde(default)]
+    pub programs: Vec<String>,
+    #[serde(default)]
+    pub cancellation: Option<ItemCancellation>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ItemCancellation {
+    #[serde(default)]
+    pub cancellation_request: Option<CancellationRequest>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CancellationRequest {
+    #[serde(default)]
+    pub requester: Option<String>,
+    #[serde(default)]
+    pub cancel_reason: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -213,7 +260,14 @@ pub struct ItemProduct {
     #[serde(default)]
     pub price: Option<ItemPrice>,
     #[serde(default)]
-    pub customization: Option<serde_json::Value>,
+    pub customization: Option<ItemCustomization>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ItemCustomization {
+    #[serde(default)]
+    pub customized_url: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -262,6 +316,40 @@ pub struct ItemFulfillment {
     pub quantity_fulfilled: Option<u32>,
     #[serde(default)]
     pub packing: Option<ItemPacking>,
+    #[serde(default)]
+    pub shipping: Option<ItemShipping>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ItemShipping {
+    #[serde(default)]
+    pub shipping_constraints: Option<ShippingConstraints>,
+    #[serde(default)]
+    pub international_shipping: Option<InternationalShipping>,
+}
+
+/// Each is "MANDATORY" when it applies.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShippingConstraints {
+    #[serde(default)]
+    pub pallet_delivery: Option<String>,
+    #[serde(default)]
+    pub cash_on_delivery: Option<String>,
+    #[serde(default)]
+    pub signature_confirmation: Option<String>,
+    #[serde(default)]
+    pub recipient_identity_verification: Option<String>,
+    #[serde(default)]
+    pub recipient_age_verification: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InternationalShipping {
+    #[serde(default)]
+    pub ioss_number: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -269,6 +357,15 @@ pub struct ItemFulfillment {
 pub struct ItemPacking {
     #[serde(default)]
     pub gift_option: Option<GiftOption>,
+    #[serde(default)]
+    pub serial_number_requirement: Option<SerialNumberRequirement>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SerialNumberRequirement {
+    #[serde(default)]
+    pub requirement_type: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -276,10 +373,13 @@ pub struct ItemPacking {
 pub struct GiftOption {
     #[serde(default)]
     pub gift_message: Option<String>,
+    #[serde(default)]
+    pub gift_wrap_level: Option<String>,
 }
 
 /// Orders 2026 `Money`. The model types `amount` as a decimal string; a bare JSON
-/// number is accepted too and kept as written.
+/// number is accepted too, and both keep Amazon's digits exactly ("49.90" and
+/// 49.90 both stay "49.90"). Anything but a plain decimal is refused.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WireMoney {
@@ -306,17 +406,32 @@ impl From<&WireMoney> for Money {
     }
 }
 
+/// Reads the amount as the text Amazon wrote. Works only on JSON text (orders are
+/// decoded from their raw text for this reason): a parsed number has lost its digits.
 fn decimal_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Decimal {
-        Text(String),
-        Number(serde_json::Number),
+    let raw = <&RawValue>::deserialize(deserializer)?;
+    let text = raw.get();
+    let digits = if text.starts_with('"') {
+        serde_json::from_str::<String>(text).map_err(D::Error::custom)?
+    } else {
+        text.to_owned()
+    };
+    if is_decimal(&digits) {
+        Ok(digits)
+    } else {
+        Err(D::Error::custom("an amount is not a plain decimal"))
     }
-    Ok(match Decimal::deserialize(deserializer)? {
-        Decimal::Text(text) => text,
-        Decimal::Number(number) => number.to_string(),
-    })
+}
+
+/// `-?digits(.digits)?`: what Amazon's `Decimal` holds in practice.
+pub fn is_decimal(text: &str) -> bool {
+    let unsigned = text.strip_prefix('-').unwrap_or(text);
+    let (whole, fraction) = match unsigned.split_once('.') {
+        Some((whole, fraction)) => (whole, Some(fraction)),
+        None => (unsigned, None),
+    };
+    let digits = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
+    digits(whole) && fraction.is_none_or(digits)
 }
 
 /// `GET /orders/2026-01-01/orders/{orderId}`.
@@ -327,9 +442,9 @@ pub fn get_order_path(order_id: &str) -> String {
     format!("{SEARCH_PATH}/{encoded}")
 }
 
-/// getOrder response. The order stays raw JSON, as in searchOrders.
+/// getOrder response. The order stays raw JSON text, as in searchOrders.
 #[derive(Debug, Deserialize)]
 pub struct GetOrderResponse {
     /// The order.
-    pub order: serde_json::Value,
+    pub order: Box<RawValue>,
 }
