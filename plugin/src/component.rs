@@ -356,6 +356,21 @@ fn discount(d: model::Discount) -> wit::Discount {
     }
 }
 
+fn dimensions(d: model::Dimensions) -> wit::Dimensions {
+    wit::Dimensions {
+        length: d.length,
+        width: d.width,
+        height: d.height,
+        unit: match d.unit {
+            model::LengthUnit::Millimeters => wit::LengthUnit::Millimeters,
+            model::LengthUnit::Centimeters => wit::LengthUnit::Centimeters,
+            model::LengthUnit::Meters => wit::LengthUnit::Meters,
+            model::LengthUnit::Inches => wit::LengthUnit::Inches,
+            model::LengthUnit::Feet => wit::LengthUnit::Feet,
+        },
+    }
+}
+
 fn weight(w: model::Weight) -> wit::Weight {
     wit::Weight {
         value: w.value,
@@ -381,6 +396,7 @@ impl From<model::OrderItem> for wit::OrderItem {
             unit_price: i.unit_price.map(money),
             discounts: i.discounts.into_iter().map(discount).collect(),
             weight: i.weight.map(weight),
+            dimensions: i.dimensions.map(dimensions),
             image_url: i.image_url,
             options: i
                 .options
@@ -527,6 +543,16 @@ impl From<model::ImportBatch> for wit::ImportBatch {
                     },
                     detail: s.detail,
                     will_retry: s.will_retry,
+                })
+                .collect(),
+            products: b
+                .products
+                .into_iter()
+                .map(|p| wit::ProductInfo {
+                    asin: p.asin,
+                    weight: p.weight.map(weight),
+                    dimensions: p.dimensions.map(dimensions),
+                    image_url: p.image_url,
                 })
                 .collect(),
             checkpoint: b.checkpoint,

@@ -4,7 +4,9 @@
 //! compiles and is tested natively. `component.rs` is the only wasm-specific file: it
 //! implements `Host` over WASI and converts between WIT and domain types.
 
+pub mod catalog;
 pub mod connect;
+pub mod decimal;
 pub mod error;
 pub mod host;
 pub mod import;

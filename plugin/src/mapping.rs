@@ -345,6 +345,7 @@ fn map_item(
         unit_price: product.price.and_then(|p| p.unit_price).map(Into::into),
         discounts: tie_promotions(amounts, promotions),
         weight: None,
+        dimensions: None,
         image_url: None,
         options: item_options,
         transparency_required: wire.programs.iter().any(|p| p == "TRANSPARENCY"),

@@ -285,12 +285,53 @@ pub enum WeightUnit {
 }
 
 /// A weight.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Weight {
-    /// Amount of `unit`.
-    pub value: f64,
+    /// Amount of `unit`, decimal text.
+    pub value: String,
     /// Unit.
     pub unit: WeightUnit,
+}
+
+/// Units for dimensions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LengthUnit {
+    /// mm
+    Millimeters,
+    /// cm
+    Centimeters,
+    /// m
+    Meters,
+    /// in
+    Inches,
+    /// ft
+    Feet,
+}
+
+/// A package's size, decimal text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dimensions {
+    /// Length.
+    pub length: String,
+    /// Width.
+    pub width: String,
+    /// Height.
+    pub height: String,
+    /// Unit of all three.
+    pub unit: LengthUnit,
+}
+
+/// Catalog info for one ASIN.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProductInfo {
+    /// ASIN.
+    pub asin: String,
+    /// Weight of one unit.
+    pub weight: Option<Weight>,
+    /// Size of one unit.
+    pub dimensions: Option<Dimensions>,
+    /// Main image.
+    pub image_url: Option<String>,
 }
 
 /// A name/value detail shown with an item.
@@ -349,6 +390,8 @@ pub struct OrderItem {
     pub discounts: Vec<Discount>,
     /// Catalog weight.
     pub weight: Option<Weight>,
+    /// Catalog size.
+    pub dimensions: Option<Dimensions>,
     /// Catalog image.
     pub image_url: Option<String>,
     /// Condition and similar.
@@ -512,6 +555,8 @@ pub struct ImportBatch {
     pub orders: Vec<Order>,
     /// Orders not imported, with reasons.
     pub skipped: Vec<SkippedOrder>,
+    /// Catalog info for items delivered earlier without it.
+    pub products: Vec<ProductInfo>,
     /// The position after this batch, to store with it.
     pub checkpoint: String,
     /// More pages wait.

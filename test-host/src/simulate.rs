@@ -63,6 +63,8 @@ pub struct Options {
     pub unreadable_orders: usize,
     /// A searchOrders rate Amazon granted this seller instead of the default.
     pub search_orders_rate: Option<f64>,
+    /// How many different products the generated orders are made of.
+    pub distinct_asins: u32,
     /// Keep every exchange for a HAR file.
     pub record: bool,
     /// Show a progress bar on stderr when the run takes longer than a second.
@@ -84,6 +86,7 @@ impl Default for Options {
             revoke_tokens_before_calls: BTreeSet::new(),
             unreadable_orders: 0,
             search_orders_rate: None,
+            distinct_asins: 300,
             record: false,
             progress: false,
         }
@@ -115,7 +118,7 @@ pub struct Report {
     pub seed: u64,
     /// Orders of this store Amazon holds at the end (what the host should hold).
     pub amazon_orders: usize,
-    /// Orders of the backlog the first window reads (the floor's N).
+    /// Orders the first window reads (the floor's N), other shops' included.
     pub backlog: usize,
     /// Distinct orders the host holds.
     pub imported: usize,
@@ -138,6 +141,14 @@ pub struct Report {
     pub skipped: BTreeMap<String, usize>,
     /// Changes Amazon made during the run.
     pub changes: usize,
+    /// Product infos that arrived after their orders (`import-batch.products`).
+    pub products_received: usize,
+    /// Items the host still lacks a weight for although the component promises one.
+    pub items_without_product_info: usize,
+    /// Distinct ASINs read from the catalog, and the most reads of any one of them.
+    pub catalog_asins: usize,
+    /// See `catalog-asins`.
+    pub most_reads_of_one_asin: usize,
     /// `import-orders` calls.
     pub import_calls: usize,
     /// Calls that returned nothing new.
@@ -198,6 +209,13 @@ impl Report {
             self.foreign_imported > 0,
             format!("{} orders of other stores imported", self.foreign_imported),
         );
+        check(
+            self.items_without_product_info > 0,
+            format!(
+                "{} items never got their product info",
+                self.items_without_product_info
+            ),
+        );
         problems
     }
 }
@@ -207,6 +225,10 @@ struct Held {
     updated: DateTime<Utc>,
     status: String,
     amazon_fulfilled: bool,
+    /// The component promises product info for it (the seed's rule).
+    wants_product_info: bool,
+    /// (ASIN, has a weight) per item.
+    items: Vec<(Option<String>, bool)>,
 }
 
 /// The host's database: orders and the checkpoint, changed together.
@@ -215,6 +237,16 @@ struct HostDatabase {
     orders: BTreeMap<String, Held>,
     checkpoint: Option<String>,
     versions: BTreeSet<(String, i64)>,
+}
+
+/// Items the component promised product info for that the host still lacks.
+fn items_without_product_info(db: &HostDatabase) -> usize {
+    db.orders
+        .values()
+        .filter(|held| held.wants_product_info)
+        .flat_map(|held| &held.items)
+        .filter(|(asin, weighed)| asin.is_some() && !weighed)
+        .count()
 }
 
 fn lock(upstream: &Arc<Mutex<Upstream>>) -> std::sync::MutexGuard<'_, Upstream> {
@@ -276,6 +308,7 @@ pub fn run(options: &Options) -> Result<Run> {
         // Changes happen while the backlog is read, and for an hour at least.
         change_horizon: Duration::seconds(floor_seconds(options.orders) as i64)
             .max(Duration::hours(1)),
+        distinct_asins: options.distinct_asins,
     };
     run_world(options, World::generate(&spec, start), start)
 }
@@ -319,7 +352,14 @@ fn run_world(options: &Options, world: World, start: DateTime<Utc>) -> Result<Ru
         .inner()
         .world()
         .orders()
-        .filter(|o| eligible(o) && o.updated >= reach && o.updated <= start)
+        // What the first window's filters match, other shops' orders included:
+        // Amazon pages through all of them.
+        .filter(|o| {
+            o.marketplace == options.marketplace
+                && (o.fulfilled_by == "MERCHANT" || options.fba)
+                && o.updated >= reach
+                && o.updated <= start
+        })
         .count();
     let last_change = lock(&upstream).inner().inner().world().last_change_at();
 
@@ -348,6 +388,7 @@ fn run_world(options: &Options, world: World, start: DateTime<Utc>) -> Result<Ru
     let mut duplicated = 0usize;
     let mut skipped: BTreeMap<String, usize> = BTreeMap::new();
     let mut retrying: BTreeSet<String> = BTreeSet::new();
+    let mut products_received = 0usize;
     let mut caught_up_at = clock.now();
     let mut waited = Duration::zero();
     let mut waited_until_caught_up = Duration::zero();
@@ -372,7 +413,7 @@ fn run_world(options: &Options, world: World, start: DateTime<Utc>) -> Result<Ru
                 .inner_mut()
                 .revoke_access_tokens();
         }
-        let (result, _record) = plugin.import_orders(&settings, db.checkpoint.as_deref())?;
+        let (result, record) = plugin.import_orders(&settings, db.checkpoint.as_deref())?;
         let next = match result {
             Err(_) => {
                 errors += 1;
@@ -412,8 +453,29 @@ fn run_world(options: &Options, world: World, start: DateTime<Utc>) -> Result<Ru
                                 status: order.marketplace_status.clone(),
                                 amazon_fulfilled: order.fulfillment_channel
                                     == wit::FulfillmentChannel::Amazon,
+                                wants_product_info: order.fulfillment_channel
+                                    == wit::FulfillmentChannel::Amazon
+                                    || !matches!(
+                                        order.status,
+                                        wit::OrderStatus::Shipped | wit::OrderStatus::Cancelled
+                                    ),
+                                items: order
+                                    .items
+                                    .iter()
+                                    .map(|i| (i.asin.clone(), i.weight.is_some()))
+                                    .collect(),
                             },
                         );
+                    }
+                }
+                for product in batch.products.iter().filter(|p| p.weight.is_some()) {
+                    products_received += 1;
+                    for held in db.orders.values_mut() {
+                        for (asin, weighed) in &mut held.items {
+                            if asin.as_deref() == Some(product.asin.as_str()) {
+                                *weighed = true;
+                            }
+                        }
                     }
                 }
                 for skip in &batch.skipped {
@@ -433,13 +495,22 @@ fn run_world(options: &Options, world: World, start: DateTime<Utc>) -> Result<Ru
                 } else {
                     empty_calls += 1;
                 }
-                if !batch.more && backlog_read_at.is_none() {
+                // A window was read to its end in this call: a page came back and
+                // no more follow.
+                let read_page = record
+                    .exchanges
+                    .iter()
+                    .any(|e| e.status == Some(200) && e.url.contains("/orders/2026-01-01/orders?"));
+                if !batch.more && read_page && backlog_read_at.is_none() {
                     backlog_read_at = Some(clock.now());
                 }
-                if !batch.more && called_at > quiet_from {
+                if !batch.more && read_page && called_at > quiet_from {
                     windows_after_quiet += 1;
                 }
-                if windows_after_quiet >= 2 && retrying.is_empty() {
+                if windows_after_quiet >= 2
+                    && retrying.is_empty()
+                    && items_without_product_info(&db) == 0
+                {
                     break true;
                 }
                 time(&batch.next_call_after)
@@ -504,6 +575,11 @@ fn run_world(options: &Options, world: World, start: DateTime<Utc>) -> Result<Ru
         }
     }
     let calls = simulator.counts().clone();
+    let mut reads: BTreeMap<&str, usize> = BTreeMap::new();
+    for asin in simulator.asins_read() {
+        *reads.entry(asin.as_str()).or_default() += 1;
+    }
+    let items_without_product_info = items_without_product_info(&db);
     let throttled = calls.values().map(|c| c.throttled).sum();
     let seconds = |at: DateTime<Utc>| (at - start).num_milliseconds() as f64 / 1000.0;
     let virtual_seconds = seconds(caught_up_at);
@@ -527,6 +603,10 @@ fn run_world(options: &Options, world: World, start: DateTime<Utc>) -> Result<Ru
         foreign_imported,
         skipped,
         changes: world.changes_applied(),
+        products_received,
+        items_without_product_info,
+        catalog_asins: reads.len(),
+        most_reads_of_one_asin: reads.values().copied().max().unwrap_or(0),
         import_calls: report_calls,
         empty_calls,
         errors,

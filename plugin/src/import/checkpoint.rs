@@ -17,6 +17,8 @@ const VERSION: u32 = 1;
 pub const MAX_DELIVERED: usize = 5_000;
 /// See [`MAX_DELIVERED`].
 pub const MAX_RETRIES: usize = 1_000;
+/// See [`MAX_DELIVERED`].
+pub const MAX_PRODUCTS: usize = 5_000;
 
 /// Where the import of one store stands.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -40,6 +42,9 @@ pub struct Checkpoint {
     /// Orders that could not be read, fetched again with getOrder.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub retry: Vec<Retry>,
+    /// ASINs of delivered items whose catalog info is still to be read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub products: Vec<PendingProduct>,
     /// No page is read before this: the polling interval after a finished window.
     pub next_page_at: DateTime<Utc>,
 }
@@ -67,6 +72,10 @@ pub struct Window {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Delivered(pub String, pub String);
 
+/// An ASIN waiting for the catalog, with the refusals it met so far.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingProduct(pub String, pub u32);
+
 /// An order waiting to be fetched again.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -90,6 +99,7 @@ impl Checkpoint {
             window: None,
             delivered: Vec::new(),
             retry: Vec::new(),
+            products: Vec::new(),
             next_page_at: now,
         }
     }

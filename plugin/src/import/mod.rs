@@ -7,11 +7,12 @@ pub mod checkpoint;
 
 use chrono::{DateTime, Duration, DurationRound, SecondsFormat, Utc};
 
+use crate::catalog;
 use crate::error::{Error, describe_json_error};
 use crate::host::{Host, Store};
 use crate::mapping::{MappingOptions, map_order};
 use crate::model::{
-    FulfillmentChannel, ImportBatch, Order, SkipReason, SkippedOrder, StoreSettings,
+    FulfillmentChannel, ImportBatch, Order, ProductInfo, SkipReason, SkippedOrder, StoreSettings,
 };
 use crate::redact;
 use crate::spapi::orders::{
@@ -21,7 +22,9 @@ use crate::spapi::{Operation, SpApi, pacing};
 use serde_json::value::RawValue;
 
 pub use checkpoint::Checkpoint;
-use checkpoint::{Delivered, MAX_DELIVERED, MAX_RETRIES, Retry, Window};
+use checkpoint::{
+    Delivered, MAX_DELIVERED, MAX_PRODUCTS, MAX_RETRIES, PendingProduct, Retry, Window,
+};
 
 /// How far back the first import of a store reaches. Amazon's retention rule has
 /// unshipped orders' buyer data redacted 14 days after import; an order last changed
@@ -43,6 +46,8 @@ const INCLUDED_DATA: &str =
 const RETRIES_PER_CALL: usize = 10;
 /// Readings of one order before it is given up.
 const MAX_ATTEMPTS: u32 = 5;
+/// Refusals of one catalog lookup before its items go without product info.
+const CATALOG_REFUSALS: u32 = 3;
 
 /// One call: what the buckets allow now, from `checkpoint` (or a first import).
 pub fn import_orders(
@@ -63,11 +68,14 @@ pub fn import_orders(
         && pacing::ready_at(&store, &Operation::SEARCH_ORDERS, now) <= now;
     let retry_due = position.retry.iter().any(|r| r.next_at <= now)
         && pacing::ready_at(&store, &Operation::GET_ORDER, now) <= now;
-    if !page_due && !retry_due {
+    let catalog_due = !position.products.is_empty()
+        && pacing::ready_at(&store, &Operation::GET_CATALOG_ITEM, now) <= now;
+    if !page_due && !retry_due && !catalog_due {
         // Early: nothing can progress, so nothing is called, not even Login with Amazon.
         return Ok(ImportBatch {
             orders: Vec::new(),
             skipped: Vec::new(),
+            products: Vec::new(),
             more: position.window.is_some(),
             next_call_after: next_call_after(&store, &position, now),
             checkpoint: checkpoint.map_or_else(|| position.encode(), str::to_owned),
@@ -83,6 +91,7 @@ pub fn import_orders(
     if position.retry.iter().any(|r| r.next_at <= now) {
         read_retries(&api, settings, &mut position, &mut batch)?;
     }
+    let products = read_catalog(&api, &store, settings, &mut position, &mut batch.orders)?;
 
     // Redaction is scheduled before the batch is handed out: a crash in between
     // re-delivers the orders rather than leaving their PII unscheduled.
@@ -106,6 +115,7 @@ pub fn import_orders(
     Ok(ImportBatch {
         orders: batch.orders,
         skipped: batch.skipped,
+        products,
         more: position.window.is_some(),
         next_call_after: next,
         checkpoint: position.encode(),
@@ -151,6 +161,9 @@ fn next_call_after(store: &Store<'_>, position: &Checkpoint, now: DateTime<Utc>)
         .next_page_at
         .max(pacing::ready_at(store, &Operation::SEARCH_ORDERS, now))
         .max(now);
+    let catalog = (!position.products.is_empty())
+        .then(|| pacing::ready_at(store, &Operation::GET_CATALOG_ITEM, now).max(now));
+    let page = catalog.map_or(page, |catalog| catalog.min(page));
     let retry = position.retry.iter().map(|r| r.next_at).min().map(|due| {
         due.max(pacing::ready_at(store, &Operation::GET_ORDER, now))
             .max(now)
@@ -326,6 +339,64 @@ fn read_retries(
     Ok(())
 }
 
+/// Product info for the batch's orders and for items delivered earlier: ASINs the
+/// cache lacks join the queue in the checkpoint, the queue is read as far as the
+/// catalog's bucket allows, and the orders take what the cache then knows. An order
+/// never waits for the catalog; what is not known yet follows in a later batch.
+fn read_catalog(
+    api: &SpApi<'_>,
+    store: &Store<'_>,
+    settings: &StoreSettings,
+    position: &mut Checkpoint,
+    orders: &mut [Order],
+) -> Result<Vec<ProductInfo>, Error> {
+    let marketplace = settings.marketplace_id.as_str();
+    let now = api.now();
+    for order in orders.iter().filter(|o| catalog::wants_product_info(o)) {
+        for asin in order.items.iter().filter_map(|i| i.asin.as_ref()) {
+            if position.products.len() < MAX_PRODUCTS
+                && !position.products.iter().any(|p| &p.0 == asin)
+                && catalog::cached(store, marketplace, asin, now).is_none()
+            {
+                position.products.push(PendingProduct(asin.clone(), 0));
+            }
+        }
+    }
+    let mut products = Vec::new();
+    while let Some(PendingProduct(asin, refusals)) = position.products.first().cloned() {
+        let info = match catalog::cached(store, marketplace, &asin, api.now()) {
+            Some(info) => info,
+            None => match catalog::fetch(api, store, marketplace, &asin) {
+                Ok(info) => info,
+                // Out of tokens, unreachable or failing: the rest wait for a later call.
+                Err(Error::Throttled { .. } | Error::Transport(_)) => break,
+                Err(Error::Amazon(e)) if e.status >= 500 => break,
+                Err(Error::Storage(e)) => return Err(Error::Storage(e)),
+                // A refusal (a revoked token, a missing role, a bad answer): asked again
+                // on later calls, at the back of the queue, until it has been refused
+                // three times; then the item goes without.
+                Err(e) => {
+                    log::warn!("no catalog info for {asin}: {e}");
+                    position.products.remove(0);
+                    if refusals + 1 < CATALOG_REFUSALS {
+                        position.products.push(PendingProduct(asin, refusals + 1));
+                    }
+                    break;
+                }
+            },
+        };
+        position.products.remove(0);
+        if info.weight.is_some() || info.dimensions.is_some() || info.image_url.is_some() {
+            products.push(info);
+        }
+    }
+    // What the cache knows costs nothing: every order takes it.
+    for order in orders.iter_mut() {
+        catalog::fill(order, store, marketplace, now.max(api.now()));
+    }
+    Ok(products)
+}
+
 /// An order that passed every check, with its version.
 struct Accepted {
     order: Order,
@@ -491,6 +562,17 @@ mod tests {
     use crate::spapi::lwa;
     use crate::testing::{FakeHost, at, us_settings};
 
+    /// A host whose catalog cache already knows the tests' product, so the import
+    /// tests script only the order calls; the catalog has tests of its own.
+    fn host() -> FakeHost {
+        let host = FakeHost::new();
+        host.store.borrow_mut().insert(
+            "catalog/ATVPDKIKX0DER/B000000001".into(),
+            br#"{"info":{"weight":["1.5","pounds"],"dimensions":null,"image_url":null},"fetched_at":"2026-11-20T00:00:00Z","known":true}"#.to_vec(),
+        );
+        host
+    }
+
     fn order(id: &str, status: &str) -> String {
         order_in(
             id,
@@ -550,7 +632,7 @@ mod tests {
 
     #[test]
     fn a_window_is_fixed_when_it_opens_and_the_next_starts_at_its_end() {
-        let host = FakeHost::new();
+        let host = host();
         host.expect_token()
             .expect(
                 "GET",
@@ -630,7 +712,7 @@ mod tests {
 
     #[test]
     fn an_early_call_returns_nothing_and_calls_nobody() {
-        let host = FakeHost::new();
+        let host = host();
         host.expect_token().expect(
             "GET",
             SEARCH_PATH,
@@ -657,7 +739,7 @@ mod tests {
 
     #[test]
     fn the_burst_is_spent_then_calls_wait_for_each_token() {
-        let host = FakeHost::new();
+        let host = host();
         host.expect_token();
         let mut checkpoint: Option<String> = None;
         for page_number in 0..20 {
@@ -690,7 +772,7 @@ mod tests {
 
     #[test]
     fn throttling_is_an_empty_batch_at_the_same_position() {
-        let host = FakeHost::new();
+        let host = host();
         host.expect_token().expect(
             "GET",
             SEARCH_PATH,
@@ -717,7 +799,7 @@ mod tests {
 
     #[test]
     fn the_same_checkpoint_gives_the_same_orders_again() {
-        let host = FakeHost::new();
+        let host = host();
         host.expect_token()
             .expect(
                 "GET",
@@ -752,7 +834,7 @@ mod tests {
 
     #[test]
     fn the_overlap_drops_what_the_last_window_delivered() {
-        let host = FakeHost::new();
+        let host = host();
         // Updated a minute before the first window's end: inside the next overlap.
         let late = order_in(
             "111-7",
@@ -807,7 +889,7 @@ mod tests {
 
     #[test]
     fn an_unreadable_order_is_retried_with_get_order_until_it_maps() {
-        let host = FakeHost::new();
+        let host = host();
         let broken = r#"{"orderId":"222-1","createdTime":"x","lastUpdatedTime":"2026-11-20T11:00:00Z","salesChannel":{"channelName":"AMAZON","marketplaceId":"ATVPDKIKX0DER"},"orderItems":[]}"#;
         host.expect_token().expect(
             "GET",
@@ -871,7 +953,7 @@ mod tests {
 
     #[test]
     fn an_order_that_never_maps_is_given_up_after_five_readings() {
-        let host = FakeHost::new();
+        let host = host();
         let broken = r#"{"orderId":"222-1","createdTime":"x","lastUpdatedTime":"2026-11-20T11:00:00Z","salesChannel":{"channelName":"AMAZON"},"orderItems":[]}"#;
         host.expect_token()
             .expect("GET", SEARCH_PATH, 200, &page(&[broken.into()], None));
@@ -924,7 +1006,7 @@ mod tests {
 
     #[test]
     fn orders_that_are_not_this_stores_are_skipped_with_a_reason() {
-        let host = FakeHost::new();
+        let host = host();
         let updated = "2026-11-20T11:00:00Z";
         host.expect_token().expect(
             "GET",
@@ -987,7 +1069,7 @@ mod tests {
 
     #[test]
     fn an_empty_next_token_ends_the_window() {
-        let host = FakeHost::new();
+        let host = host();
         host.expect_token().expect(
             "GET",
             SEARCH_PATH,
@@ -1006,7 +1088,7 @@ mod tests {
 
     #[test]
     fn an_expired_page_token_reads_the_window_again() {
-        let host = FakeHost::new();
+        let host = host();
         host.expect_token()
             .expect(
                 "GET",
@@ -1054,7 +1136,7 @@ mod tests {
 
     #[test]
     fn a_window_left_for_a_day_starts_again_before_its_token_expires() {
-        let host = FakeHost::new();
+        let host = host();
         host.expect_token()
             .expect(
                 "GET",
@@ -1092,7 +1174,7 @@ mod tests {
 
     #[test]
     fn a_401_evicts_the_cached_token_and_the_call_is_made_again() {
-        let host = FakeHost::new();
+        let host = host();
         host.expect_token()
             .expect("GET", SEARCH_PATH, 401, r#"{"errors":[{"code":"Unauthorized","message":"Access to requested resource is denied."}]}"#)
             .expect("POST", "/auth/o2/token", 200, r#"{"access_token":"Atza|fresh","expires_in":3600}"#)
@@ -1115,7 +1197,7 @@ mod tests {
 
     #[test]
     fn a_checkpoint_from_another_store_is_refused() {
-        let host = FakeHost::new();
+        let host = host();
         host.expect_token()
             .expect("GET", SEARCH_PATH, 200, &page(&[], None));
         let batch = import(&host, None);
@@ -1130,7 +1212,7 @@ mod tests {
 
     #[test]
     fn a_japanese_store_without_the_kanji_setting_reads_nothing() {
-        let host = FakeHost::new();
+        let host = host();
         let mut japan = us_settings();
         japan.marketplace_id = "A1VC38T7YXB528".into();
         assert_eq!(
@@ -1142,7 +1224,7 @@ mod tests {
 
     #[test]
     fn imported_merchant_orders_are_scheduled_for_redaction() {
-        let host = FakeHost::new();
+        let host = host();
         host.expect_token().expect(
             "GET",
             SEARCH_PATH,
@@ -1151,5 +1233,186 @@ mod tests {
         );
         import(&host, None);
         assert!(host.key_exists("redaction/order/111-1"));
+    }
+
+    fn order_with_items(id: &str, status: &str, asins: &[&str]) -> String {
+        let items: Vec<String> = asins
+            .iter()
+            .enumerate()
+            .map(|(n, asin)| {
+                format!(r#"{{"orderItemId":"{id}-{n}","quantityOrdered":2,"product":{{"asin":"{asin}"}}}}"#)
+            })
+            .collect();
+        format!(
+            r#"{{"orderId":"{id}","createdTime":"2026-11-20T10:00:00Z","lastUpdatedTime":"2026-11-20T11:00:00Z",
+            "salesChannel":{{"channelName":"AMAZON","marketplaceId":"ATVPDKIKX0DER"}},
+            "fulfillment":{{"fulfillmentStatus":"{status}","fulfilledBy":"MERCHANT"}},
+            "orderItems":[{}]}}"#,
+            items.join(",")
+        )
+    }
+
+    fn catalog_item(asin: &str, pounds: &str) -> String {
+        format!(
+            r#"{{"asin":"{asin}","dimensions":[{{"marketplaceId":"ATVPDKIKX0DER","package":{{"weight":{{"unit":"pounds","value":{pounds}}}}}}}],
+            "images":[{{"marketplaceId":"ATVPDKIKX0DER","images":[{{"variant":"MAIN","link":"https://m.media-amazon.com/images/I/{asin}.jpg","height":500,"width":500}}]}}]}}"#
+        )
+    }
+
+    #[test]
+    fn product_info_comes_within_the_catalog_bucket_and_never_holds_an_order_back() {
+        let host = FakeHost::new();
+        host.expect_token()
+            .expect(
+                "GET",
+                SEARCH_PATH,
+                200,
+                &page(
+                    &[
+                        order_with_items("111-1", "UNSHIPPED", &["B0CAT00001", "B0CAT00002"]),
+                        order_with_items("111-2", "UNSHIPPED", &["B0CAT00003"]),
+                        order_with_items("111-3", "SHIPPED", &["B0CAT00004"]),
+                    ],
+                    None,
+                ),
+            )
+            .expect(
+                "GET",
+                "/catalog/2022-04-01/items/B0CAT00001",
+                200,
+                &catalog_item("B0CAT00001", "0.1"),
+            )
+            .expect(
+                "GET",
+                "/catalog/2022-04-01/items/B0CAT00002",
+                200,
+                &catalog_item("B0CAT00002", "0.2"),
+            );
+        let first = import(&host, None);
+        assert_eq!(
+            ids(&first),
+            ["111-1", "111-2", "111-3"],
+            "no order waits for the catalog"
+        );
+        let complete = &first.orders[0];
+        assert_eq!(complete.items[0].weight.as_ref().unwrap().value, "0.1");
+        assert_eq!(
+            complete.items[0].image_url.as_deref(),
+            Some("https://m.media-amazon.com/images/I/B0CAT00001.jpg")
+        );
+        let weight = complete.weight.as_ref().unwrap();
+        assert_eq!(
+            (weight.value.as_str(), weight.unit),
+            ("0.6", crate::model::WeightUnit::Pounds),
+            "2 × 0.1 + 2 × 0.2, exactly"
+        );
+        assert_eq!(
+            first.orders[1].items[0].weight, None,
+            "the burst of 2 is spent"
+        );
+        assert_eq!(first.orders[1].weight, None);
+        assert_eq!(
+            first.orders[2].items[0].weight, None,
+            "shipped merchant orders are not looked up"
+        );
+        assert_eq!(
+            first.next_call_after,
+            host.now() + Duration::milliseconds(500),
+            "the catalog's next token"
+        );
+        let sent: Vec<String> = host.sent.borrow().iter().map(|s| s.uri.clone()).collect();
+        assert!(
+            sent[2].contains("marketplaceIds=ATVPDKIKX0DER")
+                && sent[2].contains("includedData=dimensions%2Cimages"),
+            "{sent:?}"
+        );
+        assert!(!sent.iter().any(|u| u.contains("B0CAT00004")));
+
+        host.set_now(first.next_call_after);
+        host.expect(
+            "GET",
+            "/catalog/2022-04-01/items/B0CAT00003",
+            200,
+            &catalog_item("B0CAT00003", "3"),
+        );
+        let second = import(&host, Some(&first.checkpoint));
+        assert!(second.orders.is_empty());
+        assert_eq!(
+            second.products.len(),
+            1,
+            "the info follows for the order already delivered"
+        );
+        assert_eq!(second.products[0].asin, "B0CAT00003");
+        assert_eq!(second.products[0].weight.as_ref().unwrap().value, "3");
+        assert_eq!(host.sent.borrow().len(), 5, "only the catalog was called");
+
+        // Cached now: the same products in a later order cost nothing.
+        host.set_now(
+            second
+                .next_call_after
+                .max(host.now() + Duration::minutes(3)),
+        );
+        host.expect(
+            "GET",
+            SEARCH_PATH,
+            200,
+            &page(
+                &[order_with_items(
+                    "111-5",
+                    "UNSHIPPED",
+                    &["B0CAT00001", "B0CAT00003"],
+                )],
+                None,
+            ),
+        );
+        let third = import(&host, Some(&second.checkpoint));
+        assert_eq!(third.orders[0].weight.as_ref().unwrap().value, "6.2");
+        assert_eq!(host.unanswered(), 0);
+    }
+
+    #[test]
+    fn a_catalog_that_refuses_never_fails_the_import() {
+        let host = FakeHost::new();
+        let refused = r#"{"errors":[{"code":"Unauthorized","message":"Access to requested resource is denied."}]}"#;
+        host.expect_token()
+            .expect(
+                "GET",
+                SEARCH_PATH,
+                200,
+                &page(
+                    &[order_with_items(
+                        "111-1",
+                        "UNSHIPPED",
+                        &["B0CAT00001", "B0CAT00002"],
+                    )],
+                    None,
+                ),
+            )
+            .expect(
+                "GET",
+                "/catalog/2022-04-01/items/B0CAT00001",
+                404,
+                r#"{"errors":[{"code":"NotFound","message":"not found"}]}"#,
+            )
+            .expect("GET", "/catalog/2022-04-01/items/B0CAT00002", 403, refused);
+        let mut batch = import(&host, None);
+        assert_eq!(ids(&batch), ["111-1"]);
+        assert!(batch.orders[0].items.iter().all(|i| i.weight.is_none()));
+        let position = Checkpoint::decode(&batch.checkpoint, &us_settings()).unwrap();
+        assert_eq!(
+            position.products,
+            [PendingProduct("B0CAT00002".into(), 1)],
+            "the unknown ASIN is not asked again"
+        );
+        // A refusal may pass (a revoked token): asked twice more, then given up.
+        for _ in 0..2 {
+            host.set_now(batch.next_call_after);
+            host.expect_token()
+                .expect("GET", "/catalog/2022-04-01/items/B0CAT00002", 403, refused);
+            batch = import(&host, Some(&batch.checkpoint));
+        }
+        assert_eq!(host.unanswered(), 0);
+        let position = Checkpoint::decode(&batch.checkpoint, &us_settings()).unwrap();
+        assert!(position.products.is_empty());
     }
 }

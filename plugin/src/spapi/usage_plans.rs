@@ -82,6 +82,22 @@ impl UsagePlan {
         2.0,
         10,
     );
+    /// Catalog Items 2022-04-01 getCatalogItem.
+    pub const GET_CATALOG_ITEM: Self = plan(
+        "getCatalogItem",
+        "GET",
+        "/catalog/2022-04-01/items/{asin}",
+        2.0,
+        2,
+    );
+    /// Catalog Items 2022-04-01 searchCatalogItems.
+    pub const SEARCH_CATALOG_ITEMS: Self = plan(
+        "searchCatalogItems",
+        "GET",
+        "/catalog/2022-04-01/items",
+        2.0,
+        2,
+    );
     /// Orders v0 getOrders (deprecated).
     pub const V0_GET_ORDERS: Self =
         deprecated(plan("getOrders", "GET", "/orders/v0/orders", 0.0167, 20));
@@ -111,12 +127,14 @@ impl UsagePlan {
     ));
 
     /// Every plan, for lookups by method and path.
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 11] = [
         Self::MARKETPLACE_PARTICIPATIONS,
         Self::ACCOUNT,
         Self::SEARCH_ORDERS,
         Self::GET_ORDER,
         Self::CONFIRM_SHIPMENT,
+        Self::GET_CATALOG_ITEM,
+        Self::SEARCH_CATALOG_ITEMS,
         Self::V0_GET_ORDERS,
         Self::V0_GET_ORDER_ITEMS,
         Self::V0_GET_ORDER_ADDRESS,

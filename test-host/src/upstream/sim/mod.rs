@@ -7,6 +7,7 @@
 //! time, so the world can change between two pages of one import.
 
 pub mod bucket;
+pub mod catalog;
 pub mod orders;
 pub mod world;
 
@@ -53,6 +54,8 @@ pub struct Simulator {
     broken: BTreeMap<String, usize>,
     /// Rates Amazon granted this seller above the default plans.
     granted: BTreeMap<String, f64>,
+    /// ASINs asked of getCatalogItem, in order.
+    asins_read: Vec<String>,
 }
 
 impl Simulator {
@@ -75,7 +78,13 @@ impl Simulator {
             requests: 0,
             broken: BTreeMap::new(),
             granted: BTreeMap::new(),
+            asins_read: Vec::new(),
         }
+    }
+
+    /// The ASINs getCatalogItem was asked for, in order (repeats included).
+    pub fn asins_read(&self) -> &[String] {
+        &self.asins_read
     }
 
     /// Grants this seller `rate` for `operation` instead of the default plan, as
@@ -214,6 +223,12 @@ impl Simulator {
                     .unwrap_or_default();
                 orders::get_order(&self.world, id, &query)
             }
+            "getCatalogItem" => {
+                let asin = plan.path_parameter(url.path(), "asin").unwrap_or_default();
+                self.asins_read.push(asin.to_owned());
+                catalog::get_catalog_item(asin, &query)
+            }
+            "searchCatalogItems" => catalog::search_catalog_items(&query),
             "getMarketplaceParticipations" => {
                 Response::json(200, &json!({"payload": self.participations()}))
             }

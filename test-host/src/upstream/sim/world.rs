@@ -159,6 +159,8 @@ pub struct WorldSpec {
     pub change_rate: f64,
     /// The changes happen between the start and this long after it.
     pub change_horizon: Duration,
+    /// How many different products (ASINs) the orders are made of.
+    pub distinct_asins: u32,
 }
 
 /// A scheduled change.
@@ -180,6 +182,7 @@ pub struct World {
     rng: Xoshiro256PlusPlus,
     marketplace: String,
     fba_share: f64,
+    distinct_asins: u32,
     serial: u64,
     now: DateTime<Utc>,
     changes_applied: usize,
@@ -189,6 +192,7 @@ impl World {
     /// A generated world at `start`.
     pub fn generate(spec: &WorldSpec, start: DateTime<Utc>) -> Self {
         let mut world = Self::empty(spec.seed, &spec.marketplace, spec.fba_share, start);
+        world.distinct_asins = spec.distinct_asins.max(1);
         let window = Duration::days(14) - Duration::hours(1);
         let backlog = |world: &mut World, marketplace: &str, channel: &str, count: usize| {
             for _ in 0..count {
@@ -255,6 +259,7 @@ impl World {
             rng: Xoshiro256PlusPlus::seed_from_u64(seed),
             marketplace: marketplace.to_owned(),
             fba_share,
+            distinct_asins: 300,
             serial: 0,
             now: start,
             changes_applied: 0,
@@ -403,7 +408,7 @@ impl World {
                     "orderItemId": format!("{}{:02}", serial * 7 + 10_000_000_000, line),
                     "quantityOrdered": quantity,
                     "product": {
-                        "asin": format!("B0SIM{:05}", rng.random_range(0..100_000u32)),
+                        "asin": format!("B0SIM{:05}", rng.random_range(0..self.distinct_asins)),
                         "title": format!("Simulated product {line}"),
                         "sellerSku": format!("SIM-SKU-{}", rng.random_range(0..5_000u32)),
                         "price": {"unitPrice": money(cents, currency)},
@@ -470,6 +475,7 @@ mod tests {
             non_amazon_orders: 5,
             change_rate: 0.5,
             change_horizon: Duration::hours(1),
+            distinct_asins: 300,
         }
     }
 
