@@ -8,3 +8,4 @@ pub mod runtime;
 pub mod scenario;
 pub mod simulate;
 pub mod upstream;
+pub mod view;

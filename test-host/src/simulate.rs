@@ -177,6 +177,10 @@ pub struct Report {
     pub min_search_calls: usize,
     /// True when the run settled: every change was read and nothing was pending.
     pub settled: bool,
+    /// The orders the host ends with, as the WIT names them, when the world came
+    /// from `--amazon-orders` (a generated world is too large to print).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub orders: Option<Vec<crate::view::Order>>,
     /// The virtual start.
     pub started_at: String,
     /// The virtual end.
@@ -229,6 +233,8 @@ struct Held {
     wants_product_info: bool,
     /// (ASIN, has a weight) per item.
     items: Vec<(Option<String>, bool)>,
+    /// The order itself, kept for the report when the world is small (a file).
+    full: Option<wit::Order>,
 }
 
 /// The host's database: orders and the checkpoint, changed together.
@@ -389,6 +395,7 @@ fn run_world(options: &Options, world: World, start: DateTime<Utc>) -> Result<Ru
     let mut skipped: BTreeMap<String, usize> = BTreeMap::new();
     let mut retrying: BTreeSet<String> = BTreeSet::new();
     let mut products_received = 0usize;
+    let keep_orders = options.amazon_orders.is_some();
     let mut caught_up_at = clock.now();
     let mut waited = Duration::zero();
     let mut waited_until_caught_up = Duration::zero();
@@ -464,6 +471,7 @@ fn run_world(options: &Options, world: World, start: DateTime<Utc>) -> Result<Ru
                                     .iter()
                                     .map(|i| (i.asin.clone(), i.weight.is_some()))
                                     .collect(),
+                                full: keep_orders.then(|| order.clone()),
                             },
                         );
                     }
@@ -475,6 +483,19 @@ fn run_world(options: &Options, world: World, start: DateTime<Utc>) -> Result<Ru
                             if asin.as_deref() == Some(product.asin.as_str()) {
                                 *weighed = true;
                             }
+                        }
+                        // As a host does: fill the items that came without it.
+                        let items = held.full.iter_mut().flat_map(|o| o.items.iter_mut());
+                        for item in
+                            items.filter(|i| i.asin.as_deref() == Some(product.asin.as_str()))
+                        {
+                            item.weight = item.weight.take().or_else(|| product.weight.clone());
+                            item.dimensions = item
+                                .dimensions
+                                .take()
+                                .or_else(|| product.dimensions.clone());
+                            item.image_url =
+                                item.image_url.take().or_else(|| product.image_url.clone());
                         }
                     }
                 }
@@ -621,6 +642,13 @@ fn run_world(options: &Options, world: World, start: DateTime<Utc>) -> Result<Ru
         floor_ratio: (floor > 0.0).then(|| backlog_seconds / floor),
         min_search_calls: backlog.div_ceil(100),
         settled,
+        orders: keep_orders.then(|| {
+            db.orders
+                .values()
+                .filter_map(|held| held.full.as_ref())
+                .map(crate::view::Order::from)
+                .collect()
+        }),
         started_at: start.to_rfc3339_opts(SecondsFormat::Secs, true),
         finished_at: clock.now().to_rfc3339_opts(SecondsFormat::Secs, true),
     };

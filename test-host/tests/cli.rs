@@ -133,3 +133,47 @@ fn simulate_prints_a_kebab_case_report_and_exits_by_its_verdict() {
     );
     assert!(!test_host(&["simulate", "--changes", "-1"]).status.success());
 }
+
+#[test]
+fn simulate_shows_amazon_s_own_orders_exactly_as_written() {
+    let output = test_host(&[
+        "simulate",
+        "--amazon-orders",
+        "fixtures/search-orders-order-content.json",
+        "--json",
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let orders = report["orders"].as_array().unwrap();
+    let full = orders
+        .iter()
+        .find(|o| o["order-id"] == "113-0000010-0000010")
+        .unwrap();
+    assert_eq!(
+        full["order-total"],
+        serde_json::json!({"amount": "0.30", "currency-code": "USD"})
+    );
+    assert_eq!(full["status"], "awaiting-shipment");
+    assert_eq!(full["flags"]["easy-ship"], true);
+    assert_eq!(
+        full["items"][0]["shipping-constraints"][0],
+        "pallet-delivery"
+    );
+    // The simulator's catalog lists every product in pounds, as decimal text.
+    let weight = &full["items"][0]["weight"];
+    assert_eq!(weight["unit"], "pounds");
+    assert!(
+        weight["value"].as_str().unwrap().parse::<f64>().is_ok(),
+        "{weight}"
+    );
+    assert!(full["ordered-at"].as_str().unwrap().ends_with('Z'));
+    let held = orders
+        .iter()
+        .find(|o| o["order-id"] == "113-0000011-0000011")
+        .unwrap();
+    assert_eq!(held["status"], "on-hold");
+}
