@@ -45,6 +45,7 @@ const FIXTURES: &[&str] = &[
     "demo.har",
     "faults/connect-truncated-response.har",
     "faults/import-unknown-status.har",
+    "import-brazil.har",
     "import-japan-kanji.har",
     "import-japan-without-kanji.har",
     "import-order-content.har",
@@ -474,6 +475,17 @@ fn every_field_comes_from_amazon_s_data_exactly_as_written() {
         Value::Null,
         "Amazon has no such field"
     );
+    // Product info from Amazon's catalog example: the package, as the catalog wrote it.
+    assert_eq!(
+        first["weight"],
+        json!({"value": "62.142", "unit": "Kilograms"})
+    );
+    assert_eq!(first["dimensions"]["length"], "79.9999999184");
+    assert_eq!(first["dimensions"]["unit"], "Inches");
+    assert_eq!(
+        first["image_url"],
+        "https://m.media-amazon.com/images/I/91uohwV+k3L.jpg"
+    );
     let second = &full["items"][1];
     assert_eq!(second["asin"], Value::Null);
     assert_eq!(
@@ -530,4 +542,32 @@ fn kanji_addresses_arrive_as_written_and_only_with_the_setting() {
         refused.steps[0].record.exchanges.is_empty(),
         "nothing is read"
     );
+}
+
+#[test]
+fn a_brazilian_business_order_keeps_amazon_s_amounts_and_programs() {
+    let report = run("import-brazil.har");
+    let orders = orders(&report, 0);
+    let order = &orders[0];
+    assert_eq!(
+        order["order_total"],
+        json!({"amount": "1599.90", "currency_code": "BRL"})
+    );
+    assert_eq!(order["items"][0]["unit_price"]["amount"], "1599.90");
+    assert_eq!(order["flags"]["business"], true);
+    assert!(
+        order["programs"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("DELIVERY_BY_AMAZON")),
+        "kept as sent"
+    );
+    assert_eq!(order["ship_to"]["city"], "São Paulo");
+    assert_eq!(
+        order["ship_to"]["latin_script"], true,
+        "accents are Latin script"
+    );
+    assert_eq!(order["ship_to"]["residential"], false, "COMMERCIAL");
+    // One item, one product: its weight is the order's.
+    assert_eq!(order["weight"], order["items"][0]["weight"]);
 }
