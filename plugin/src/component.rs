@@ -144,11 +144,15 @@ fn send(request: HttpRequest) -> Result<HttpResponse, String> {
     set.map_err(|()| "the host refused the request line".to_owned())?;
 
     let outgoing_body = outgoing.body().map_err(|()| "request body unavailable")?;
+    // The request goes to the host first, so that it reads the body while it is
+    // written: a body larger than the stream's buffer would otherwise never drain.
+    let future = outgoing_handler::handle(outgoing, None).map_err(|e| format!("{e:?}"))?;
     if !body.is_empty() {
         let stream = outgoing_body
             .write()
             .map_err(|()| "request body stream unavailable")?;
-        // blocking-write-and-flush takes at most 4096 bytes per call.
+        // blocking-write-and-flush takes at most 4096 bytes per call, and waits for
+        // the host to take them.
         for chunk in body.chunks(4096) {
             stream
                 .blocking_write_and_flush(chunk)
@@ -159,7 +163,6 @@ fn send(request: HttpRequest) -> Result<HttpResponse, String> {
     http_types::OutgoingBody::finish(outgoing_body, None)
         .map_err(|e| format!("finishing the request body: {e:?}"))?;
 
-    let future = outgoing_handler::handle(outgoing, None).map_err(|e| format!("{e:?}"))?;
     future.subscribe().block();
     let incoming = match future.get() {
         Some(Ok(Ok(response))) => response,

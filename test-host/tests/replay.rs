@@ -51,6 +51,7 @@ const FIXTURES: &[&str] = &[
     "import-order-content.har",
     "import-two-pages.har",
     "label-confirmed.har",
+    "label-many-lines.har",
     "label-rejected.har",
 ];
 
@@ -570,4 +571,19 @@ fn a_brazilian_business_order_keeps_amazon_s_amounts_and_programs() {
     assert_eq!(order["ship_to"]["residential"], false, "COMMERCIAL");
     // One item, one product: its weight is the order's.
     assert_eq!(order["weight"], order["items"][0]["weight"]);
+}
+
+#[test]
+fn a_request_body_over_4_kib_reaches_amazon() {
+    // The replay runs on a thread so that a regression (the body never drains) fails
+    // this test instead of hanging the suite.
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(run("label-many-lines.har"));
+    });
+    let report = finished
+        .recv_timeout(std::time::Duration::from_secs(120))
+        .expect("the 7.7 KB confirmation never completed");
+    let outcome = &ok(&report, 0)[0];
+    assert_eq!(outcome["outcome"], "Sent");
 }
