@@ -68,9 +68,28 @@ struct WasiHost {
     bucket: kv::Bucket,
 }
 
+/// The years the host's clock may read. Every schedule adds weeks to "now": a clock
+/// at the end of chrono's range would overflow, one at 1970 means the host has no
+/// clock, and either would misplace every date the component keeps.
+const SANE_YEARS: std::ops::RangeInclusive<i32> = 2000..=9999;
+
 impl WasiHost {
     fn open() -> Result<Self, wit::Error> {
         install_logger();
+        let now = wall_clock::now();
+        let year = Utc
+            .timestamp_opt(now.seconds as i64, 0)
+            .single()
+            .map(|t| chrono::Datelike::year(&t));
+        if !year.is_some_and(|y| SANE_YEARS.contains(&y)) {
+            return Err(wit::Error::InvalidInput(wit::InvalidInput {
+                field: "wasi:clocks/wall-clock".into(),
+                reason: format!(
+                    "the host's clock reads {} seconds after 1970, outside the years 2000 to 9999",
+                    now.seconds
+                ),
+            }));
+        }
         let bucket = kv::open("").map_err(|e| wit::Error::Storage(kv_error(e)))?;
         Ok(Self { bucket })
     }

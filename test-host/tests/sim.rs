@@ -508,3 +508,25 @@ fn two_workers_with_one_checkpoint_get_the_same_batch() {
     assert_eq!(held.len(), 450, "every order of the store, once");
     let _ = std::fs::remove_file(&file);
 }
+
+#[test]
+fn a_clock_outside_any_sane_year_is_a_typed_error_not_a_trap() {
+    for at in ["+262142-01-01T00:00:00Z", "1970-01-01T00:00:00Z"] {
+        let clock = VirtualClock::new(at.parse().unwrap());
+        let amazon = simulator(5, &clock);
+        let mut plugin =
+            Plugin::new(amazon, SqliteStore::in_memory().unwrap(), clock.clone()).unwrap();
+        let (redacted, _) = plugin.redact().expect("no trap");
+        match redacted {
+            Err(wit::Error::InvalidInput(input)) => {
+                assert_eq!(input.field, "wasi:clocks/wall-clock")
+            }
+            other => panic!("{at}: {other:?}"),
+        }
+        let (imported, record) = plugin
+            .import_orders(&settings("ATVPDKIKX0DER"), None)
+            .expect("no trap");
+        assert!(matches!(imported, Err(wit::Error::InvalidInput(_))), "{at}");
+        assert!(record.exchanges.is_empty());
+    }
+}

@@ -17,6 +17,12 @@ pub const OPERATION: &str = "lwa-token";
 pub const CACHE_KEY: &str = "auth/access-token";
 /// Refresh this long before expiry, so a token never lapses mid-call.
 const EXPIRY_MARGIN: Duration = Duration::seconds(120);
+/// The longest lifetime believed: LWA issues one-hour tokens; a larger value is an
+/// error on Amazon's side and must not keep a token forever (or overflow a date).
+const MAX_LIFETIME: Duration = Duration::hours(24);
+/// The largest access token sent on: LWA's are a few hundred bytes, and a header
+/// value far larger is refused by HTTP stacks (wasi-http among them).
+const MAX_TOKEN_BYTES: usize = 8 * 1024;
 
 /// The cached token, bound to the app and seller it was issued for.
 #[derive(Serialize, Deserialize)]
@@ -35,7 +41,10 @@ pub fn access_token(host: &dyn Host, credentials: &Credentials) -> Result<String
     if let Some(cached) = store.load::<CachedToken>(CACHE_KEY)?
         && cached.client_id == credentials.lwa_client_id
         && cached.seller_id == credentials.seller_id
-        && cached.expires_at - EXPIRY_MARGIN > now
+        && cached
+            .expires_at
+            .checked_sub_signed(EXPIRY_MARGIN)
+            .is_some_and(|t| t > now)
     {
         return Ok(cached.access_token);
     }
@@ -46,7 +55,7 @@ pub fn access_token(host: &dyn Host, credentials: &Credentials) -> Result<String
             client_id: credentials.lwa_client_id.clone(),
             seller_id: credentials.seller_id.clone(),
             access_token: access_token.clone(),
-            expires_at: now + lifetime,
+            expires_at: now.checked_add_signed(lifetime).unwrap_or(now),
         },
     )?;
     Ok(access_token)
@@ -74,6 +83,21 @@ struct OAuthError {
     error: String,
     #[serde(default)]
     error_description: String,
+}
+
+/// `text` with every credential value replaced.
+fn scrub(text: &str, credentials: &Credentials) -> String {
+    let mut text = text.to_owned();
+    for secret in [
+        &credentials.refresh_token,
+        &credentials.lwa_client_secret,
+        &credentials.lwa_client_id,
+    ] {
+        if secret.len() >= 4 {
+            text = text.replace(secret.as_str(), "[redacted]");
+        }
+    }
+    text
 }
 
 fn exchange(host: &dyn Host, credentials: &Credentials) -> Result<(String, Duration), Error> {
@@ -105,7 +129,21 @@ fn exchange(host: &dyn Host, credentials: &Credentials) -> Result<(String, Durat
                 "empty access token or lifetime",
             ));
         }
-        return Ok((token.access_token, Duration::seconds(token.expires_in)));
+        if token.access_token.len() > MAX_TOKEN_BYTES
+            || http::HeaderValue::from_str(&token.access_token).is_err()
+        {
+            return Err(Error::malformed(
+                OPERATION,
+                format!(
+                    "the access token ({} bytes) is not a usable header value",
+                    token.access_token.len()
+                ),
+            ));
+        }
+        let lifetime = Duration::try_seconds(token.expires_in)
+            .unwrap_or(MAX_LIFETIME)
+            .min(MAX_LIFETIME);
+        return Ok((token.access_token, lifetime));
     }
     let oauth: OAuthError = serde_json::from_slice(response.body()).unwrap_or_default();
     let error = AmazonError {
@@ -116,7 +154,9 @@ fn exchange(host: &dyn Host, credentials: &Credentials) -> Result<(String, Durat
         } else {
             oauth.error.clone()
         },
-        message: oauth.error_description,
+        // LWA may quote what it was sent; none of the credentials may travel on in an
+        // error the host logs or shows.
+        message: scrub(&oauth.error_description, credentials),
         request_id: super::request_id(&response),
     };
     Err(match oauth.error.as_str() {
@@ -126,4 +166,81 @@ fn exchange(host: &dyn Host, credentials: &Credentials) -> Result<(String, Durat
         },
         _ => Error::Amazon(error),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{FakeHost, us_settings};
+
+    #[test]
+    fn an_absurd_lifetime_is_capped_and_never_overflows() {
+        for expires_in in ["100000000000000", "9223372036854775807"] {
+            let host = FakeHost::new();
+            host.expect(
+                "POST",
+                "/auth/o2/token",
+                200,
+                &format!(r#"{{"access_token":"Atza|t","expires_in":{expires_in}}}"#),
+            );
+            assert_eq!(
+                access_token(&host, &us_settings().credentials).unwrap(),
+                "Atza|t"
+            );
+            let cached: CachedToken =
+                serde_json::from_slice(&host.store.borrow()[CACHE_KEY]).unwrap();
+            assert_eq!(cached.expires_at, host.now() + MAX_LIFETIME);
+        }
+    }
+
+    #[test]
+    fn an_unusable_token_is_refused_not_cached() {
+        let host = FakeHost::new();
+        let huge = "A".repeat(200 * 1024);
+        host.expect(
+            "POST",
+            "/auth/o2/token",
+            200,
+            &format!(r#"{{"access_token":"{huge}","expires_in":3600}}"#),
+        )
+        .expect(
+            "POST",
+            "/auth/o2/token",
+            200,
+            r#"{"access_token":"Atza|a\nb","expires_in":3600}"#,
+        );
+        for _ in 0..2 {
+            let error = access_token(&host, &us_settings().credentials).unwrap_err();
+            assert!(
+                matches!(error, Error::MalformedResponse { .. }),
+                "{error:?}"
+            );
+        }
+        assert!(!host.key_exists(CACHE_KEY));
+    }
+
+    #[test]
+    fn credentials_amazon_quotes_back_are_scrubbed_from_errors() {
+        let host = FakeHost::new();
+        let credentials = us_settings().credentials;
+        host.expect(
+            "POST",
+            "/auth/o2/token",
+            400,
+            &format!(
+                r#"{{"error":"invalid_client","error_description":"Client authentication failed for {} with secret {} and token {}"}}"#,
+                credentials.lwa_client_id, credentials.lwa_client_secret, credentials.refresh_token
+            ),
+        );
+        let error = access_token(&host, &credentials).unwrap_err();
+        let text = format!("{error} {error:?}");
+        for secret in [
+            &credentials.lwa_client_secret,
+            &credentials.refresh_token,
+            &credentials.lwa_client_id,
+        ] {
+            assert!(!text.contains(secret.as_str()), "{text}");
+        }
+        assert!(text.contains("[redacted]"), "{text}");
+    }
 }
