@@ -131,7 +131,12 @@ fn notify_order(
             );
             api.now() + RETRY_AFTER_FAILURE
         }
-        Err(Error::Amazon(e)) if e.status >= 500 => api.now() + RETRY_AFTER_FAILURE,
+        // Not Amazon's verdict on the update: a server error, a timeout (408), a
+        // redirect from something in between, or a token refused twice (401).
+        Err(Error::Amazon(e)) if e.status >= 500 || matches!(e.status, 300..=399 | 408) => {
+            api.now() + RETRY_AFTER_FAILURE
+        }
+        Err(Error::AccessDenied(e)) if e.status == 401 => api.now() + RETRY_AFTER_FAILURE,
         Err(Error::Amazon(e) | Error::AccessDenied(e)) => {
             return Ok(NotificationResult::NotSent(NotSentReason::Rejected(e)));
         }
@@ -162,7 +167,8 @@ fn check_label(
             reason: reason.to_owned(),
         })
     };
-    let is_order_id = !order.order_id.is_empty()
+    // Amazon's ids are 19 characters ("3-7-7"); anything far longer is not one.
+    let is_order_id = (1..=64).contains(&order.order_id.len())
         && order
             .order_id
             .chars()
@@ -324,6 +330,39 @@ mod tests {
             outcomes[0].outcome,
             NotificationResult::Queued(host.now() + Duration::seconds(60))
         );
+    }
+
+    #[test]
+    fn answers_that_are_not_amazon_s_verdict_are_kept_to_retry() {
+        for status in [302, 401, 408, 500] {
+            let host = FakeHost::new();
+            host.expect_token().expect("POST", CONFIRM, status, "");
+            if status == 401 {
+                // A 401 is retried once at once with a fresh token.
+                host.expect_token().expect("POST", CONFIRM, 401, "");
+            }
+            let outcomes = on_label_created(&host, &us_settings(), &two_labels()[..1]).unwrap();
+            assert_eq!(
+                outcomes[0].outcome,
+                NotificationResult::Queued(host.now() + RETRY_AFTER_FAILURE),
+                "{status}"
+            );
+            assert!(host.key_exists("outbox/111-0000001-0000001"), "{status}");
+        }
+    }
+
+    #[test]
+    fn an_absurd_order_id_fails_that_order_only() {
+        let host = FakeHost::new();
+        host.expect_token().expect("POST", CONFIRM, 204, "");
+        let mut labels = two_labels().to_vec();
+        labels[0].orders[0].order_id = "1".repeat(70_000);
+        let outcomes = on_label_created(&host, &us_settings(), &labels).unwrap();
+        assert!(matches!(
+            outcomes[0].outcome,
+            NotificationResult::NotSent(NotSentReason::InvalidLabel { .. })
+        ));
+        assert_eq!(outcomes[1].outcome, NotificationResult::Sent);
     }
 
     #[test]
