@@ -29,7 +29,17 @@ pub fn connect(host: &dyn Host, settings: &StoreSettings) -> Result<Connection, 
         if !participation.participation.is_participating {
             continue;
         }
-        let (store_name, marketplace) = to_marketplace(participation)?;
+        let id = participation.marketplace.id.clone();
+        let (store_name, marketplace) = match to_marketplace(participation) {
+            Ok(found) => found,
+            // Another marketplace Amazon describes incompletely is left out of the
+            // list; only the store's own must be complete.
+            Err(e) if id != settings.marketplace_id => {
+                log::warn!("marketplace {id} left out: {e}");
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         if marketplace.id == settings.marketplace_id {
             store = Some((store_name, marketplace.clone()));
         }
@@ -159,6 +169,42 @@ mod tests {
         assert_eq!(connection.selling_plan, SellingPlan::Professional);
         assert!(connection.capabilities.marketplace_emails_buyer);
         assert_eq!(host.unanswered(), 0);
+    }
+
+    #[test]
+    fn another_marketplace_described_incompletely_is_left_out_not_fatal() {
+        let incomplete = US_AND_CA.replace(r#","domainName":"www.amazon.ca""#, "");
+        let host = FakeHost::new();
+        host.expect_token()
+            .expect(
+                "GET",
+                "/sellers/v1/marketplaceParticipations",
+                200,
+                &incomplete,
+            )
+            .expect("GET", "/sellers/v1/account", 200, &account("PROFESSIONAL"));
+        let connection = connect(&host, &us_settings()).unwrap();
+        let ids: Vec<_> = connection
+            .marketplaces
+            .iter()
+            .map(|m| m.id.as_str())
+            .collect();
+        assert_eq!(ids, ["ATVPDKIKX0DER"]);
+
+        // The store's own marketplace must be complete.
+        let host = FakeHost::new();
+        host.expect_token().expect(
+            "GET",
+            "/sellers/v1/marketplaceParticipations",
+            200,
+            &incomplete,
+        );
+        let mut canada = us_settings();
+        canada.marketplace_id = "A2EUQ1WTGCTBG2".into();
+        assert!(matches!(
+            connect(&host, &canada),
+            Err(Error::MalformedResponse { .. })
+        ));
     }
 
     #[test]

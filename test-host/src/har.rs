@@ -181,7 +181,8 @@ pub struct Content {
     /// The body text; missing means an empty body.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
-    /// How `text` is encoded, e.g. `base64`; replay accepts only plain text.
+    /// How `text` is encoded: absent for plain text, or `base64` (a body that is not
+    /// UTF-8 text).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encoding: Option<String>,
 }
@@ -354,8 +355,10 @@ pub enum EntryProblem {
         /// Why it does not parse.
         cause: chrono::ParseError,
     },
-    /// The response body is encoded (e.g. base64), which replay does not decode.
-    #[error("response content has encoding {0:?}; only plain-text bodies can be replayed")]
+    /// The response body has an encoding other than base64, or bad base64.
+    #[error(
+        "response content has encoding {0:?} that does not decode; replay reads plain text and base64"
+    )]
     ContentEncoding(String),
 }
 
@@ -597,9 +600,22 @@ impl Exchange {
             url: request.url.clone(),
             cause,
         })?;
-        if let Some(encoding) = response.content.encoding.filter(|e| !e.is_empty()) {
-            return Err(EntryProblem::ContentEncoding(encoding));
-        }
+        // HAR stores a body that is not text (not UTF-8) as base64.
+        let response_body = match response
+            .content
+            .encoding
+            .as_deref()
+            .filter(|e| !e.is_empty())
+        {
+            None => response.content.text.unwrap_or_default().into_bytes(),
+            Some(encoding) if encoding.eq_ignore_ascii_case("base64") => {
+                use base64::Engine;
+                base64::engine::general_purpose::STANDARD
+                    .decode(response.content.text.unwrap_or_default().trim())
+                    .map_err(|_| EntryProblem::ContentEncoding(encoding.to_owned()))?
+            }
+            Some(encoding) => return Err(EntryProblem::ContentEncoding(encoding.to_owned())),
+        };
 
         let form = request
             .post_data
@@ -631,7 +647,7 @@ impl Exchange {
             response: ReplayedResponse {
                 status: response.status,
                 headers,
-                body: response.content.text.unwrap_or_default().into_bytes(),
+                body: response_body,
                 started,
             },
             used: false,
@@ -1089,7 +1105,7 @@ mod tests {
             "{error}"
         );
 
-        bad = entry("GET", ORDERS_URL, None, "{}");
+        bad = entry("GET", ORDERS_URL, None, "not base64!");
         bad["response"]["content"]["encoding"] = json!("base64");
         let error = Replay::from_har(har(&bad)).unwrap_err();
         assert!(matches!(
@@ -1099,6 +1115,19 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn a_base64_body_is_replayed_as_its_bytes() {
+        let mut recorded = entry("GET", ORDERS_URL, None, "");
+        // Latin-1 "São", not UTF-8.
+        recorded["response"]["content"]["text"] = json!("U+Nv");
+        recorded["response"]["content"]["encoding"] = json!("base64");
+        let mut replay = replay(vec![recorded]);
+        let answer = replay
+            .respond(&request("GET", ORDERS_URL, None, ""))
+            .unwrap();
+        assert_eq!(answer.body, b"S\xe3o");
     }
 
     #[test]

@@ -182,8 +182,8 @@ impl WasiHttpHooks for UpstreamHooks {
                     return Err(wasmtime_wasi_http::Error::InternalError(Some(reason)));
                 }
             };
-            exchange.status = Some(answer.status);
-            journal.exchanges.push(exchange);
+            // The answer must be a valid HTTP response before it counts as one: an
+            // impossible status or header is the upstream's failure, not an answer.
             let mut response = http::Response::builder().status(answer.status);
             for (name, value) in &answer.headers {
                 response = response.header(name, value);
@@ -191,9 +191,20 @@ impl WasiHttpHooks for UpstreamHooks {
             let body = Full::new(Bytes::from(answer.body))
                 .map_err(|never| match never {})
                 .boxed_unsync();
-            let response = response
-                .body(body)
-                .map_err(|e| wasmtime_wasi_http::Error::InternalError(Some(e.to_string())))?;
+            let response = match response.body(body) {
+                Ok(response) => response,
+                Err(e) => {
+                    let reason = format!(
+                        "the answer to {} {} is not valid HTTP: {e}",
+                        exchange.method, exchange.url
+                    );
+                    journal.exchanges.push(exchange);
+                    journal.failures.push(reason.clone());
+                    return Err(wasmtime_wasi_http::Error::InternalError(Some(reason)));
+                }
+            };
+            exchange.status = Some(answer.status);
+            journal.exchanges.push(exchange);
             let done: Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send> =
                 Box::new(async { Ok(()) });
             Ok((response, done))

@@ -530,3 +530,42 @@ fn a_clock_outside_any_sane_year_is_a_typed_error_not_a_trap() {
         assert!(record.exchanges.is_empty());
     }
 }
+
+/// Answers every request with something that is not valid HTTP.
+struct Broken(u16, Vec<(String, String)>);
+
+impl test_host::upstream::Upstream for Broken {
+    fn respond(
+        &mut self,
+        _: &test_host::upstream::Request,
+    ) -> Result<test_host::upstream::Response, String> {
+        Ok(test_host::upstream::Response {
+            status: self.0,
+            headers: self.1.clone(),
+            body: b"{}".to_vec(),
+        })
+    }
+}
+
+#[test]
+fn an_answer_that_is_not_valid_http_is_the_upstream_s_failure() {
+    let cases = [
+        Broken(1000, Vec::new()),
+        Broken(200, vec![("x-bad".into(), "line\nbreak".into())]),
+    ];
+    for broken in cases {
+        let clock = VirtualClock::new(start());
+        let upstream = Arc::new(Mutex::new(broken));
+        let mut plugin = Plugin::new(upstream, SqliteStore::in_memory().unwrap(), clock).unwrap();
+        let (result, record) = plugin.connect(&settings("ATVPDKIKX0DER")).unwrap();
+        assert!(
+            matches!(result, Err(wit::Error::Transport(_))),
+            "{result:?}"
+        );
+        assert_eq!(
+            record.exchanges[0].status, None,
+            "not journalled as an answer"
+        );
+        assert_eq!(record.failures.len(), 1);
+    }
+}

@@ -135,7 +135,17 @@ fn entry(
                 .collect()
         })
         .unwrap_or_default();
-    let body = scrub_json(&response.body);
+    // A body that is not UTF-8 text is kept exactly, as HAR does: in base64.
+    let (body, encoding) = match std::str::from_utf8(&response.body) {
+        Ok(_) => (scrub_json(&response.body), None),
+        Err(_) => {
+            use base64::Engine;
+            (
+                base64::engine::general_purpose::STANDARD.encode(&response.body),
+                Some("base64".to_owned()),
+            )
+        }
+    };
     let mime_type = response
         .headers
         .iter()
@@ -165,7 +175,7 @@ fn entry(
                 size: i64::try_from(body.len()).unwrap_or(-1),
                 mime_type,
                 text: (!body.is_empty()).then_some(body),
-                encoding: None,
+                encoding,
             },
         },
         comment: None,
