@@ -11,6 +11,19 @@ use test_host::kv::SqliteStore;
 use test_host::scenario::{Call, Outcome, RunReport, Session, StepReport};
 use test_host::simulate;
 
+/// `println!` that ends the program quietly when whoever reads stdout has gone (the
+/// output piped into `head`), instead of panicking on the broken pipe.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(error) = writeln!(std::io::stdout(), $($arg)*) {
+            if error.kind() == std::io::ErrorKind::BrokenPipe {
+                std::process::exit(0);
+            }
+        }
+    }};
+}
+
 /// The demo's recording, embedded so `test-host demo` needs no files.
 const DEMO: &str = include_str!("../../fixtures/demo.har");
 
@@ -100,9 +113,9 @@ fn run(cli: Cli) -> Result<bool> {
     match cli.command {
         Command::Demo { storage } => {
             let session = Session::from_json(DEMO)?;
-            println!("Amazon Marketplace component demo");
-            println!("{}", session.scenario.description);
-            println!(
+            say!("Amazon Marketplace component demo");
+            say!("{}", session.scenario.description);
+            say!(
                 "Recorded session: fixtures/demo.har. Credentials are placeholders; nothing leaves this machine.\n"
             );
             let report = session.run_with_storage(open_storage(storage.as_deref())?)?;
@@ -117,15 +130,15 @@ fn run(cli: Cli) -> Result<bool> {
             let report = Session::from_file(&session)?
                 .run_with_storage(open_storage(storage.as_deref())?)?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
+                say!("{}", serde_json::to_string_pretty(&report)?);
             } else {
-                println!("{}\n", report.description);
+                say!("{}\n", report.description);
                 print_report(&report);
             }
             Ok(report.passed())
         }
         Command::ComponentSize => {
-            println!("{}", test_host::runtime::COMPONENT.len());
+            say!("{}", test_host::runtime::COMPONENT.len());
             Ok(true)
         }
         Command::Simulate {
@@ -171,7 +184,7 @@ fn run(cli: Cli) -> Result<bool> {
             }
             let report = &run.report;
             if json {
-                println!("{}", serde_json::to_string_pretty(report)?);
+                say!("{}", serde_json::to_string_pretty(report)?);
             } else {
                 print_simulation(report);
             }
@@ -181,49 +194,61 @@ fn run(cli: Cli) -> Result<bool> {
 }
 
 fn print_simulation(report: &simulate::Report) {
-    println!(
+    say!(
         "Simulated Amazon, seed {}: {} orders of this store, {} changes during the run",
-        report.seed, report.amazon_orders, report.changes
+        report.seed,
+        report.amazon_orders,
+        report.changes
     );
-    println!(
+    say!(
         "  imported      {} (missed {}, duplicated {}, stale {})",
-        report.imported, report.missed, report.duplicated, report.final_state_mismatches
+        report.imported,
+        report.missed,
+        report.duplicated,
+        report.final_state_mismatches
     );
-    println!(
+    say!(
         "  other stores' {} in the world, {} imported",
-        report.foreign_orders, report.foreign_imported
+        report.foreign_orders,
+        report.foreign_imported
     );
     for (reason, count) in &report.skipped {
-        println!("  skipped       {count} × {reason}");
+        say!("  skipped       {count} × {reason}");
     }
-    println!(
+    say!(
         "  import calls  {} ({} with nothing new, {} errors)",
-        report.import_calls, report.empty_calls, report.errors
+        report.import_calls,
+        report.empty_calls,
+        report.errors
     );
     for (operation, count) in &report.calls {
-        println!(
+        say!(
             "  {operation:<28} {} calls, {} × 429",
-            count.calls, count.throttled
+            count.calls,
+            count.throttled
         );
     }
     let ratio = report
         .floor_ratio
         .map_or("-".to_owned(), |r| format!("{r:.4}"));
-    println!(
+    say!(
         "  virtual time  {:.0} s to read the backlog of {} orders; floor {:.0} s; ratio {ratio}",
-        report.backlog_seconds, report.backlog, report.floor_seconds
+        report.backlog_seconds,
+        report.backlog,
+        report.floor_seconds
     );
-    println!(
+    say!(
         "                {:.0} s until the last change arrived (waited {:.0} s for next-call-after)",
-        report.virtual_seconds, report.waited_seconds
+        report.virtual_seconds,
+        report.waited_seconds
     );
     let problems = report.problems();
     if problems.is_empty() {
-        println!("The host ends with Amazon's truth.");
+        say!("The host ends with Amazon's truth.");
     } else {
-        println!("FAILED:");
+        say!("FAILED:");
         for problem in problems {
-            println!("  - {problem}");
+            say!("  - {problem}");
         }
     }
 }
@@ -239,16 +264,17 @@ fn print_report(report: &RunReport) {
     for (index, step) in report.steps.iter().enumerate() {
         print_step(index + 1, step);
     }
-    println!(
+    say!(
         "Replay: {} of {} recorded exchanges used.",
-        report.exchanges_used, report.exchanges_recorded
+        report.exchanges_used,
+        report.exchanges_recorded
     );
     if report.passed() {
-        println!("Every step returned what the scenario expects.");
+        say!("Every step returned what the scenario expects.");
     } else {
-        println!("FAILED:");
+        say!("FAILED:");
         for problem in &report.problems {
-            println!("  - {problem}");
+            say!("  - {problem}");
         }
     }
 }
@@ -256,7 +282,7 @@ fn print_report(report: &RunReport) {
 fn print_step(number: usize, step: &StepReport) {
     let call = serde_json::to_value(step.call).ok();
     let name = call.as_ref().and_then(Value::as_str).unwrap_or("?");
-    println!(
+    say!(
         "{number}. {name}  (clock {})",
         step.at.format("%Y-%m-%d %H:%M UTC")
     );
@@ -264,13 +290,13 @@ fn print_step(number: usize, step: &StepReport) {
         let status = exchange
             .status
             .map_or("no recording".to_owned(), |s| s.to_string());
-        println!("   {:<4} {} -> {status}", exchange.method, exchange.url);
+        say!("   {:<4} {} -> {status}", exchange.method, exchange.url);
     }
     for line in &step.record.logs {
-        println!("   log {}: {}", line.level, line.message);
+        say!("   log {}: {}", line.level, line.message);
     }
     match &step.outcome {
-        Outcome::Err { case, error } => println!("   => error {case}: {}", compact(error)),
+        Outcome::Err { case, error } => say!("   => error {case}: {}", compact(error)),
         Outcome::Ok(value) => match step.call {
             Call::Connect => describe_connection(value),
             Call::ImportOrders => describe_import(value),
@@ -278,7 +304,7 @@ fn print_step(number: usize, step: &StepReport) {
             Call::Redact => describe_directives(value),
         },
     }
-    println!();
+    say!();
 }
 
 fn text<'a>(value: &'a Value, path: &[&str]) -> &'a str {
@@ -293,7 +319,7 @@ fn compact(value: &Value) -> String {
 }
 
 fn describe_connection(value: &Value) {
-    println!(
+    say!(
         "   => store \"{}\" on {} ({}, {}, {}), selling plan {}",
         text(value, &["store", "store_name"]),
         text(value, &["store", "marketplace", "name"]),
@@ -308,13 +334,13 @@ fn describe_connection(value: &Value) {
         .flatten()
         .map(|m| format!("{} ({})", text(m, &["name"]), text(m, &["id"])))
         .collect();
-    println!("      the seller participates in: {}", others.join(", "));
-    println!("      capabilities: {}", compact(&value["capabilities"]));
+    say!("      the seller participates in: {}", others.join(", "));
+    say!("      capabilities: {}", compact(&value["capabilities"]));
 }
 
 fn describe_import(value: &Value) {
     let orders = value["orders"].as_array().cloned().unwrap_or_default();
-    println!(
+    say!(
         "   => {} order(s), {} skipped, more pages: {}, next call after {}",
         orders.len(),
         value["skipped"].as_array().map_or(0, Vec::len),
@@ -323,7 +349,7 @@ fn describe_import(value: &Value) {
     );
     // Counts and ids only: the demo never prints buyer data.
     for order in &orders {
-        println!(
+        say!(
             "      {} {} ({}), ship by {}, total {} {}, buyer data: {}",
             text(order, &["order_id"]),
             compact(&order["status"]).trim_matches('"'),
@@ -338,7 +364,7 @@ fn describe_import(value: &Value) {
             },
         );
         for item in order["items"].as_array().into_iter().flatten() {
-            println!(
+            say!(
                 "         {} x{} @ {} {}",
                 text(item, &["product_id"]),
                 item["quantity"],
@@ -351,7 +377,7 @@ fn describe_import(value: &Value) {
 
 fn describe_outcomes(value: &Value) {
     for outcome in value.as_array().into_iter().flatten() {
-        println!(
+        say!(
             "   => label {} / order {}: {}",
             text(outcome, &["label_id"]),
             text(outcome, &["order_id"]),
@@ -363,10 +389,10 @@ fn describe_outcomes(value: &Value) {
 fn describe_directives(value: &Value) {
     let directives = value.as_array().cloned().unwrap_or_default();
     if directives.is_empty() {
-        println!("   => nothing due yet");
+        say!("   => nothing due yet");
     }
     for directive in &directives {
-        println!(
+        say!(
             "   => redact {} with \"{}\" ({}): {}",
             compact(&directive["target"]),
             text(directive, &["replacement"]),

@@ -177,3 +177,20 @@ fn simulate_shows_amazon_s_own_orders_exactly_as_written() {
         .unwrap();
     assert_eq!(held["status"], "on-hold");
 }
+
+#[test]
+fn output_piped_into_a_reader_that_stops_early_is_no_panic() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_test-host"))
+        .args(["replay", "fixtures/demo.har"])
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The reader goes away at once, as `head -1` would after its line.
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(output.status.success(), "{:?} {stderr}", output.status);
+}
