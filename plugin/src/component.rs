@@ -53,6 +53,11 @@ impl bindings::Guest for Component {
             .map_err(Into::into)
     }
 
+    fn acknowledge_redactions(ids: Vec<String>) -> Result<(), wit::Error> {
+        let host = WasiHost::open()?;
+        crate::redact::acknowledge(&host, &ids).map_err(Into::into)
+    }
+
     fn redact() -> Result<Vec<wit::RedactionDirective>, wit::Error> {
         let host = WasiHost::open()?;
         crate::redact(&host)
@@ -615,6 +620,7 @@ impl From<model::NotificationOutcome> for wit::NotificationOutcome {
 impl From<model::RedactionDirective> for wit::RedactionDirective {
     fn from(d: model::RedactionDirective) -> Self {
         Self {
+            id: d.id,
             target: match d.target {
                 model::RedactionTarget::Order(id) => wit::RedactionTarget::Order(id),
                 model::RedactionTarget::Label(id) => wit::RedactionTarget::Label(id),

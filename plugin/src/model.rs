@@ -705,6 +705,8 @@ pub enum RedactionRule {
 /// One redaction the host must apply now.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RedactionDirective {
+    /// Stable id, for acknowledgement.
+    pub id: String,
     /// The record.
     pub target: RedactionTarget,
     /// Fields to overwrite.

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::Error;
 use crate::host::{Host, Store};
 use crate::model::{
-    LabelEvent, PiiField, REDACTED, RedactionDirective, RedactionRule, RedactionTarget,
+    LabelEvent, Order, PiiField, REDACTED, RedactionDirective, RedactionRule, RedactionTarget,
 };
 
 const ORDER_PREFIX: &str = "redaction/order/";
@@ -63,6 +63,10 @@ struct Scheduled {
     rule: RedactionRule,
     due_at: DateTime<Utc>,
     label_id: Option<String>,
+    /// Directive ids the host acknowledged. The record itself stays once due: it is
+    /// what keeps a re-imported order redacted.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    acknowledged: BTreeSet<String>,
 }
 
 /// Starts the 14-day clock for an order on its first import; later imports of the
@@ -105,6 +109,7 @@ pub fn schedule_imports(
                 rule: RedactionRule::UnshippedAfterImport,
                 due_at,
                 label_id: None,
+                acknowledged: BTreeSet::new(),
             },
         )?;
     }
@@ -128,6 +133,14 @@ pub fn schedule_shipment(
             label.created_at + UNTRACKED_RETENTION,
         )
     };
+    // Redacted stays redacted: a label for an order whose PII is already due does
+    // not move its date back into the future.
+    if let Ok(Some(existing)) = store.load::<Scheduled>(&format!("{ORDER_PREFIX}{order_id}"))
+        && existing.due_at <= label.created_at.max(label.ship_date)
+        && existing.due_at < due_at
+    {
+        return Ok(());
+    }
     schedule(
         store,
         order_id,
@@ -135,8 +148,81 @@ pub fn schedule_shipment(
             rule,
             due_at,
             label_id: Some(label.label_id.clone()),
+            acknowledged: BTreeSet::new(),
         },
     )
+}
+
+/// True when the order's PII is due for redaction: Amazon sending the order again
+/// must not bring it back.
+pub fn is_due(store: &Store<'_>, order_id: &str, now: DateTime<Utc>) -> bool {
+    matches!(
+        store.load::<Scheduled>(&format!("{ORDER_PREFIX}{order_id}")),
+        Ok(Some(scheduled)) if scheduled.due_at <= now
+    )
+}
+
+/// Overwrites the order's PII fields as the directives would (city, state and postal
+/// code stay, as on every order).
+pub fn apply_to(order: &mut Order) {
+    let redact = |field: &mut Option<String>| {
+        if field.is_some() {
+            *field = Some(REDACTED.to_owned());
+        }
+    };
+    if let Some(customer) = &mut order.customer {
+        for field in [
+            &mut customer.name,
+            &mut customer.email,
+            &mut customer.company,
+            &mut customer.purchase_order_number,
+        ] {
+            redact(field);
+        }
+    }
+    if let Some(address) = &mut order.ship_to {
+        for field in [
+            &mut address.name,
+            &mut address.company,
+            &mut address.street1,
+            &mut address.street2,
+            &mut address.street3,
+            &mut address.phone,
+        ] {
+            redact(field);
+        }
+    }
+    redact(&mut order.gift_message);
+    redact(&mut order.notes_from_buyer);
+    for item in &mut order.items {
+        redact(&mut item.gift_message);
+        for option in item
+            .options
+            .iter_mut()
+            .filter(|o| o.name == "Customization")
+        {
+            option.value = REDACTED.to_owned();
+        }
+    }
+}
+
+/// Records the host's acknowledgements; unknown and repeated ids are ignored.
+pub fn acknowledge(host: &dyn Host, ids: &[String]) -> Result<(), Error> {
+    let store = Store::new(host);
+    for id in ids {
+        let Some((order_id, _)) = id.split_once('/') else {
+            continue;
+        };
+        let key = format!("{ORDER_PREFIX}{order_id}");
+        // A damaged record cannot take the acknowledgement; it is skipped, not fatal.
+        let Ok(Some(mut scheduled)) = store.load::<Scheduled>(&key) else {
+            continue;
+        };
+        if scheduled.acknowledged.insert(id.clone()) {
+            store.save(&key, &scheduled)?;
+        }
+    }
+    Ok(())
 }
 
 fn schedule(store: &Store<'_>, order_id: &str, scheduled: Scheduled) -> Result<(), Error> {
@@ -156,7 +242,8 @@ fn add_to_day(store: &Store<'_>, day: NaiveDate, order_ids: &[&str]) -> Result<(
     Ok(())
 }
 
-/// The directives due now. Each is returned once: its schedule entry is removed.
+/// The directives due now and not yet acknowledged. A day's list keeps an order
+/// until all of its directives are acknowledged; the order's record stays for good.
 pub fn redact(host: &dyn Host) -> Result<Vec<RedactionDirective>, Error> {
     let store = Store::new(host);
     let now = host.now();
@@ -170,27 +257,39 @@ pub fn redact(host: &dyn Host) -> Result<Vec<RedactionDirective>, Error> {
     for day in due_days {
         let day_key = format!("{DAY_PREFIX}{day}");
         let listed: BTreeSet<String> = store.load(&day_key)?.unwrap_or_default();
-        let mut later_today = BTreeSet::new();
-        for order_id in listed {
-            let order_key = format!("{ORDER_PREFIX}{order_id}");
-            let Some(scheduled) = store.load::<Scheduled>(&order_key)? else {
-                continue;
+        let mut open = BTreeSet::new();
+        for order_id in &listed {
+            let scheduled = match store.load::<Scheduled>(&format!("{ORDER_PREFIX}{order_id}")) {
+                Ok(Some(scheduled)) => scheduled,
+                Ok(None) => continue,
+                // One unreadable record must not hold back every other redaction.
+                Err(e) => {
+                    log::error!("the redaction record of {order_id} is unreadable: {e}");
+                    open.insert(order_id.clone());
+                    continue;
+                }
             };
             if scheduled.due_at.date_naive() != day {
                 continue; // rescheduled to another day; that day's list has it
             }
             if scheduled.due_at > now {
-                later_today.insert(order_id);
+                open.insert(order_id.clone());
                 continue;
             }
-            directives.extend(directives_for(&order_id, &scheduled));
-            store.remove(&order_key)?;
+            let pending: Vec<RedactionDirective> = directives_for(order_id, &scheduled)
+                .into_iter()
+                .filter(|d| !scheduled.acknowledged.contains(&d.id))
+                .collect();
+            if !pending.is_empty() {
+                open.insert(order_id.clone());
+                directives.extend(pending);
+            }
         }
-        if later_today.is_empty() {
+        if open.is_empty() {
             store.remove(&day_key)?;
             days.remove(&day);
-        } else {
-            store.save(&day_key, &later_today)?;
+        } else if open != listed {
+            store.save(&day_key, &open)?;
         }
     }
     store.save(DAYS_KEY, &days)?;
@@ -198,7 +297,12 @@ pub fn redact(host: &dyn Host) -> Result<Vec<RedactionDirective>, Error> {
 }
 
 fn directives_for(order_id: &str, scheduled: &Scheduled) -> Vec<RedactionDirective> {
-    let directive = |target, fields: &[PiiField]| RedactionDirective {
+    let directive = |target: RedactionTarget, fields: &[PiiField]| RedactionDirective {
+        id: match &target {
+            RedactionTarget::Order(_) => format!("{order_id}/order"),
+            RedactionTarget::CustomerOfOrder(_) => format!("{order_id}/customer"),
+            RedactionTarget::Label(label) => format!("{order_id}/label/{label}"),
+        },
         target,
         fields: fields.to_vec(),
         replacement: REDACTED.to_owned(),
@@ -278,10 +382,51 @@ mod tests {
                 .iter()
                 .all(|d| d.rule == RedactionRule::UnshippedAfterImport)
         );
+        // Until the host acknowledges them, they come again (a crash loses nothing).
+        let again = due(&host, "2026-12-05T00:00:00Z");
+        assert_eq!(again, directives);
+        acknowledge(
+            &host,
+            &[directives[0].id.clone(), "junk".into(), "999/order".into()],
+        )
+        .unwrap();
+        let left = due(&host, "2026-12-05T00:00:01Z");
+        assert_eq!(left, directives[1..]);
+        acknowledge(&host, &[directives[1].id.clone(), directives[1].id.clone()]).unwrap();
         assert!(
-            due(&host, "2026-12-05T00:00:00Z").is_empty(),
-            "each directive is returned once"
+            due(&host, "2026-12-06T00:00:00Z").is_empty(),
+            "acknowledged: never again"
         );
+        // The record stays, so a re-import of the order comes redacted.
+        assert!(is_due(&Store::new(&host), "111-1", host.now()));
+        schedule_import(&Store::new(&host), "111-1", host.now()).unwrap();
+        assert!(
+            due(&host, "2026-12-21T00:00:00Z").is_empty(),
+            "the 14 days never start again"
+        );
+    }
+
+    #[test]
+    fn one_unreadable_record_holds_back_no_other_redaction() {
+        let host = FakeHost::new();
+        let store = Store::new(&host);
+        schedule_imports(&store, &["111-1", "111-2"], at("2026-11-20T15:00:00Z")).unwrap();
+        host.store
+            .borrow_mut()
+            .insert("redaction/order/111-1".into(), b"{not json".to_vec());
+        let directives = due(&host, "2026-12-05T00:00:00Z");
+        assert_eq!(directives.len(), 2);
+        assert!(directives.iter().all(|d| d.id.starts_with("111-2/")));
+    }
+
+    #[test]
+    fn a_label_for_an_order_already_redacted_does_not_undo_it() {
+        let host = FakeHost::new();
+        let store = Store::new(&host);
+        schedule_import(&store, "111-1", at("2026-11-01T00:00:00Z")).unwrap();
+        // Due 2026-11-15; the label (created 2026-11-21) comes after that.
+        schedule_shipment(&store, "111-1", &shipped(true)).unwrap();
+        assert!(is_due(&store, "111-1", at("2026-11-16T00:00:00Z")));
     }
 
     #[test]

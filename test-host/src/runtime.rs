@@ -506,6 +506,17 @@ impl Plugin {
         self.finish_call(result)
     }
 
+    /// Calls `acknowledge-redactions`.
+    pub fn acknowledge_redactions(
+        &mut self,
+        ids: &[String],
+    ) -> Result<(Result<(), bindings::Error>, CallRecord)> {
+        let result = self
+            .instance
+            .call_acknowledge_redactions(&mut self.store, ids);
+        self.finish_call(result)
+    }
+
     /// Collects the call's journal; a trap becomes an error that carries the
     /// component's stderr (its panic message).
     fn finish_call<T>(&mut self, result: wasmtime::Result<T>) -> Result<(T, CallRecord)> {

@@ -139,6 +139,14 @@ pub struct Step {
     /// `ok`, or the kebab-case name of the expected error case.
     #[serde(default)]
     pub expect: Option<String>,
+    /// For `redact`: acknowledge every directive returned, as a host that applied
+    /// them does (the default), or not, to see them come again.
+    #[serde(default = "acknowledge_by_default")]
+    pub acknowledge: bool,
+}
+
+fn acknowledge_by_default() -> bool {
+    true
 }
 
 /// The exports.
@@ -426,6 +434,18 @@ impl Session {
                 }
                 Call::Redact => {
                     let (result, record) = plugin.redact()?;
+                    if step.acknowledge
+                        && let Ok(directives) = &result
+                        && !directives.is_empty()
+                    {
+                        let ids: Vec<String> = directives.iter().map(|d| d.id.clone()).collect();
+                        if let (Err(error), _) = plugin.acknowledge_redactions(&ids)? {
+                            problems.push(format!(
+                                "step {}: acknowledging the directives failed: {error:?}",
+                                index + 1
+                            ));
+                        }
+                    }
                     (Outcome::from_result(result), record)
                 }
             };

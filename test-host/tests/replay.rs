@@ -53,6 +53,7 @@ const FIXTURES: &[&str] = &[
     "label-confirmed.har",
     "label-many-lines.har",
     "label-rejected.har",
+    "redaction-until-acknowledged.har",
 ];
 
 #[test]
@@ -288,7 +289,7 @@ fn the_component_imports_only_wasi_and_exports_the_four_functions() {
             "{required} missing from {imports:?}"
         );
     }
-    // Exactly the four functions: no other export, not even a type.
+    // Exactly the contract's functions: no other export, not even a type.
     let exports: Vec<(String, bool)> = component
         .exports(&engine)
         .map(|(name, item)| {
@@ -299,10 +300,16 @@ fn the_component_imports_only_wasi_and_exports_the_four_functions() {
             (name.to_owned(), is_func)
         })
         .collect();
-    let expected: Vec<(String, bool)> = ["connect", "import-orders", "on-label-created", "redact"]
-        .iter()
-        .map(|name| (name.to_string(), true))
-        .collect();
+    let expected: Vec<(String, bool)> = [
+        "connect",
+        "import-orders",
+        "on-label-created",
+        "redact",
+        "acknowledge-redactions",
+    ]
+    .iter()
+    .map(|name| (name.to_string(), true))
+    .collect();
     assert_eq!(exports, expected);
 }
 
@@ -586,4 +593,33 @@ fn a_request_body_over_4_kib_reaches_amazon() {
         .expect("the 7.7 KB confirmation never completed");
     let outcome = &ok(&report, 0)[0];
     assert_eq!(outcome["outcome"], "Sent");
+}
+
+#[test]
+fn directives_repeat_until_acknowledged_and_redacted_stays_redacted() {
+    let report = run("redaction-until-acknowledged.har");
+    let unacknowledged = ok(&report, 1).as_array().unwrap().clone();
+    assert_eq!(unacknowledged.len(), 2, "order and customer");
+    // Not acknowledged: the same directives, with the same ids, an hour later.
+    assert_eq!(ok(&report, 2).as_array().unwrap(), &unacknowledged);
+    assert!(unacknowledged.iter().all(|d| {
+        d["id"]
+            .as_str()
+            .unwrap()
+            .starts_with("113-0000030-0000030/")
+    }));
+    // Acknowledged after that call: never again.
+    assert!(ok(&report, 3).as_array().unwrap().is_empty());
+    // Amazon sends the order again: its PII arrives already redacted.
+    let order = &ok(&report, 4)["orders"][0];
+    assert_eq!(order["customer"]["name"], "REDACTED (Amazon)");
+    assert_eq!(order["customer"]["email"], "REDACTED (Amazon)");
+    assert_eq!(order["ship_to"]["street1"], "REDACTED (Amazon)");
+    assert_eq!(order["ship_to"]["phone"], "REDACTED (Amazon)");
+    assert_eq!(order["gift_message"], "REDACTED (Amazon)");
+    assert_eq!(
+        order["ship_to"]["city"], "Seattle",
+        "the order keeps its city"
+    );
+    assert_eq!(order["ship_to"]["postal_code"], "98101");
 }

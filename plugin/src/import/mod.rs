@@ -93,6 +93,13 @@ pub fn import_orders(
     }
     let products = read_catalog(&api, &store, settings, &mut position, &mut batch.orders)?;
 
+    // Redacted stays redacted: an order whose PII is due arrives without it, however
+    // often Amazon sends it again.
+    for order in &mut batch.orders {
+        if redact::is_due(&store, &order.order_id, now) {
+            redact::apply_to(order);
+        }
+    }
     // Redaction is scheduled before the batch is handed out: a crash in between
     // re-delivers the orders rather than leaving their PII unscheduled.
     let merchant: Vec<&str> = batch
@@ -1414,5 +1421,47 @@ mod tests {
         assert_eq!(host.unanswered(), 0);
         let position = Checkpoint::decode(&batch.checkpoint, &us_settings()).unwrap();
         assert!(position.products.is_empty());
+    }
+
+    #[test]
+    fn an_order_whose_pii_is_due_comes_back_redacted() {
+        let host = host();
+        let with_buyer = order("111-1", "UNSHIPPED").replace(
+            r#""salesChannel""#,
+            r#""buyer":{"buyerName":"Sample Buyer","buyerEmail":"sample@marketplace.amazon.com"},
+               "recipient":{"deliveryAddress":{"name":"Sample Buyer","addressLine1":"1 Example Way","city":"Seattle","postalCode":"98101"}},
+               "salesChannel""#,
+        );
+        host.expect_token().expect(
+            "GET",
+            SEARCH_PATH,
+            200,
+            &page(std::slice::from_ref(&with_buyer), None),
+        );
+        let first = import(&host, None);
+        assert_eq!(
+            first.orders[0].customer.as_ref().unwrap().name.as_deref(),
+            Some("Sample Buyer")
+        );
+
+        // 15 days later the PII is due; Amazon then sends the order again.
+        host.set_now(at("2026-12-05T15:00:00Z"));
+        assert!(!crate::redact::redact(&host).unwrap().is_empty());
+        let changed = with_buyer.replace("11:00:00Z", "12:00:00Z");
+        host.expect_token()
+            .expect("GET", SEARCH_PATH, 200, &page(&[changed], None));
+        let again = import(&host, Some(&first.checkpoint));
+        let order = &again.orders[0];
+        let customer = order.customer.as_ref().unwrap();
+        assert_eq!(customer.name.as_deref(), Some("REDACTED (Amazon)"));
+        assert_eq!(customer.email.as_deref(), Some("REDACTED (Amazon)"));
+        let address = order.ship_to.as_ref().unwrap();
+        assert_eq!(address.street1.as_deref(), Some("REDACTED (Amazon)"));
+        assert_eq!(
+            address.city.as_deref(),
+            Some("Seattle"),
+            "the order keeps its city"
+        );
+        assert_eq!(address.postal_code.as_deref(), Some("98101"));
     }
 }
