@@ -20,6 +20,8 @@ pub mod spapi;
 mod component;
 
 #[cfg(test)]
+mod hostile;
+#[cfg(test)]
 mod testing;
 
 pub use connect::connect;
