@@ -225,7 +225,30 @@ pub struct HostState {
     hooks: UpstreamHooks,
     storage: SqliteStore,
     logs: Vec<LogLine>,
+    limits: wasmtime::StoreLimits,
 }
+
+/// What one store instance may use, as a platform running third-party plugins
+/// bounds each of them.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Linear memory, in bytes.
+    pub memory_bytes: usize,
+    /// Wall time one export call may run before it is interrupted.
+    pub call_deadline: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            memory_bytes: 64 << 20,
+            call_deadline: Duration::from_secs(60),
+        }
+    }
+}
+
+/// The engine's epoch advances every tick; a call's deadline is counted in ticks.
+const EPOCH_TICK: Duration = Duration::from_millis(10);
 
 impl WasiView for HostState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
@@ -360,7 +383,18 @@ fn runtime() -> Result<&'static Runtime> {
 }
 
 fn build_runtime() -> Result<Runtime> {
-    let engine = Engine::new(&Config::new())?;
+    let mut config = Config::new();
+    config.epoch_interruption(true);
+    let engine = Engine::new(&config)?;
+    // One ticker for the process: it only advances the epoch.
+    let ticking = engine.weak();
+    std::thread::spawn(move || {
+        while let Some(engine) = ticking.upgrade() {
+            engine.increment_epoch();
+            drop(engine);
+            std::thread::sleep(EPOCH_TICK);
+        }
+    });
     let component = Component::new(&engine, COMPONENT)
         .map_err(|e| anyhow::Error::from(e).context("compiling the component"))?;
     let mut linker = Linker::<HostState>::new(&engine);
@@ -401,14 +435,28 @@ pub struct Plugin {
     journal: Arc<Mutex<Journal>>,
     stderr: MemoryOutputPipe,
     clock: VirtualClock,
+    /// Epoch ticks each export call may run.
+    deadline: u64,
 }
 
 impl Plugin {
-    /// Instantiates the component with its own storage, clock and upstream.
+    /// Instantiates the component with its own storage, clock and upstream, within
+    /// the default [`Limits`].
     pub fn new(
         upstream: Arc<Mutex<dyn Upstream>>,
         storage: SqliteStore,
         clock: VirtualClock,
+    ) -> Result<Self> {
+        Self::with_limits(upstream, storage, clock, Limits::default())
+    }
+
+    /// [`Plugin::new`] within `limits`: an instance that exceeds them gets an error,
+    /// and the host carries on.
+    pub fn with_limits(
+        upstream: Arc<Mutex<dyn Upstream>>,
+        storage: SqliteStore,
+        clock: VirtualClock,
+        limits: Limits,
     ) -> Result<Self> {
         let runtime = runtime()?;
         let stderr = MemoryOutputPipe::new(64 * 1024);
@@ -428,8 +476,23 @@ impl Plugin {
             },
             storage,
             logs: Vec::new(),
+            limits: wasmtime::StoreLimitsBuilder::new()
+                .memory_size(limits.memory_bytes)
+                .build(),
         };
         let mut store = Store::new(&runtime.engine, state);
+        store.limiter(|state| &mut state.limits);
+        // A zero deadline interrupts a call at its first check (tests use it).
+        let ticks = limits.call_deadline.as_millis() / EPOCH_TICK.as_millis();
+        store.epoch_deadline_callback(move |_| {
+            Err(wasmtime::Error::msg(
+                "the call ran past its deadline and was interrupted",
+            ))
+        });
+        let deadline = u64::try_from(ticks).unwrap_or(u64::MAX);
+        // Instantiation gets the default deadline; each export call gets its own.
+        let default_ticks = Limits::default().call_deadline.as_millis() / EPOCH_TICK.as_millis();
+        store.set_epoch_deadline(u64::try_from(default_ticks).unwrap_or(u64::MAX));
         let instance = runtime
             .pre
             .instantiate(&mut store)
@@ -440,6 +503,7 @@ impl Plugin {
             journal,
             stderr,
             clock,
+            deadline,
         })
     }
 
@@ -464,6 +528,7 @@ impl Plugin {
         &mut self,
         settings: &bindings::StoreSettings,
     ) -> Result<(Result<bindings::Connection, bindings::Error>, CallRecord)> {
+        self.store.set_epoch_deadline(self.deadline);
         let result = self.instance.call_connect(&mut self.store, settings);
         self.finish_call(result)
     }
@@ -474,6 +539,7 @@ impl Plugin {
         settings: &bindings::StoreSettings,
         checkpoint: Option<&str>,
     ) -> Result<(Result<bindings::ImportBatch, bindings::Error>, CallRecord)> {
+        self.store.set_epoch_deadline(self.deadline);
         let result = self
             .instance
             .call_import_orders(&mut self.store, settings, checkpoint);
@@ -489,6 +555,7 @@ impl Plugin {
         Result<Vec<bindings::NotificationOutcome>, bindings::Error>,
         CallRecord,
     )> {
+        self.store.set_epoch_deadline(self.deadline);
         let result = self
             .instance
             .call_on_label_created(&mut self.store, settings, labels);
@@ -502,6 +569,7 @@ impl Plugin {
         Result<Vec<bindings::RedactionDirective>, bindings::Error>,
         CallRecord,
     )> {
+        self.store.set_epoch_deadline(self.deadline);
         let result = self.instance.call_redact(&mut self.store);
         self.finish_call(result)
     }
@@ -511,6 +579,7 @@ impl Plugin {
         &mut self,
         ids: &[String],
     ) -> Result<(Result<(), bindings::Error>, CallRecord)> {
+        self.store.set_epoch_deadline(self.deadline);
         let result = self
             .instance
             .call_acknowledge_redactions(&mut self.store, ids);

@@ -10,7 +10,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use test_host::kv::SqliteStore;
 use test_host::runtime::bindings as wit;
-use test_host::runtime::{Plugin, VirtualClock};
+use test_host::runtime::{Limits, Plugin, VirtualClock};
 use test_host::scenario::{PLACEHOLDER_SELLER_ID, ProductIdentifier, Settings};
 use test_host::simulate::{self, Options, Report};
 use test_host::upstream::fault::Fault;
@@ -568,4 +568,51 @@ fn an_answer_that_is_not_valid_http_is_the_upstream_s_failure() {
         );
         assert_eq!(record.failures.len(), 1);
     }
+}
+
+#[test]
+fn an_instance_past_its_limits_gets_an_error_and_the_host_carries_on() {
+    let clock = VirtualClock::new(start());
+    let us = settings("ATVPDKIKX0DER");
+
+    let starved = Limits {
+        memory_bytes: 64 << 10,
+        ..Limits::default()
+    };
+    let refused = Plugin::with_limits(
+        simulator(5, &clock),
+        SqliteStore::in_memory().unwrap(),
+        clock.clone(),
+        starved,
+    );
+    let error = refused
+        .err()
+        .expect("64 KiB of memory is not enough to instantiate");
+    assert!(format!("{error:#}").contains("instantiating"), "{error:#}");
+
+    let hurried = Limits {
+        call_deadline: std::time::Duration::ZERO,
+        ..Limits::default()
+    };
+    let mut interrupted = Plugin::with_limits(
+        simulator(5, &clock),
+        SqliteStore::in_memory().unwrap(),
+        clock.clone(),
+        hurried,
+    )
+    .unwrap();
+    let error = interrupted
+        .import_orders(&us, None)
+        .expect_err("interrupted");
+    assert!(format!("{error:#}").contains("deadline"), "{error:#}");
+
+    // Other instances of the same host are not affected.
+    let mut healthy = Plugin::new(
+        simulator(5, &clock),
+        SqliteStore::in_memory().unwrap(),
+        clock.clone(),
+    )
+    .unwrap();
+    let (batch, _) = healthy.import_orders(&us, None).unwrap();
+    assert_eq!(batch.unwrap().orders.len(), 5);
 }
