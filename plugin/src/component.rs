@@ -53,6 +53,19 @@ impl bindings::Guest for Component {
             .map_err(Into::into)
     }
 
+    fn deliver_notifications(
+        settings: wit::StoreSettings,
+    ) -> Result<wit::DeliveryReport, wit::Error> {
+        let host = WasiHost::open()?;
+        crate::notify::deliver_notifications(&host, &settings.into())
+            .map(|report| wit::DeliveryReport {
+                outcomes: report.outcomes.into_iter().map(Into::into).collect(),
+                pending: report.pending,
+                next_call_after: report.next_call_after.map(wit_datetime),
+            })
+            .map_err(Into::into)
+    }
+
     fn acknowledge_redactions(ids: Vec<String>) -> Result<(), wit::Error> {
         let host = WasiHost::open()?;
         crate::redact::acknowledge(&host, &ids).map_err(Into::into)
@@ -603,6 +616,9 @@ impl From<model::NotificationOutcome> for wit::NotificationOutcome {
                     wit::NotificationResult::NotSent(match reason {
                         model::NotSentReason::AlreadyNotified => {
                             wit::NotSentReason::AlreadyNotified
+                        }
+                        model::NotSentReason::EarlierUpdateQueued(label) => {
+                            wit::NotSentReason::EarlierUpdateQueued(label)
                         }
                         model::NotSentReason::Rejected(e) => {
                             wit::NotSentReason::Rejected(amazon_error(e))

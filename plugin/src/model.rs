@@ -616,6 +616,8 @@ pub struct LabelEvent {
 pub enum NotSentReason {
     /// Amazon already has tracking for the order.
     AlreadyNotified,
+    /// An earlier label's update (this label id) is queued for the order.
+    EarlierUpdateQueued(String),
     /// Amazon refused it.
     Rejected(crate::error::AmazonError),
     /// The label lacks something Amazon needs.
@@ -625,6 +627,17 @@ pub enum NotSentReason {
         /// What is wrong.
         reason: String,
     },
+}
+
+/// What one `deliver-notifications` call did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeliveryReport {
+    /// Outcomes of the updates it sent or gave up.
+    pub outcomes: Vec<NotificationOutcome>,
+    /// Updates still queued.
+    pub pending: u32,
+    /// When the next one is due.
+    pub next_call_after: Option<DateTime<Utc>>,
 }
 
 /// What happened to one order's update.

@@ -1,6 +1,9 @@
-//! `on-label-created`: one shipment confirmation per order. An order Amazon already
-//! has tracking for is not sent again; a throttled or failed send is kept in the
-//! outbox, never dropped.
+//! `on-label-created` and `deliver-notifications`: one shipment confirmation per
+//! order. An order Amazon already has tracking for is not sent again; a throttled or
+//! failed send is kept in the outbox, never dropped, and `deliver-notifications`
+//! sends it as soon as Amazon's bucket allows.
+
+use std::collections::BTreeSet;
 
 use chrono::{DateTime, Datelike, Duration, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
@@ -8,7 +11,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::Error;
 use crate::host::{Host, Store};
 use crate::model::{
-    LabelEvent, LabelOrder, NotSentReason, NotificationOutcome, NotificationResult, StoreSettings,
+    DeliveryReport, LabelEvent, LabelOrder, NotSentReason, NotificationOutcome, NotificationResult,
+    StoreSettings,
 };
 use crate::redact;
 use crate::spapi::shipments::{ConfirmItem, ConfirmShipmentRequest, PackageDetail, confirm_path};
@@ -18,6 +22,8 @@ use crate::spapi::{Operation, SpApi};
 pub const SHIPMENT_PREFIX: &str = "shipment/";
 /// `outbox/{order id}`: a confirmation waiting to be retried.
 pub const OUTBOX_PREFIX: &str = "outbox/";
+/// The order ids that have an outbox entry (the key-value store cannot list keys).
+pub const OUTBOX_INDEX: &str = "outbox-index";
 /// Amazon assigns one package per order here: the order's first (and only) update.
 const PACKAGE_REFERENCE_ID: &str = "1";
 /// Retry delay after a transport failure or an Amazon 5xx.
@@ -32,7 +38,7 @@ struct Notified {
 
 /// A confirmation kept for a retry: the exact request Amazon did not take yet.
 /// Tracking data only, no buyer PII.
-#[derive(Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 pub struct OutboxEntry {
     /// Host label id.
     pub label_id: String,
@@ -40,6 +46,12 @@ pub struct OutboxEntry {
     pub request: ConfirmShipmentRequest,
     /// Not before.
     pub retry_at: DateTime<Utc>,
+    /// What the redaction schedule needs once it is sent.
+    #[serde(default)]
+    pub automatic_tracking: bool,
+    /// When the label was created.
+    #[serde(default)]
+    pub label_created_at: Option<DateTime<Utc>>,
 }
 
 /// Sends tracking for each (label, order) and reports one outcome for each.
@@ -85,6 +97,17 @@ fn notify_order(
     if store.load::<Notified>(&notified_key)?.is_some() {
         return Ok(NotificationResult::NotSent(NotSentReason::AlreadyNotified));
     }
+    // One update per order: while an earlier label's waits in the outbox, this one
+    // is not sent (and the queued one is not replaced).
+    if let Some(queued) =
+        store.load::<OutboxEntry>(&format!("{OUTBOX_PREFIX}{}", order.order_id))?
+    {
+        return Ok(if queued.label_id == label.label_id {
+            NotificationResult::Queued(queued.retry_at)
+        } else {
+            NotificationResult::NotSent(NotSentReason::EarlierUpdateQueued(queued.label_id))
+        });
+    }
     let request = ConfirmShipmentRequest {
         marketplace_id: settings.marketplace_id.clone(),
         package_detail: PackageDetail {
@@ -104,31 +127,48 @@ fn notify_order(
                 .collect(),
         },
     };
+    let entry = OutboxEntry {
+        label_id: label.label_id.clone(),
+        request,
+        retry_at: api.now(),
+        automatic_tracking: label.automatic_tracking,
+        label_created_at: Some(label.created_at),
+    };
+    send(api, store, &order.order_id, entry)
+}
+
+/// Sends one confirmation. On Amazon's acceptance the order is marked notified and
+/// its redaction scheduled; on a failure worth retrying the exact request is kept in
+/// the outbox (index first, so a crash in between leaves an index entry to clean up,
+/// never an entry nobody will send); on Amazon's refusal it is dropped.
+fn send(
+    api: &SpApi<'_>,
+    store: &Store<'_>,
+    order_id: &str,
+    mut entry: OutboxEntry,
+) -> Result<NotificationResult, Error> {
     let sent = api.post_json(
         Operation::CONFIRM_SHIPMENT,
-        &confirm_path(&order.order_id),
-        &request,
+        &confirm_path(order_id),
+        &entry.request,
     );
     let retry_at = match sent {
         Ok(_) => {
             let now = api.now();
             store.save(
-                &notified_key,
+                &format!("{SHIPMENT_PREFIX}{order_id}"),
                 &Notified {
-                    label_id: label.label_id.clone(),
+                    label_id: entry.label_id.clone(),
                     sent_at: now,
                 },
             )?;
-            store.remove(&format!("{OUTBOX_PREFIX}{}", order.order_id))?;
-            redact::schedule_shipment(store, &order.order_id, label)?;
+            forget(store, order_id)?;
+            redact::schedule_shipment(store, order_id, &sent_label(order_id, &entry, now))?;
             return Ok(NotificationResult::Sent);
         }
         Err(Error::Throttled { retry_at }) => retry_at,
         Err(Error::Transport(reason)) => {
-            log::warn!(
-                "confirmShipment for {} failed in transit: {reason}",
-                order.order_id
-            );
+            log::warn!("confirmShipment for {order_id} failed in transit: {reason}");
             api.now() + RETRY_AFTER_FAILURE
         }
         // Not Amazon's verdict on the update: a server error, a timeout (408), a
@@ -138,19 +178,115 @@ fn notify_order(
         }
         Err(Error::AccessDenied(e)) if e.status == 401 => api.now() + RETRY_AFTER_FAILURE,
         Err(Error::Amazon(e) | Error::AccessDenied(e)) => {
+            forget(store, order_id)?;
             return Ok(NotificationResult::NotSent(NotSentReason::Rejected(e)));
         }
         Err(other) => return Err(other),
     };
-    store.save(
-        &format!("{OUTBOX_PREFIX}{}", order.order_id),
-        &OutboxEntry {
-            label_id: label.label_id.clone(),
-            request,
-            retry_at,
-        },
-    )?;
+    entry.retry_at = retry_at;
+    let mut index: BTreeSet<String> = store.load(OUTBOX_INDEX)?.unwrap_or_default();
+    if index.insert(order_id.to_owned()) {
+        store.save(OUTBOX_INDEX, &index)?;
+    }
+    store.save(&format!("{OUTBOX_PREFIX}{order_id}"), &entry)?;
     Ok(NotificationResult::Queued(retry_at))
+}
+
+/// Removes an order's outbox entry, then its index entry.
+fn forget(store: &Store<'_>, order_id: &str) -> Result<(), Error> {
+    store.remove(&format!("{OUTBOX_PREFIX}{order_id}"))?;
+    let mut index: BTreeSet<String> = store.load(OUTBOX_INDEX)?.unwrap_or_default();
+    if index.remove(order_id) {
+        store.save(OUTBOX_INDEX, &index)?;
+    }
+    Ok(())
+}
+
+/// The label, as far as the redaction schedule needs it, of an update sent from
+/// the outbox.
+fn sent_label(order_id: &str, entry: &OutboxEntry, now: DateTime<Utc>) -> LabelEvent {
+    let ship_date = DateTime::parse_from_rfc3339(&entry.request.package_detail.ship_date)
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or(now);
+    LabelEvent {
+        label_id: entry.label_id.clone(),
+        orders: vec![LabelOrder {
+            order_id: order_id.to_owned(),
+            items: Vec::new(),
+        }],
+        carrier_code: entry.request.package_detail.carrier_code.clone(),
+        carrier_name: entry.request.package_detail.carrier_name.clone(),
+        service: entry.request.package_detail.shipping_method.clone(),
+        tracking_number: entry.request.package_detail.tracking_number.clone(),
+        ship_date,
+        created_at: entry.label_created_at.unwrap_or(now),
+        carrier_fee: None,
+        automatic_tracking: entry.automatic_tracking,
+        batch_id: None,
+    }
+}
+
+/// Sends the queued updates that are due, in the order they fell due, while the
+/// bucket allows.
+pub fn deliver_notifications(
+    host: &dyn Host,
+    settings: &StoreSettings,
+) -> Result<DeliveryReport, Error> {
+    settings.validate()?;
+    let store = Store::new(host);
+    let now = host.now();
+    let index: BTreeSet<String> = store.load(OUTBOX_INDEX)?.unwrap_or_default();
+    let mut queued = Vec::new();
+    for order_id in &index {
+        match store.load::<OutboxEntry>(&format!("{OUTBOX_PREFIX}{order_id}")) {
+            Ok(Some(entry)) => queued.push((order_id.clone(), entry)),
+            // An index entry without its update (a crash between the two writes).
+            Ok(None) => forget(&store, order_id)?,
+            Err(e) => log::error!("the outbox entry of {order_id} is unreadable: {e}"),
+        }
+    }
+    queued.sort_by_key(|(_, entry)| entry.retry_at);
+    let due = queued.iter().any(|(_, e)| e.retry_at <= now);
+    let mut outcomes = Vec::new();
+    if due {
+        let api = SpApi::authorize(host, settings)?;
+        for (order_id, entry) in queued.iter().filter(|(_, e)| e.retry_at <= now) {
+            if api.ready_at(Operation::CONFIRM_SHIPMENT) > api.now() {
+                break;
+            }
+            let label_id = entry.label_id.clone();
+            let outcome = send(&api, &store, order_id, entry.clone())?;
+            outcomes.push(NotificationOutcome {
+                label_id,
+                order_id: order_id.clone(),
+                outcome,
+            });
+        }
+    }
+    let index: BTreeSet<String> = store.load(OUTBOX_INDEX)?.unwrap_or_default();
+    let mut next: Option<DateTime<Utc>> = None;
+    for order_id in &index {
+        if let Ok(Some(entry)) = store.load::<OutboxEntry>(&format!("{OUTBOX_PREFIX}{order_id}")) {
+            next = Some(next.map_or(entry.retry_at, |n| n.min(entry.retry_at)));
+        }
+    }
+    let next = next.map(|n| {
+        n.max(crate::spapi::pacing::ready_at(
+            &store,
+            &Operation::CONFIRM_SHIPMENT,
+            host.now(),
+        ))
+    });
+    log::info!(
+        "delivered {} queued updates, {} pending",
+        outcomes.len(),
+        index.len()
+    );
+    Ok(DeliveryReport {
+        outcomes,
+        pending: u32::try_from(index.len()).unwrap_or(u32::MAX),
+        next_call_after: next,
+    })
 }
 
 /// What Amazon needs from a label, checked before spending a call on it.
@@ -434,5 +570,77 @@ mod tests {
             on_label_created(&host, &us_settings(), &[label("L1", "111-0000001-0000001")]),
             Err(Error::Storage(_))
         ));
+    }
+
+    #[test]
+    fn a_queued_update_is_delivered_when_the_bucket_allows_and_only_once() {
+        let host = FakeHost::new();
+        let throttled = r#"{"errors":[{"code":"QuotaExceeded","message":"quota"}]}"#;
+        host.expect_token().expect("POST", CONFIRM, 429, throttled);
+        let first = on_label_created(&host, &us_settings(), &two_labels()[..1]).unwrap();
+        let due = host.now() + Duration::milliseconds(500);
+        assert_eq!(first[0].outcome, NotificationResult::Queued(due));
+
+        // A second label for the same order while the first waits: not sent.
+        let mut second = two_labels()[0].clone();
+        second.label_id = "L9".into();
+        let outcomes = on_label_created(&host, &us_settings(), &[second.clone()]).unwrap();
+        assert_eq!(
+            outcomes[0].outcome,
+            NotificationResult::NotSent(NotSentReason::EarlierUpdateQueued("L1".into()))
+        );
+        assert_eq!(host.sent.borrow().len(), 2, "no call for it");
+
+        // Early: nothing is sent, the report says when.
+        let early = deliver_notifications(&host, &us_settings()).unwrap();
+        assert!(early.outcomes.is_empty());
+        assert_eq!((early.pending, early.next_call_after), (1, Some(due)));
+
+        host.set_now(due);
+        host.expect("POST", CONFIRM, 204, "");
+        let delivered = deliver_notifications(&host, &us_settings()).unwrap();
+        assert_eq!(delivered.outcomes.len(), 1);
+        assert_eq!(delivered.outcomes[0].label_id, "L1");
+        assert_eq!(delivered.outcomes[0].outcome, NotificationResult::Sent);
+        assert_eq!((delivered.pending, delivered.next_call_after), (0, None));
+        let body = &host.sent.borrow()[2].body;
+        assert!(
+            body.contains("112345678"),
+            "the first label's tracking: {body}"
+        );
+        assert!(
+            host.key_exists("redaction/order/111-0000001-0000001"),
+            "its redaction is scheduled"
+        );
+
+        let again = deliver_notifications(&host, &us_settings()).unwrap();
+        assert!(again.outcomes.is_empty(), "never twice");
+        let later = on_label_created(&host, &us_settings(), &[second]).unwrap();
+        assert_eq!(
+            later[0].outcome,
+            NotificationResult::NotSent(NotSentReason::AlreadyNotified)
+        );
+        assert_eq!(host.unanswered(), 0);
+    }
+
+    #[test]
+    fn a_queued_update_amazon_refuses_is_reported_and_dropped() {
+        let host = FakeHost::new();
+        host.expect_token().expect("POST", CONFIRM, 503, "");
+        on_label_created(&host, &us_settings(), &two_labels()[..1]).unwrap();
+        host.set_now(host.now() + RETRY_AFTER_FAILURE);
+        host.expect(
+            "POST",
+            CONFIRM,
+            400,
+            r#"{"errors":[{"code":"InvalidInput","message":"Invalid carrier code"}]}"#,
+        );
+        let report = deliver_notifications(&host, &us_settings()).unwrap();
+        assert!(matches!(
+            report.outcomes[0].outcome,
+            NotificationResult::NotSent(NotSentReason::Rejected(_))
+        ));
+        assert_eq!(report.pending, 0);
+        assert!(!host.key_exists("outbox/111-0000001-0000001"));
     }
 }

@@ -301,6 +301,14 @@ fn print_step(number: usize, step: &StepReport) {
             Call::Connect => describe_connection(value),
             Call::ImportOrders => describe_import(value),
             Call::OnLabelCreated => describe_outcomes(value),
+            Call::DeliverNotifications => {
+                describe_outcomes(&value["outcomes"]);
+                say!(
+                    "   => {} still queued, next delivery after {}",
+                    value["pending"],
+                    text(value, &["next_call_after"])
+                );
+            }
             Call::Redact => describe_directives(value),
         },
     }

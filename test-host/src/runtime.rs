@@ -574,6 +574,21 @@ impl Plugin {
         self.finish_call(result)
     }
 
+    /// Calls `deliver-notifications`.
+    pub fn deliver_notifications(
+        &mut self,
+        settings: &bindings::StoreSettings,
+    ) -> Result<(
+        Result<bindings::DeliveryReport, bindings::Error>,
+        CallRecord,
+    )> {
+        self.store.set_epoch_deadline(self.deadline);
+        let result = self
+            .instance
+            .call_deliver_notifications(&mut self.store, settings);
+        self.finish_call(result)
+    }
+
     /// Calls `acknowledge-redactions`.
     pub fn acknowledge_redactions(
         &mut self,

@@ -156,6 +156,7 @@ pub enum Call {
     Connect,
     ImportOrders,
     OnLabelCreated,
+    DeliverNotifications,
     Redact,
 }
 
@@ -430,6 +431,10 @@ impl Session {
                 Call::OnLabelCreated => {
                     let labels: Vec<_> = step.labels.iter().map(Label::to_wit).collect();
                     let (result, record) = plugin.on_label_created(&settings, &labels)?;
+                    (Outcome::from_result(result), record)
+                }
+                Call::DeliverNotifications => {
+                    let (result, record) = plugin.deliver_notifications(&settings)?;
                     (Outcome::from_result(result), record)
                 }
                 Call::Redact => {

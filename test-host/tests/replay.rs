@@ -53,6 +53,7 @@ const FIXTURES: &[&str] = &[
     "label-confirmed.har",
     "label-many-lines.har",
     "label-rejected.har",
+    "label-throttled-then-delivered.har",
     "redaction-until-acknowledged.har",
 ];
 
@@ -304,6 +305,7 @@ fn the_component_imports_only_wasi_and_exports_the_four_functions() {
         "connect",
         "import-orders",
         "on-label-created",
+        "deliver-notifications",
         "redact",
         "acknowledge-redactions",
     ]
@@ -622,4 +624,29 @@ fn directives_repeat_until_acknowledged_and_redacted_stays_redacted() {
         "the order keeps its city"
     );
     assert_eq!(order["ship_to"]["postal_code"], "98101");
+}
+
+#[test]
+fn a_throttled_update_is_delivered_once_amazon_allows() {
+    let report = run("label-throttled-then-delivered.har");
+    assert_eq!(
+        ok(&report, 0)[0]["outcome"],
+        json!({"Queued": "2026-11-20T15:00:00.500Z"})
+    );
+    assert_eq!(
+        ok(&report, 1)[0]["outcome"],
+        json!({"NotSent": {"EarlierUpdateQueued": "L-1"}}),
+        "one update per order: the second label waits for nothing and is not sent"
+    );
+    let early = ok(&report, 2);
+    assert_eq!(early["outcomes"], json!([]));
+    assert_eq!(early["next_call_after"], "2026-11-20T15:00:00.500Z");
+    assert!(
+        report.steps[2].record.exchanges.is_empty(),
+        "early: nothing is sent"
+    );
+    let delivered = ok(&report, 3);
+    assert_eq!(delivered["outcomes"][0]["label_id"], "L-1");
+    assert_eq!(delivered["outcomes"][0]["outcome"], "Sent");
+    assert_eq!(delivered["pending"], 0);
 }

@@ -9,7 +9,7 @@ pub fn confirm_path(order_id: &str) -> String {
 }
 
 /// `ConfirmShipmentRequest`.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ConfirmShipmentRequest {
     /// The order's marketplace.
@@ -19,7 +19,7 @@ pub struct ConfirmShipmentRequest {
 }
 
 /// `PackageDetail`.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PackageDetail {
     /// A digit string: Amazon rejects a JSON number and non-numeric text.
@@ -41,7 +41,7 @@ pub struct PackageDetail {
 }
 
 /// `ConfirmShipmentOrderItem`.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ConfirmItem {
     /// Amazon order item id.
