@@ -620,6 +620,9 @@ impl From<model::NotificationOutcome> for wit::NotificationOutcome {
                         model::NotSentReason::EarlierUpdateQueued(label) => {
                             wit::NotSentReason::EarlierUpdateQueued(label)
                         }
+                        model::NotSentReason::StorageFailed(reason) => {
+                            wit::NotSentReason::StorageFailed(reason)
+                        }
                         model::NotSentReason::Rejected(e) => {
                             wit::NotSentReason::Rejected(amazon_error(e))
                         }

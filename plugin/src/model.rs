@@ -618,6 +618,8 @@ pub enum NotSentReason {
     AlreadyNotified,
     /// An earlier label's update (this label id) is queued for the order.
     EarlierUpdateQueued(String),
+    /// The component's storage failed, so the update was not sent.
+    StorageFailed(String),
     /// Amazon refused it.
     Rejected(crate::error::AmazonError),
     /// The label lacks something Amazon needs.

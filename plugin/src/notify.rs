@@ -72,7 +72,15 @@ pub fn on_label_created(
             let label_field = format!("labels[{label_index}]");
             let outcome = match check_label(label, order, &label_field, order_index) {
                 Err(reason) => NotificationResult::NotSent(reason),
-                Ok(()) => notify_order(&api, &store, settings, label, order)?,
+                Ok(()) => match notify_order(&api, &store, settings, label, order) {
+                    Ok(outcome) => outcome,
+                    // The update could not be recorded, so it was not sent; the other
+                    // orders' outcomes (some perhaps sent) are not thrown away.
+                    Err(Error::Storage(e)) => {
+                        NotificationResult::NotSent(NotSentReason::StorageFailed(e))
+                    }
+                    Err(e) => return Err(e),
+                },
             };
             outcomes.push(NotificationOutcome {
                 label_id: label.label_id.clone(),
@@ -154,16 +162,23 @@ fn send(
     );
     let retry_at = match sent {
         Ok(_) => {
+            // Amazon has the update: that is the outcome, whatever storage does next.
             let now = api.now();
-            store.save(
-                &format!("{SHIPMENT_PREFIX}{order_id}"),
-                &Notified {
-                    label_id: entry.label_id.clone(),
-                    sent_at: now,
-                },
-            )?;
-            forget(store, order_id)?;
-            redact::schedule_shipment(store, order_id, &sent_label(order_id, &entry, now))?;
+            let recorded = store
+                .save(
+                    &format!("{SHIPMENT_PREFIX}{order_id}"),
+                    &Notified {
+                        label_id: entry.label_id.clone(),
+                        sent_at: now,
+                    },
+                )
+                .and_then(|()| forget(store, order_id))
+                .and_then(|()| {
+                    redact::schedule_shipment(store, order_id, &sent_label(order_id, &entry, now))
+                });
+            if let Err(e) = recorded {
+                log::error!("Amazon has the update for {order_id}, but recording it failed: {e}");
+            }
             return Ok(NotificationResult::Sent);
         }
         Err(Error::Throttled { retry_at }) => retry_at,
@@ -642,5 +657,28 @@ mod tests {
         ));
         assert_eq!(report.pending, 0);
         assert!(!host.key_exists("outbox/111-0000001-0000001"));
+    }
+
+    #[test]
+    fn a_storage_failure_after_amazon_accepted_keeps_every_outcome() {
+        let host = FakeHost::new();
+        host.expect_token().expect("POST", CONFIRM, 204, "");
+        // The token and the first bucket view are written; then the disk is full.
+        host.writes_before_failure.set(Some(2));
+        let outcomes = on_label_created(&host, &us_settings(), &two_labels()).unwrap();
+        assert_eq!(
+            outcomes[0].outcome,
+            NotificationResult::Sent,
+            "Amazon has it"
+        );
+        assert!(matches!(
+            outcomes[1].outcome,
+            NotificationResult::NotSent(NotSentReason::StorageFailed(_))
+        ));
+        assert_eq!(
+            host.sent.borrow().len(),
+            2,
+            "the second was not sent unrecorded"
+        );
     }
 }

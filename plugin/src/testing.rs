@@ -30,6 +30,8 @@ pub struct FakeHost {
     script: RefCell<VecDeque<Scripted>>,
     pub sent: RefCell<Vec<Sent>>,
     pub failing_writes: Cell<bool>,
+    /// When set, this many more writes succeed and every later one fails.
+    pub writes_before_failure: Cell<Option<usize>>,
 }
 
 pub fn at(text: &str) -> DateTime<Utc> {
@@ -46,6 +48,7 @@ impl FakeHost {
             script: RefCell::default(),
             sent: RefCell::default(),
             failing_writes: Cell::new(false),
+            writes_before_failure: Cell::new(None),
         }
     }
 
@@ -127,6 +130,12 @@ impl Host for FakeHost {
     fn set(&self, key: &str, value: &[u8]) -> Result<(), String> {
         if self.failing_writes.get() {
             return Err("database or disk is full".into());
+        }
+        if let Some(left) = self.writes_before_failure.get() {
+            if left == 0 {
+                return Err("database or disk is full".into());
+            }
+            self.writes_before_failure.set(Some(left - 1));
         }
         self.store
             .borrow_mut()

@@ -138,7 +138,11 @@ impl<'h> SpApi<'h> {
         if status == StatusCode::TOO_MANY_REQUESTS {
             bucket.empty(now);
         }
-        pacing::save(&store, &operation, &bucket)?;
+        // The answer matters more than the bucket view: a failing store must not turn
+        // an update Amazon accepted into an error.
+        if let Err(e) = pacing::save(&store, &operation, &bucket) {
+            log::warn!("the {} bucket view was not saved: {e}", operation.name);
+        }
         if status.is_success() {
             return Ok(response);
         }
