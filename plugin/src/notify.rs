@@ -16,7 +16,7 @@ use crate::model::{
 };
 use crate::redact;
 use crate::spapi::shipments::{ConfirmItem, ConfirmShipmentRequest, PackageDetail, confirm_path};
-use crate::spapi::{Operation, SpApi};
+use crate::spapi::{Operation, SpApi, carriers};
 
 /// `shipment/{order id}`: Amazon has tracking for this order.
 pub const SHIPMENT_PREFIX: &str = "shipment/";
@@ -116,12 +116,14 @@ fn notify_order(
             NotificationResult::NotSent(NotSentReason::EarlierUpdateQueued(queued.label_id))
         });
     }
+    let (carrier_code, carrier_name) =
+        carriers::amazon_carrier(&label.carrier_code, label.carrier_name.as_deref());
     let request = ConfirmShipmentRequest {
         marketplace_id: settings.marketplace_id.clone(),
         package_detail: PackageDetail {
             package_reference_id: PACKAGE_REFERENCE_ID.to_owned(),
-            carrier_code: label.carrier_code.clone(),
-            carrier_name: label.carrier_name.clone(),
+            carrier_code,
+            carrier_name,
             shipping_method: label.service.clone(),
             tracking_number: label.tracking_number.clone(),
             ship_date: label.ship_date.to_rfc3339_opts(SecondsFormat::Millis, true),
@@ -680,5 +682,26 @@ mod tests {
             2,
             "the second was not sent unrecorded"
         );
+    }
+
+    #[test]
+    fn carriers_go_to_amazon_as_amazon_spells_them() {
+        let host = FakeHost::new();
+        host.expect_token()
+            .expect("POST", CONFIRM, 204, "")
+            .expect("POST", CONFIRM, 204, "");
+        let mut labels = two_labels().to_vec();
+        labels[0].carrier_code = "ups".into();
+        labels[1].carrier_code = "Acme Couriers".into();
+        on_label_created(&host, &us_settings(), &labels).unwrap();
+        let sent = host.sent.borrow();
+        let detail = |i: usize| -> serde_json::Value {
+            serde_json::from_str::<serde_json::Value>(&sent[i].body).unwrap()["packageDetail"]
+                .clone()
+        };
+        assert_eq!(detail(1)["carrierCode"], "UPS");
+        assert!(detail(1).get("carrierName").is_none());
+        assert_eq!(detail(2)["carrierCode"], "Other");
+        assert_eq!(detail(2)["carrierName"], "Acme Couriers");
     }
 }

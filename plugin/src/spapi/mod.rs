@@ -1,6 +1,7 @@
 //! A small Selling Partner API client over the [`Host`] trait: Login with Amazon,
 //! request building, Amazon's error bodies, and the wire types this component reads.
 
+pub mod carriers;
 pub mod catalog;
 pub mod lwa;
 pub mod marketplaces;
