@@ -24,6 +24,17 @@ pub const SHIPMENT_PREFIX: &str = "shipment/";
 pub const OUTBOX_PREFIX: &str = "outbox/";
 /// The order ids that have an outbox entry (the key-value store cannot list keys).
 pub const OUTBOX_INDEX: &str = "outbox-index";
+/// `unshipped/{order id}`: the order's items Amazon counts as unshipped, from import.
+pub const UNSHIPPED_PREFIX: &str = "unshipped/";
+
+/// Keeps what an imported order still has to ship (order item ids and quantities).
+pub fn remember_unshipped(
+    store: &Store<'_>,
+    order_id: &str,
+    items: &[(String, u32)],
+) -> Result<(), Error> {
+    store.save(&format!("{UNSHIPPED_PREFIX}{order_id}"), &items)
+}
 /// Amazon assigns one package per order here: the order's first (and only) update.
 const PACKAGE_REFERENCE_ID: &str = "1";
 /// Retry delay after a transport failure or an Amazon 5xx.
@@ -127,14 +138,7 @@ fn notify_order(
             shipping_method: label.service.clone(),
             tracking_number: label.tracking_number.clone(),
             ship_date: label.ship_date.to_rfc3339_opts(SecondsFormat::Millis, true),
-            order_items: order
-                .items
-                .iter()
-                .map(|i| ConfirmItem {
-                    order_item_id: i.order_item_id.clone(),
-                    quantity: i.quantity,
-                })
-                .collect(),
+            order_items: items_to_confirm(store, order)?,
         },
     };
     let entry = OutboxEntry {
@@ -303,6 +307,31 @@ pub fn deliver_notifications(
         outcomes,
         pending: u32::try_from(index.len()).unwrap_or(u32::MAX),
         next_call_after: next,
+    })
+}
+
+/// The order's one shipment update carries everything it still has to ship (a split
+/// order's later packages would otherwise never be confirmed); the label's items
+/// when the order was not imported here.
+fn items_to_confirm(store: &Store<'_>, order: &LabelOrder) -> Result<Vec<ConfirmItem>, Error> {
+    let unshipped: Option<Vec<(String, u32)>> =
+        store.load(&format!("{UNSHIPPED_PREFIX}{}", order.order_id))?;
+    Ok(match unshipped.filter(|items| !items.is_empty()) {
+        Some(items) => items
+            .into_iter()
+            .map(|(order_item_id, quantity)| ConfirmItem {
+                order_item_id,
+                quantity,
+            })
+            .collect(),
+        None => order
+            .items
+            .iter()
+            .map(|i| ConfirmItem {
+                order_item_id: i.order_item_id.clone(),
+                quantity: i.quantity,
+            })
+            .collect(),
     })
 }
 
@@ -703,5 +732,27 @@ mod tests {
         assert!(detail(1).get("carrierName").is_none());
         assert_eq!(detail(2)["carrierCode"], "Other");
         assert_eq!(detail(2)["carrierName"], "Acme Couriers");
+    }
+
+    #[test]
+    fn the_first_update_of_a_split_order_confirms_all_it_has_to_ship() {
+        let host = FakeHost::new();
+        remember_unshipped(
+            &Store::new(&host),
+            "111-0000001-0000001",
+            &[("79039765272157".into(), 1), ("79039765272158".into(), 2)],
+        )
+        .unwrap();
+        host.expect_token().expect("POST", CONFIRM, 204, "");
+        // The label holds only the first line.
+        on_label_created(&host, &us_settings(), &two_labels()[..1]).unwrap();
+        let body: serde_json::Value = serde_json::from_str(&host.sent.borrow()[1].body).unwrap();
+        assert_eq!(
+            body["packageDetail"]["orderItems"],
+            serde_json::json!([
+                {"orderItemId": "79039765272157", "quantity": 1},
+                {"orderItemId": "79039765272158", "quantity": 2}
+            ])
+        );
     }
 }

@@ -53,6 +53,7 @@ const FIXTURES: &[&str] = &[
     "label-confirmed.har",
     "label-many-lines.har",
     "label-rejected.har",
+    "label-split-and-combined.har",
     "label-throttled-then-delivered.har",
     "redaction-until-acknowledged.har",
 ];
@@ -649,4 +650,29 @@ fn a_throttled_update_is_delivered_once_amazon_allows() {
     assert_eq!(delivered["outcomes"][0]["label_id"], "L-1");
     assert_eq!(delivered["outcomes"][0]["outcome"], "Sent");
     assert_eq!(delivered["pending"], 0);
+}
+
+#[test]
+fn a_split_order_is_confirmed_once_in_full_and_a_combined_package_for_each_order() {
+    // The replay matches each confirmation's body exactly: the split order's first
+    // label carries both of its lines, the combined package confirms two orders
+    // with one tracking number.
+    let report = run("label-split-and-combined.har");
+    assert_eq!(ok(&report, 1)[0]["outcome"], "Sent");
+    assert_eq!(
+        ok(&report, 2)[0]["outcome"],
+        json!({"NotSent": "AlreadyNotified"})
+    );
+    let combined: Vec<&Value> = ok(&report, 3)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| &o["outcome"])
+        .collect();
+    assert_eq!(combined, [&json!("Sent"), &json!("Sent")]);
+    assert_eq!(
+        report.steps[2].record.exchanges.len(),
+        0,
+        "the second label calls nobody"
+    );
 }

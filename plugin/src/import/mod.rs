@@ -12,7 +12,8 @@ use crate::error::{Error, describe_json_error};
 use crate::host::{Host, Store};
 use crate::mapping::{MappingOptions, map_order};
 use crate::model::{
-    FulfillmentChannel, ImportBatch, Order, ProductInfo, SkipReason, SkippedOrder, StoreSettings,
+    FulfillmentChannel, ImportBatch, Order, OrderStatus, ProductInfo, SkipReason, SkippedOrder,
+    StoreSettings,
 };
 use crate::redact;
 use crate::spapi::orders::{
@@ -109,6 +110,20 @@ pub fn import_orders(
         .map(|o| o.order_id.as_str())
         .collect();
     redact::schedule_imports(&store, &merchant, now)?;
+    // What each order still has to ship (ids and quantities only): its first
+    // shipment update confirms all of it, as Amazon takes one update per order.
+    for order in batch.orders.iter().filter(|o| {
+        o.fulfillment_channel == FulfillmentChannel::Merchant
+            && !matches!(o.status, OrderStatus::Shipped | OrderStatus::Cancelled)
+    }) {
+        let unshipped: Vec<(String, u32)> = order
+            .items
+            .iter()
+            .filter(|i| i.quantity > i.quantity_shipped)
+            .map(|i| (i.order_item_id.clone(), i.quantity - i.quantity_shipped))
+            .collect();
+        crate::notify::remember_unshipped(&store, &order.order_id, &unshipped)?;
+    }
     if page_due {
         position.next_page_at = next_page_at(&store, &position, now, window_read);
     }
