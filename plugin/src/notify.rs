@@ -93,6 +93,17 @@ pub fn on_label_created(
                     Err(e) => return Err(e),
                 },
             };
+            // A label whose update was not sent still holds the buyer's address: it
+            // gets a redaction schedule of its own. (A sent or queued one is
+            // scheduled with its order once Amazon has it.)
+            if matches!(outcome, NotificationResult::NotSent(_))
+                && let Err(e) = redact::schedule_label(&store, &order.order_id, label)
+            {
+                log::error!(
+                    "label {} could not be scheduled for redaction: {e}",
+                    label.label_id
+                );
+            }
             outcomes.push(NotificationOutcome {
                 label_id: label.label_id.clone(),
                 order_id: order.order_id.clone(),
@@ -200,6 +211,7 @@ fn send(
         Err(Error::AccessDenied(e)) if e.status == 401 => api.now() + RETRY_AFTER_FAILURE,
         Err(Error::Amazon(e) | Error::AccessDenied(e)) => {
             forget(store, order_id)?;
+            redact::schedule_label(store, order_id, &sent_label(order_id, &entry, api.now()))?;
             return Ok(NotificationResult::NotSent(NotSentReason::Rejected(e)));
         }
         Err(other) => return Err(other),
@@ -754,5 +766,39 @@ mod tests {
                 {"orderItemId": "79039765272158", "quantity": 2}
             ])
         );
+    }
+
+    #[test]
+    fn every_label_not_sent_gets_its_own_redaction_schedule() {
+        let host = FakeHost::new();
+        host.expect_token().expect("POST", CONFIRM, 204, "");
+        on_label_created(&host, &us_settings(), &two_labels()[..1]).unwrap();
+        let mut again = two_labels()[0].clone();
+        again.label_id = "L-AGAIN".into();
+        let outcomes = on_label_created(&host, &us_settings(), &[again]).unwrap();
+        assert_eq!(
+            outcomes[0].outcome,
+            NotificationResult::NotSent(NotSentReason::AlreadyNotified)
+        );
+        // Tracked: the earlier of ship date + 30 days and label + 44 days.
+        host.set_now(at("2026-12-20T17:00:00Z"));
+        let directives = crate::redact::redact(&host).unwrap();
+        let labels: Vec<_> = directives
+            .iter()
+            .filter_map(|d| match &d.target {
+                crate::model::RedactionTarget::Label(id) => Some(id.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            labels,
+            ["L1", "L-AGAIN"],
+            "the sent label and the one that was not"
+        );
+        let label_only: Vec<_> = directives
+            .iter()
+            .filter(|d| d.id.contains("#L-AGAIN"))
+            .collect();
+        assert_eq!(label_only.len(), 1, "only the label, not the order again");
     }
 }

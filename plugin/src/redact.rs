@@ -67,6 +67,15 @@ struct Scheduled {
     /// what keeps a re-imported order redacted.
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     acknowledged: BTreeSet<String>,
+    /// The schedule of a label alone (one whose update was not sent): only the
+    /// label is redacted by it; its order has its own schedule.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    label_only: bool,
+}
+
+/// A label's own schedule lives beside the order's, under this subject.
+fn label_subject(order_id: &str, label_id: &str) -> String {
+    format!("{order_id}#{label_id}")
 }
 
 /// Starts the 14-day clock for an order on its first import; later imports of the
@@ -110,6 +119,7 @@ pub fn schedule_imports(
                 due_at,
                 label_id: None,
                 acknowledged: BTreeSet::new(),
+                label_only: false,
             },
         )?;
     }
@@ -122,16 +132,8 @@ pub fn schedule_shipment(
     order_id: &str,
     label: &LabelEvent,
 ) -> Result<(), Error> {
-    let (rule, due_at) = if label.automatic_tracking {
-        // Delivery (the third clock) is not reported to the component yet; the two
-        // clocks it knows bound the date from above.
-        let due = (label.ship_date + AFTER_SHIP_DATE).min(label.created_at + AFTER_LABEL_CREATED);
-        (RedactionRule::TrackedShipment, due)
-    } else {
-        (
-            RedactionRule::UntrackedShipment,
-            label.created_at + UNTRACKED_RETENTION,
-        )
+    let Some((rule, due_at)) = shipped_rule(label) else {
+        return Ok(());
     };
     // Redacted stays redacted: a label for an order whose PII is already due does
     // not move its date back into the future.
@@ -149,8 +151,51 @@ pub fn schedule_shipment(
             due_at,
             label_id: Some(label.label_id.clone()),
             acknowledged: BTreeSet::new(),
+            label_only: false,
         },
     )
+}
+
+/// Schedules a label whose update was not sent (Amazon had one already, an earlier
+/// one is queued, Amazon refused it): the label still holds the buyer's address, on
+/// the seed's shipped rules from its own dates.
+pub fn schedule_label(store: &Store<'_>, order_id: &str, label: &LabelEvent) -> Result<(), Error> {
+    let Some((rule, due_at)) = shipped_rule(label) else {
+        return Ok(());
+    };
+    let subject = label_subject(order_id, &label.label_id);
+    if store
+        .load::<Scheduled>(&format!("{ORDER_PREFIX}{subject}"))?
+        .is_some()
+    {
+        return Ok(());
+    }
+    schedule(
+        store,
+        &subject,
+        Scheduled {
+            rule,
+            due_at,
+            label_id: Some(label.label_id.clone()),
+            acknowledged: BTreeSet::new(),
+            label_only: true,
+        },
+    )
+}
+
+/// The seed's rule for a shipment made with `label`, and when it is due; `None` for
+/// dates no real label has (the label is refused as invalid anyway).
+fn shipped_rule(label: &LabelEvent) -> Option<(RedactionRule, DateTime<Utc>)> {
+    if label.automatic_tracking {
+        // Delivery (the third clock) is not reported to the component yet; the two
+        // clocks it knows bound the date from above.
+        let after_ship = label.ship_date.checked_add_signed(AFTER_SHIP_DATE)?;
+        let after_label = label.created_at.checked_add_signed(AFTER_LABEL_CREATED)?;
+        Some((RedactionRule::TrackedShipment, after_ship.min(after_label)))
+    } else {
+        let due = label.created_at.checked_add_signed(UNTRACKED_RETENTION)?;
+        Some((RedactionRule::UntrackedShipment, due))
+    }
 }
 
 /// True when the order's PII is due for redaction: Amazon sending the order again
@@ -309,6 +354,13 @@ fn directives_for(order_id: &str, scheduled: &Scheduled) -> Vec<RedactionDirecti
         rule: scheduled.rule,
         due_at: scheduled.due_at,
     };
+    if scheduled.label_only {
+        return scheduled
+            .label_id
+            .iter()
+            .map(|label| directive(RedactionTarget::Label(label.clone()), LABEL_FIELDS))
+            .collect();
+    }
     let mut out = vec![
         directive(RedactionTarget::Order(order_id.to_owned()), ORDER_FIELDS),
         directive(
