@@ -66,6 +66,21 @@ impl bindings::Guest for Component {
             .map_err(Into::into)
     }
 
+    fn on_delivered(events: Vec<wit::DeliveryEvent>) -> Result<(), wit::Error> {
+        let host = WasiHost::open()?;
+        let store = crate::host::Store::new(&host);
+        for event in events {
+            crate::redact::delivered(
+                &store,
+                &event.order_id,
+                &event.label_id,
+                datetime(event.delivered_at),
+            )
+            .map_err(wit::Error::from)?;
+        }
+        Ok(())
+    }
+
     fn acknowledge_redactions(ids: Vec<String>) -> Result<(), wit::Error> {
         let host = WasiHost::open()?;
         crate::redact::acknowledge(&host, &ids).map_err(Into::into)

@@ -631,6 +631,17 @@ pub enum NotSentReason {
     },
 }
 
+/// A carrier delivered a package.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryEvent {
+    /// The host's label id.
+    pub label_id: String,
+    /// An Amazon order in the package.
+    pub order_id: String,
+    /// When it was delivered.
+    pub delivered_at: DateTime<Utc>,
+}
+
 /// What one `deliver-notifications` call did.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeliveryReport {

@@ -30,6 +30,7 @@ const DAYS_KEY: &str = "redaction/days";
 
 const UNSHIPPED_RETENTION: Duration = Duration::days(14);
 const AFTER_SHIP_DATE: Duration = Duration::days(30);
+const AFTER_DELIVERY: Duration = Duration::days(30);
 const AFTER_LABEL_CREATED: Duration = Duration::days(44);
 const UNTRACKED_RETENTION: Duration = Duration::days(30);
 
@@ -268,6 +269,37 @@ pub fn acknowledge(host: &dyn Host, ids: &[String]) -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+/// A tracked package was delivered at `delivered_at`: the order's (or the label's
+/// own) schedule moves to 30 days after delivery when that is sooner. A delivery
+/// only ever brings a due time forward. Returns whether anything moved.
+pub fn delivered(
+    store: &Store<'_>,
+    order_id: &str,
+    label_id: &str,
+    delivered_at: DateTime<Utc>,
+) -> Result<bool, Error> {
+    let Some(due) = delivered_at.checked_add_signed(AFTER_DELIVERY) else {
+        return Ok(false);
+    };
+    let mut moved = false;
+    for subject in [order_id.to_owned(), label_subject(order_id, label_id)] {
+        let key = format!("{ORDER_PREFIX}{subject}");
+        let Some(mut scheduled) = store.load::<Scheduled>(&key)? else {
+            continue;
+        };
+        if scheduled.rule != RedactionRule::TrackedShipment
+            || scheduled.label_id.as_deref() != Some(label_id)
+            || scheduled.due_at <= due
+        {
+            continue;
+        }
+        scheduled.due_at = due;
+        schedule(store, &subject, scheduled)?;
+        moved = true;
+    }
+    Ok(moved)
 }
 
 fn schedule(store: &Store<'_>, order_id: &str, scheduled: Scheduled) -> Result<(), Error> {
@@ -559,5 +591,38 @@ mod tests {
                 "{key}: {text}"
             );
         }
+    }
+
+    #[test]
+    fn a_delivery_brings_the_tracked_due_time_forward_never_back() {
+        let host = FakeHost::new();
+        let store = Store::new(&host);
+        // Shipped 11-25, label 11-21: due 12-25 (ship date + 30 days).
+        schedule_shipment(&store, "111-1", &shipped(true)).unwrap();
+        assert!(
+            !delivered(&store, "111-1", "L1", at("2026-11-27T00:00:00Z")).unwrap(),
+            "12-27 is later"
+        );
+        assert!(
+            !delivered(&store, "111-1", "L-OTHER", at("2026-11-22T00:00:00Z")).unwrap(),
+            "another label"
+        );
+        assert!(delivered(&store, "111-1", "L1", at("2026-11-23T08:00:00Z")).unwrap());
+        assert!(
+            due(&host, "2026-12-23T07:59:59Z").is_empty(),
+            "one second before"
+        );
+        let directives = due(&host, "2026-12-23T08:00:00Z");
+        assert_eq!(directives.len(), 3);
+        assert!(
+            directives
+                .iter()
+                .all(|d| d.rule == RedactionRule::TrackedShipment)
+        );
+        assert_eq!(directives[0].due_at, at("2026-12-23T08:00:00Z"));
+
+        // Untracked shipments have no delivery clock.
+        schedule_shipment(&store, "111-2", &shipped(false)).unwrap();
+        assert!(!delivered(&store, "111-2", "L1", at("2026-11-22T00:00:00Z")).unwrap());
     }
 }

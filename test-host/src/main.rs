@@ -310,6 +310,7 @@ fn print_step(number: usize, step: &StepReport) {
                 );
             }
             Call::Redact => describe_directives(value),
+            Call::OnDelivered => say!("   => recorded"),
         },
     }
     say!();

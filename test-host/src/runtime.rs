@@ -589,6 +589,16 @@ impl Plugin {
         self.finish_call(result)
     }
 
+    /// Calls `on-delivered`.
+    pub fn on_delivered(
+        &mut self,
+        events: &[bindings::DeliveryEvent],
+    ) -> Result<(Result<(), bindings::Error>, CallRecord)> {
+        self.store.set_epoch_deadline(self.deadline);
+        let result = self.instance.call_on_delivered(&mut self.store, events);
+        self.finish_call(result)
+    }
+
     /// Calls `acknowledge-redactions`.
     pub fn acknowledge_redactions(
         &mut self,

@@ -136,6 +136,9 @@ pub struct Step {
     /// Labels for `on-label-created`.
     #[serde(default)]
     pub labels: Vec<Label>,
+    /// Deliveries for `on-delivered`.
+    #[serde(default)]
+    pub deliveries: Vec<Delivery>,
     /// `ok`, or the kebab-case name of the expected error case.
     #[serde(default)]
     pub expect: Option<String>,
@@ -158,6 +161,7 @@ pub enum Call {
     OnLabelCreated,
     DeliverNotifications,
     Redact,
+    OnDelivered,
 }
 
 /// WIT `label-event` with readable dates.
@@ -178,6 +182,15 @@ pub struct Label {
     pub automatic_tracking: bool,
     #[serde(default)]
     pub batch_id: Option<String>,
+}
+
+/// WIT `delivery-event`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Delivery {
+    pub label_id: String,
+    pub order_id: String,
+    pub delivered_at: DateTime<Utc>,
 }
 
 /// WIT `label-order`.
@@ -431,6 +444,19 @@ impl Session {
                 Call::OnLabelCreated => {
                     let labels: Vec<_> = step.labels.iter().map(Label::to_wit).collect();
                     let (result, record) = plugin.on_label_created(&settings, &labels)?;
+                    (Outcome::from_result(result), record)
+                }
+                Call::OnDelivered => {
+                    let events: Vec<wit::DeliveryEvent> = step
+                        .deliveries
+                        .iter()
+                        .map(|d| wit::DeliveryEvent {
+                            label_id: d.label_id.clone(),
+                            order_id: d.order_id.clone(),
+                            delivered_at: datetime(d.delivered_at),
+                        })
+                        .collect();
+                    let (result, record) = plugin.on_delivered(&events)?;
                     (Outcome::from_result(result), record)
                 }
                 Call::DeliverNotifications => {

@@ -55,6 +55,7 @@ const FIXTURES: &[&str] = &[
     "label-rejected.har",
     "label-split-and-combined.har",
     "label-throttled-then-delivered.har",
+    "redaction-after-delivery.har",
     "redaction-until-acknowledged.har",
 ];
 
@@ -311,6 +312,7 @@ fn the_component_imports_only_wasi_and_exports_the_four_functions() {
         "on-label-created",
         "deliver-notifications",
         "redact",
+        "on-delivered",
         "acknowledge-redactions",
     ]
     .iter()
@@ -677,5 +679,21 @@ fn a_split_order_is_confirmed_once_in_full_and_a_combined_package_for_each_order
         report.steps[2].record.exchanges.len(),
         0,
         "the second label calls nobody"
+    );
+}
+
+#[test]
+fn a_delivery_makes_the_pii_due_30_days_later_to_the_second() {
+    let report = run("redaction-after-delivery.har");
+    assert!(
+        ok(&report, 2).as_array().unwrap().is_empty(),
+        "one second before"
+    );
+    let due = ok(&report, 3).as_array().unwrap();
+    assert_eq!(due.len(), 3, "order, customer and label");
+    // Delivered 11-22 15:00; ship date + 30 days would be 12-30, label + 44 days 01-03.
+    assert!(
+        due.iter()
+            .all(|d| d["rule"] == "TrackedShipment" && d["due_at"] == "2026-12-22T15:00:00Z")
     );
 }
