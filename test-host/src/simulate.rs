@@ -387,7 +387,7 @@ fn run_world(options: &Options, world: World, start: DateTime<Utc>) -> Result<Ru
     }
 
     let mut db = HostDatabase::default();
-    let mut report_calls = 0usize;
+    let mut import_calls = 0usize;
     let mut empty_calls = 0usize;
     let mut errors = 0usize;
     let mut crashes = 0usize;
@@ -411,10 +411,10 @@ fn run_world(options: &Options, world: World, start: DateTime<Utc>) -> Result<Ru
         if clock.now() - start > MAX_RUN {
             break false;
         }
-        report_calls += 1;
+        import_calls += 1;
         let called_at = clock.now();
         lock(&upstream).inner_mut().inner_mut().advance();
-        if options.revoke_tokens_before_calls.contains(&report_calls) {
+        if options.revoke_tokens_before_calls.contains(&import_calls) {
             lock(&upstream)
                 .inner_mut()
                 .inner_mut()
@@ -427,7 +427,7 @@ fn run_world(options: &Options, world: World, start: DateTime<Utc>) -> Result<Ru
                 called_at + HOST_RETRY
             }
             Ok(batch) => {
-                if options.crash_after_calls.contains(&report_calls) {
+                if options.crash_after_calls.contains(&import_calls) {
                     // The host dies before its transaction commits: the batch is
                     // gone, and the component restarts on the storage it left.
                     crashes += 1;
@@ -628,7 +628,7 @@ fn run_world(options: &Options, world: World, start: DateTime<Utc>) -> Result<Ru
         items_without_product_info,
         catalog_asins: reads.len(),
         most_reads_of_one_asin: reads.values().copied().max().unwrap_or(0),
-        import_calls: report_calls,
+        import_calls,
         empty_calls,
         errors,
         crashes,
