@@ -81,6 +81,21 @@ impl bindings::Guest for Component {
         Ok(())
     }
 
+    fn redaction_audit(order_id: String) -> Result<Vec<wit::RedactionAuditEntry>, wit::Error> {
+        let host = WasiHost::open()?;
+        crate::redact::audit(&host, &order_id)
+            .map(|entries| {
+                entries
+                    .into_iter()
+                    .map(|e| wit::RedactionAuditEntry {
+                        directive: e.directive.into(),
+                        acknowledged: e.acknowledged,
+                    })
+                    .collect()
+            })
+            .map_err(Into::into)
+    }
+
     fn acknowledge_redactions(ids: Vec<String>) -> Result<(), wit::Error> {
         let host = WasiHost::open()?;
         crate::redact::acknowledge(&host, &ids).map_err(Into::into)

@@ -25,6 +25,8 @@ use crate::model::{
 
 const ORDER_PREFIX: &str = "redaction/order/";
 const DAY_PREFIX: &str = "redaction/day/";
+/// The label-only schedules of an order, for the audit.
+const LABELS_PREFIX: &str = "redaction/labels/";
 /// The days that have a `redaction/day/` list, so `redact` reads only those.
 const DAYS_KEY: &str = "redaction/days";
 
@@ -171,6 +173,11 @@ pub fn schedule_label(store: &Store<'_>, order_id: &str, label: &LabelEvent) -> 
     {
         return Ok(());
     }
+    let labels_key = format!("{LABELS_PREFIX}{order_id}");
+    let mut labels: BTreeSet<String> = store.load(&labels_key)?.unwrap_or_default();
+    if labels.insert(subject.clone()) {
+        store.save(&labels_key, &labels)?;
+    }
     schedule(
         store,
         &subject,
@@ -250,6 +257,38 @@ pub fn apply_to(order: &mut Order) {
             option.value = REDACTED.to_owned();
         }
     }
+}
+
+/// One directive of an order's schedule, due or not, for the host to show.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEntry {
+    /// The directive as `redact` returns it once due.
+    pub directive: RedactionDirective,
+    /// The host acknowledged it.
+    pub acknowledged: bool,
+}
+
+/// Everything scheduled for an order and its labels: ids, rules and dates only.
+pub fn audit(host: &dyn Host, order_id: &str) -> Result<Vec<AuditEntry>, Error> {
+    let store = Store::new(host);
+    let labels: BTreeSet<String> = store
+        .load(&format!("{LABELS_PREFIX}{order_id}"))?
+        .unwrap_or_default();
+    let mut entries = Vec::new();
+    for subject in std::iter::once(order_id.to_owned()).chain(labels) {
+        let Some(scheduled) = store.load::<Scheduled>(&format!("{ORDER_PREFIX}{subject}"))? else {
+            continue;
+        };
+        entries.extend(
+            directives_for(&subject, &scheduled)
+                .into_iter()
+                .map(|directive| AuditEntry {
+                    acknowledged: scheduled.acknowledged.contains(&directive.id),
+                    directive,
+                }),
+        );
+    }
+    Ok(entries)
 }
 
 /// Records the host's acknowledgements; unknown and repeated ids are ignored.
@@ -624,5 +663,44 @@ mod tests {
         // Untracked shipments have no delivery clock.
         schedule_shipment(&store, "111-2", &shipped(false)).unwrap();
         assert!(!delivered(&store, "111-2", "L1", at("2026-11-22T00:00:00Z")).unwrap());
+    }
+
+    #[test]
+    fn the_audit_shows_every_directive_of_an_order_and_its_labels() {
+        let host = FakeHost::new();
+        let store = Store::new(&host);
+        schedule_shipment(&store, "111-1", &shipped(true)).unwrap();
+        let mut unsent = shipped(false);
+        unsent.label_id = "L2".into();
+        schedule_label(&store, "111-1", &unsent).unwrap();
+        let entries = audit(&host, "111-1").unwrap();
+        let ids: Vec<_> = entries.iter().map(|e| e.directive.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                "111-1/order",
+                "111-1/customer",
+                "111-1/label/L1",
+                "111-1#L2/label/L2"
+            ]
+        );
+        assert!(entries.iter().all(|e| !e.acknowledged));
+        acknowledge(&host, &["111-1/label/L1".into()]).unwrap();
+        let acknowledged: Vec<_> = audit(&host, "111-1")
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.acknowledged)
+            .map(|e| e.directive.id)
+            .collect();
+        assert_eq!(acknowledged, ["111-1/label/L1"]);
+        assert!(audit(&host, "999-9").unwrap().is_empty());
+        // Ids and dates only: nothing of the buyer is in the schedule to show.
+        let dump: String = host
+            .store
+            .borrow()
+            .values()
+            .map(|v| String::from_utf8_lossy(v).into_owned())
+            .collect();
+        assert!(!dump.contains("1Z"), "not even the tracking number");
     }
 }

@@ -311,6 +311,20 @@ fn print_step(number: usize, step: &StepReport) {
             }
             Call::Redact => describe_directives(value),
             Call::OnDelivered => say!("   => recorded"),
+            Call::RedactionAudit => {
+                for entry in value.as_array().into_iter().flatten() {
+                    say!(
+                        "   => {} due {}{}",
+                        text(entry, &["directive", "id"]),
+                        text(entry, &["directive", "due_at"]),
+                        if entry["acknowledged"] == true {
+                            ", acknowledged"
+                        } else {
+                            ""
+                        }
+                    );
+                }
+            }
         },
     }
     say!();

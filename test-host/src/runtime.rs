@@ -599,6 +599,21 @@ impl Plugin {
         self.finish_call(result)
     }
 
+    /// Calls `redaction-audit`.
+    pub fn redaction_audit(
+        &mut self,
+        order_id: &str,
+    ) -> Result<(
+        Result<Vec<bindings::RedactionAuditEntry>, bindings::Error>,
+        CallRecord,
+    )> {
+        self.store.set_epoch_deadline(self.deadline);
+        let result = self
+            .instance
+            .call_redaction_audit(&mut self.store, order_id);
+        self.finish_call(result)
+    }
+
     /// Calls `acknowledge-redactions`.
     pub fn acknowledge_redactions(
         &mut self,

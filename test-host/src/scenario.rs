@@ -139,6 +139,9 @@ pub struct Step {
     /// Deliveries for `on-delivered`.
     #[serde(default)]
     pub deliveries: Vec<Delivery>,
+    /// The order for `redaction-audit`.
+    #[serde(default)]
+    pub order_id: Option<String>,
     /// `ok`, or the kebab-case name of the expected error case.
     #[serde(default)]
     pub expect: Option<String>,
@@ -162,6 +165,7 @@ pub enum Call {
     DeliverNotifications,
     Redact,
     OnDelivered,
+    RedactionAudit,
 }
 
 /// WIT `label-event` with readable dates.
@@ -444,6 +448,11 @@ impl Session {
                 Call::OnLabelCreated => {
                     let labels: Vec<_> = step.labels.iter().map(Label::to_wit).collect();
                     let (result, record) = plugin.on_label_created(&settings, &labels)?;
+                    (Outcome::from_result(result), record)
+                }
+                Call::RedactionAudit => {
+                    let order_id = step.order_id.clone().unwrap_or_default();
+                    let (result, record) = plugin.redaction_audit(&order_id)?;
                     (Outcome::from_result(result), record)
                 }
                 Call::OnDelivered => {

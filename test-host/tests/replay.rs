@@ -313,6 +313,7 @@ fn the_component_imports_only_wasi_and_exports_the_four_functions() {
         "deliver-notifications",
         "redact",
         "on-delivered",
+        "redaction-audit",
         "acknowledge-redactions",
     ]
     .iter()
@@ -695,5 +696,24 @@ fn a_delivery_makes_the_pii_due_30_days_later_to_the_second() {
     assert!(
         due.iter()
             .all(|d| d["rule"] == "TrackedShipment" && d["due_at"] == "2026-12-22T15:00:00Z")
+    );
+}
+
+#[test]
+fn the_audit_lists_each_directive_with_its_due_time_and_acknowledgement() {
+    let report = run("redaction-until-acknowledged.har");
+    let audit = ok(&report, 5).as_array().unwrap();
+    let ids: Vec<&str> = audit
+        .iter()
+        .map(|e| e["directive"]["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        ["113-0000030-0000030/order", "113-0000030-0000030/customer"]
+    );
+    assert!(
+        audit.iter().all(
+            |e| e["acknowledged"] == true && e["directive"]["due_at"] == "2026-12-04T15:00:00Z"
+        )
     );
 }
