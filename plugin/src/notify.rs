@@ -15,6 +15,7 @@ use crate::model::{
     StoreSettings,
 };
 use crate::redact;
+use crate::spapi::orders::{GetOrderResponse, get_order_path};
 use crate::spapi::shipments::{ConfirmItem, ConfirmShipmentRequest, PackageDetail, confirm_path};
 use crate::spapi::{Operation, SpApi, carriers};
 
@@ -179,23 +180,7 @@ fn send(
     );
     let retry_at = match sent {
         Ok(_) => {
-            // Amazon has the update: that is the outcome, whatever storage does next.
-            let now = api.now();
-            let recorded = store
-                .save(
-                    &format!("{SHIPMENT_PREFIX}{order_id}"),
-                    &Notified {
-                        label_id: entry.label_id.clone(),
-                        sent_at: now,
-                    },
-                )
-                .and_then(|()| forget(store, order_id))
-                .and_then(|()| {
-                    redact::schedule_shipment(store, order_id, &sent_label(order_id, &entry, now))
-                });
-            if let Err(e) = recorded {
-                log::error!("Amazon has the update for {order_id}, but recording it failed: {e}");
-            }
+            record_sent(store, order_id, &entry, api.now());
             return Ok(NotificationResult::Sent);
         }
         Err(Error::Throttled { retry_at }) => retry_at,
@@ -209,6 +194,13 @@ fn send(
             api.now() + RETRY_AFTER_FAILURE
         }
         Err(Error::AccessDenied(e)) if e.status == 401 => api.now() + RETRY_AFTER_FAILURE,
+        // Amazon may refuse an update because it already has it (an answer lost on
+        // the way back, a second worker): its own PACKAGES data decides.
+        Err(Error::Amazon(e)) if e.status == 400 && amazon_has(api, order_id, &entry) => {
+            log::info!("Amazon already has the tracking for {order_id}");
+            record_sent(store, order_id, &entry, api.now());
+            return Ok(NotificationResult::Sent);
+        }
         Err(Error::Amazon(e) | Error::AccessDenied(e)) => {
             forget(store, order_id)?;
             redact::schedule_label(store, order_id, &sent_label(order_id, &entry, api.now()))?;
@@ -223,6 +215,47 @@ fn send(
     }
     store.save(&format!("{OUTBOX_PREFIX}{order_id}"), &entry)?;
     Ok(NotificationResult::Queued(retry_at))
+}
+
+/// Amazon has the update: that is the outcome, whatever storage does next.
+fn record_sent(store: &Store<'_>, order_id: &str, entry: &OutboxEntry, now: DateTime<Utc>) {
+    let recorded = store
+        .save(
+            &format!("{SHIPMENT_PREFIX}{order_id}"),
+            &Notified {
+                label_id: entry.label_id.clone(),
+                sent_at: now,
+            },
+        )
+        .and_then(|()| forget(store, order_id))
+        .and_then(|()| {
+            redact::schedule_shipment(store, order_id, &sent_label(order_id, entry, now))
+        });
+    if let Err(e) = recorded {
+        log::error!("Amazon has the update for {order_id}, but recording it failed: {e}");
+    }
+}
+
+/// True when Amazon's PACKAGES data for the order holds this update's tracking
+/// number. Any failure to find out is a no.
+fn amazon_has(api: &SpApi<'_>, order_id: &str, entry: &OutboxEntry) -> bool {
+    let query = [("includedData", "PACKAGES".to_owned())];
+    let Ok(response) =
+        api.get::<GetOrderResponse>(Operation::GET_ORDER, &get_order_path(order_id), &query)
+    else {
+        return false;
+    };
+    #[derive(serde::Deserialize)]
+    struct Packages {
+        #[serde(default)]
+        packages: Vec<crate::spapi::orders::Package>,
+    }
+    serde_json::from_str::<Packages>(response.order.get()).is_ok_and(|order| {
+        order.packages.iter().any(|p| {
+            p.tracking_number.as_deref()
+                == Some(entry.request.package_detail.tracking_number.as_str())
+        })
+    })
 }
 
 /// Removes an order's outbox entry, then its index entry.
@@ -569,6 +602,13 @@ mod tests {
                 400,
                 r#"{"errors":[{"code":"Invalid Input","message":"Invalid Input"}]}"#,
             )
+            // Amazon's PACKAGES data is asked whether it has the update anyway.
+            .expect(
+                "GET",
+                "/orders/2026-01-01/orders/111-0000001-0000001",
+                404,
+                r#"{"errors":[{"code":"NotFound","message":"Not found"}]}"#,
+            )
             .expect("POST", CONFIRM, 204, "");
         let outcomes = on_label_created(&host, &us_settings(), &two_labels()).unwrap();
         assert!(
@@ -800,5 +840,47 @@ mod tests {
             .filter(|d| d.id.contains("#L-AGAIN"))
             .collect();
         assert_eq!(label_only.len(), 1, "only the label, not the order again");
+    }
+
+    #[test]
+    fn a_refusal_for_an_update_amazon_already_has_is_a_success() {
+        let refused = r#"{"errors":[{"code":"InvalidInput","message":"The order has already been shipped"}]}"#;
+        let packages = |tracking: &str| {
+            format!(
+                r#"{{"order":{{"orderId":"111-0000001-0000001","createdTime":"2026-11-20T10:00:00Z","lastUpdatedTime":"2026-11-20T10:00:00Z","salesChannel":{{"channelName":"AMAZON"}},"orderItems":[],"packages":[{{"packageReferenceId":"1","trackingNumber":"{tracking}"}}]}}}}"#
+            )
+        };
+        let host = FakeHost::new();
+        host.expect_token()
+            .expect("POST", CONFIRM, 400, refused)
+            .expect(
+                "GET",
+                "/orders/2026-01-01/orders/111-0000001-0000001",
+                200,
+                &packages("112345678"),
+            );
+        let outcomes = on_label_created(&host, &us_settings(), &two_labels()[..1]).unwrap();
+        assert_eq!(
+            outcomes[0].outcome,
+            NotificationResult::Sent,
+            "Amazon has this tracking"
+        );
+        assert!(host.sent.borrow()[2].uri.contains("includedData=PACKAGES"));
+        assert!(host.key_exists("shipment/111-0000001-0000001"));
+
+        let host = FakeHost::new();
+        host.expect_token()
+            .expect("POST", CONFIRM, 400, refused)
+            .expect(
+                "GET",
+                "/orders/2026-01-01/orders/111-0000001-0000001",
+                200,
+                &packages("OTHER"),
+            );
+        let outcomes = on_label_created(&host, &us_settings(), &two_labels()[..1]).unwrap();
+        assert!(matches!(
+            outcomes[0].outcome,
+            NotificationResult::NotSent(NotSentReason::Rejected(_))
+        ));
     }
 }
