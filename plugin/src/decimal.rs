@@ -8,26 +8,30 @@ pub struct Decimal {
     scale: u32,
 }
 
+/// `-?digits(.digits)?`: what Amazon's `Decimal` holds in practice, of any length.
+pub fn is_plain_decimal(text: &str) -> bool {
+    let unsigned = text.strip_prefix('-').unwrap_or(text);
+    let (whole, fraction) = match unsigned.split_once('.') {
+        Some((whole, fraction)) => (whole, Some(fraction)),
+        None => (unsigned, None),
+    };
+    let digits = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
+    digits(whole) && fraction.is_none_or(digits)
+}
+
 /// More fraction digits than this are not read (no catalog value has them).
 const MAX_SCALE: u32 = 18;
 
 impl Decimal {
     /// Reads `-?digits(.digits)?`; `None` for anything else or a value too large.
     pub fn parse(text: &str) -> Option<Self> {
-        let (negative, unsigned) = match text.strip_prefix('-') {
-            Some(rest) => (true, rest),
-            None => (false, text),
-        };
-        let (whole, fraction) = unsigned.split_once('.').unwrap_or((unsigned, ""));
-        let digits = |part: &str| part.bytes().all(|b| b.is_ascii_digit());
-        if whole.is_empty()
-            || !digits(whole)
-            || !digits(fraction)
-            || fraction.len() > MAX_SCALE as usize
-        {
+        if !is_plain_decimal(text) {
             return None;
         }
-        if unsigned.contains('.') && fraction.is_empty() {
+        let unsigned = text.strip_prefix('-').unwrap_or(text);
+        let negative = unsigned.len() != text.len();
+        let (whole, fraction) = unsigned.split_once('.').unwrap_or((unsigned, ""));
+        if fraction.len() > MAX_SCALE as usize {
             return None;
         }
         let units: i128 = format!("{whole}{fraction}").parse().ok()?;

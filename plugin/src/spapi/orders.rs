@@ -416,22 +416,11 @@ fn decimal_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D:
     } else {
         text.to_owned()
     };
-    if is_decimal(&digits) {
+    if crate::decimal::is_plain_decimal(&digits) {
         Ok(digits)
     } else {
         Err(D::Error::custom("an amount is not a plain decimal"))
     }
-}
-
-/// `-?digits(.digits)?`: what Amazon's `Decimal` holds in practice.
-pub fn is_decimal(text: &str) -> bool {
-    let unsigned = text.strip_prefix('-').unwrap_or(text);
-    let (whole, fraction) = match unsigned.split_once('.') {
-        Some((whole, fraction)) => (whole, Some(fraction)),
-        None => (unsigned, None),
-    };
-    let digits = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
-    digits(whole) && fraction.is_none_or(digits)
 }
 
 /// `GET /orders/2026-01-01/orders/{orderId}`.
