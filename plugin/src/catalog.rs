@@ -328,6 +328,21 @@ mod tests {
     }
 
     #[test]
+    fn the_item_s_own_measurements_when_no_package_is_listed() {
+        let info = product_info(
+            item(
+                r#"{"asin":"B1","dimensions":[{"marketplaceId":"M","item":{"weight":{"unit":"ounces","value":12.5}}}]}"#,
+            ),
+            "M",
+        );
+        let weight = info.weight.unwrap();
+        assert_eq!(
+            (weight.value.as_str(), weight.unit),
+            ("12.5", WeightUnit::Ounces)
+        );
+    }
+
+    #[test]
     fn unknown_units_give_no_value_rather_than_a_wrong_one() {
         let info = product_info(
             item(

@@ -883,4 +883,23 @@ mod tests {
             NotificationResult::NotSent(NotSentReason::Rejected(_))
         ));
     }
+
+    #[test]
+    fn a_delivery_amazon_cannot_take_now_stays_queued() {
+        let host = FakeHost::new();
+        host.expect_token().expect("POST", CONFIRM, 503, "");
+        on_label_created(&host, &us_settings(), &two_labels()[..1]).unwrap();
+        host.set_now(host.now() + RETRY_AFTER_FAILURE);
+        host.expect("POST", CONFIRM, 503, "");
+        let report = deliver_notifications(&host, &us_settings()).unwrap();
+        let retry_at = host.now() + RETRY_AFTER_FAILURE;
+        assert_eq!(
+            report.outcomes[0].outcome,
+            NotificationResult::Queued(retry_at)
+        );
+        assert_eq!(
+            (report.pending, report.next_call_after),
+            (1, Some(retry_at))
+        );
+    }
 }
