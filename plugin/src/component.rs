@@ -639,6 +639,15 @@ impl From<model::NotificationOutcome> for wit::NotificationOutcome {
             order_id: n.order_id,
             outcome: match n.outcome {
                 model::NotificationResult::Sent => wit::NotificationResult::Sent,
+                model::NotificationResult::SentInFeed(feed_id) => {
+                    wit::NotificationResult::SentInFeed(feed_id)
+                }
+                model::NotificationResult::InFeed(submission) => {
+                    wit::NotificationResult::InFeed(wit::FeedSubmission {
+                        feed_id: submission.feed_id,
+                        check_after: wit_datetime(submission.check_after),
+                    })
+                }
                 model::NotificationResult::Queued(at) => {
                     wit::NotificationResult::Queued(wit_datetime(at))
                 }

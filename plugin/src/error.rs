@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 /// An error response from Amazon (SP-API or Login with Amazon).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AmazonError {
     /// The call that failed, e.g. `searchOrders` or `lwa-token`.
     pub operation: String,

@@ -656,12 +656,25 @@ pub struct DeliveryReport {
 /// What happened to one order's update.
 #[derive(Debug, Clone, PartialEq)]
 pub enum NotificationResult {
-    /// Accepted by Amazon.
+    /// Accepted by Amazon (confirmShipment).
     Sent,
-    /// Throttled; kept and retried at this time.
+    /// Accepted by Amazon in this feed's processing report.
+    SentInFeed(String),
+    /// Not at Amazon yet; kept and sent from this time on.
     Queued(DateTime<Utc>),
+    /// In a feed Amazon is processing.
+    InFeed(FeedSubmission),
     /// Not sent.
     NotSent(NotSentReason),
+}
+
+/// A feed Amazon is processing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeedSubmission {
+    /// Amazon's feed id.
+    pub feed_id: String,
+    /// When the component next looks at it.
+    pub check_after: DateTime<Utc>,
 }
 
 /// The outcome for one (label, order).

@@ -22,6 +22,8 @@ struct Scripted {
     method: &'static str,
     path: String,
     response: HttpResponse,
+    /// The request reaches Amazon but its answer is lost on the way back.
+    lost: bool,
 }
 
 pub struct FakeHost {
@@ -68,7 +70,18 @@ impl FakeHost {
             method,
             path: path.to_owned(),
             response,
+            lost: false,
         });
+        self
+    }
+
+    /// Like [`Self::expect`], but the answer never arrives (the connection drops
+    /// after the request was sent).
+    pub fn expect_lost(&self, method: &'static str, path: &str) -> &Self {
+        self.expect(method, path, 200, "");
+        if let Some(last) = self.script.borrow_mut().back_mut() {
+            last.lost = true;
+        }
         self
     }
 
@@ -115,6 +128,9 @@ impl Host for FakeHost {
                 next.path,
                 request.method()
             ));
+        }
+        if next.lost {
+            return Err("connection reset by peer".into());
         }
         Ok(next.response)
     }

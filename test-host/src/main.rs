@@ -89,6 +89,13 @@ enum Command {
         /// Changes during the run (new orders, shipments, cancellations), as a share of --orders.
         #[arg(long, default_value_t = 0.0)]
         changes: f64,
+        /// Create labels for the imported unshipped orders, RATE per hour, and send
+        /// their tracking through the component while it imports.
+        #[arg(long, value_name = "RATE")]
+        ship: Option<f64>,
+        /// Labels per on-label-created call (one batch id).
+        #[arg(long, value_name = "K", default_value_t = 1, requires = "ship")]
+        batch: usize,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
@@ -149,6 +156,8 @@ fn run(cli: Cli) -> Result<bool> {
             other_marketplace,
             seed,
             changes,
+            ship,
+            batch,
             json,
             har_out,
         } => {
@@ -165,6 +174,9 @@ fn run(cli: Cli) -> Result<bool> {
             if !(0.0..=100.0).contains(&changes) {
                 anyhow::bail!("--changes must be between 0 and 100");
             }
+            if ship.is_some_and(|rate| !(rate > 0.0 && rate <= 1e6)) || batch == 0 {
+                anyhow::bail!("--ship must be a positive rate per hour and --batch at least 1");
+            }
             let options = simulate::Options {
                 orders,
                 amazon_orders,
@@ -173,6 +185,8 @@ fn run(cli: Cli) -> Result<bool> {
                 other_marketplace,
                 seed,
                 changes,
+                ship,
+                batch,
                 record: har_out.is_some(),
                 progress: !json,
                 ..simulate::Options::default()
@@ -242,6 +256,28 @@ fn print_simulation(report: &simulate::Report) {
         report.virtual_seconds,
         report.waited_seconds
     );
+    if let Some(n) = &report.notifications {
+        say!(
+            "  labels        {} in {} on-label-created and {} deliver-notifications calls",
+            n.labels,
+            n.label_calls,
+            n.delivery_calls
+        );
+        say!(
+            "                {} confirmed once ({} by feed), {} rejected, lost {}, sent twice {}",
+            n.confirmed_once,
+            n.via_feed,
+            n.rejected,
+            n.lost,
+            n.sent_twice
+        );
+        say!(
+            "                label to Amazon: median {:.1} s, p99 {:.1} s, worst {:.1} s",
+            n.lag_p50_seconds,
+            n.lag_p99_seconds,
+            n.lag_max_seconds
+        );
+    }
     let problems = report.problems();
     if problems.is_empty() {
         say!("The host ends with Amazon's truth.");

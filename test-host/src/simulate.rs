@@ -16,6 +16,8 @@ use serde::Serialize;
 use amazon_marketplace::import::FIRST_IMPORT_LOOKBACK;
 use amazon_marketplace::spapi::UsagePlan;
 
+mod shipper;
+
 use crate::har::Har;
 use crate::kv::SqliteStore;
 use crate::runtime::bindings as wit;
@@ -65,6 +67,15 @@ pub struct Options {
     pub search_orders_rate: Option<f64>,
     /// How many different products the generated orders are made of.
     pub distinct_asins: u32,
+    /// Labels the seller creates per hour for the unshipped orders it imported
+    /// (none when `None`): import and notification run together.
+    pub ship: Option<f64>,
+    /// Labels per `on-label-created` call (one batch id).
+    pub batch: usize,
+    /// Notification calls (`on-label-created` and `deliver-notifications`, 1-based)
+    /// after which the host crashes: it drops the outcomes and restarts the
+    /// component on the same storage.
+    pub crash_after_notification_calls: BTreeSet<usize>,
     /// Keep every exchange for a HAR file.
     pub record: bool,
     /// Show a progress bar on stderr when the run takes longer than a second.
@@ -87,6 +98,9 @@ impl Default for Options {
             unreadable_orders: 0,
             search_orders_rate: None,
             distinct_asins: 300,
+            ship: None,
+            batch: 1,
+            crash_after_notification_calls: BTreeSet::new(),
             record: false,
             progress: false,
         }
@@ -177,6 +191,9 @@ pub struct Report {
     pub min_search_calls: usize,
     /// True when the run settled: every change was read and nothing was pending.
     pub settled: bool,
+    /// Shipment updates, when the run created labels (`--ship`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notifications: Option<NotificationReport>,
     /// The orders the host ends with, as the WIT names them, when the world came
     /// from `--amazon-orders` (a generated world is too large to print).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -185,6 +202,42 @@ pub struct Report {
     pub started_at: String,
     /// The virtual end.
     pub finished_at: String,
+}
+
+/// What became of the labels of a run, checked against Amazon's record of every
+/// confirmation that reached it.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct NotificationReport {
+    /// Labels the host created (one order each).
+    pub labels: usize,
+    /// `on-label-created` calls.
+    pub label_calls: usize,
+    /// `deliver-notifications` calls.
+    pub delivery_calls: usize,
+    /// Host crashes during notification calls.
+    pub crashes: usize,
+    /// Labels whose tracking Amazon has, sent exactly once.
+    pub confirmed_once: usize,
+    /// Of those, carried by a feed.
+    pub via_feed: usize,
+    /// Labels whose tracking reached Amazon more than once.
+    pub sent_twice: usize,
+    /// Labels whose tracking Amazon does not have at the end, for an order Amazon
+    /// would have taken it for (not cancelled).
+    pub lost: usize,
+    /// Labels Amazon refused (their order was cancelled before the label).
+    pub rejected: usize,
+    /// Labels whose final outcome at the host differs from Amazon's record.
+    pub host_mismatches: usize,
+    /// Labels the host holds no final outcome for at the end.
+    pub unresolved: usize,
+    /// Seconds from a label's creation until Amazon had its tracking: median.
+    pub lag_p50_seconds: f64,
+    /// 99th percentile.
+    pub lag_p99_seconds: f64,
+    /// Worst.
+    pub lag_max_seconds: f64,
 }
 
 impl Report {
@@ -213,6 +266,21 @@ impl Report {
             self.foreign_imported > 0,
             format!("{} orders of other stores imported", self.foreign_imported),
         );
+        if let Some(n) = &self.notifications {
+            check(n.lost > 0, format!("{} shipment updates lost", n.lost));
+            check(
+                n.sent_twice > 0,
+                format!("{} shipment updates sent twice", n.sent_twice),
+            );
+            check(
+                n.host_mismatches > 0,
+                format!("{} labels the host sees wrongly", n.host_mismatches),
+            );
+            check(
+                n.unresolved > 0,
+                format!("{} labels without a final outcome", n.unresolved),
+            );
+        }
         check(
             self.items_without_product_info > 0,
             format!(
@@ -225,7 +293,7 @@ impl Report {
 }
 
 /// The host's record of one order.
-struct Held {
+pub(crate) struct Held {
     updated: DateTime<Utc>,
     status: String,
     amazon_fulfilled: bool,
@@ -233,13 +301,15 @@ struct Held {
     wants_product_info: bool,
     /// (ASIN, has a weight) per item.
     items: Vec<(Option<String>, bool)>,
+    /// (order item id, quantity not yet shipped) per item.
+    lines: Vec<(String, u32)>,
     /// The order itself, kept for the report when the world is small (a file).
     full: Option<wit::Order>,
 }
 
 /// The host's database: orders and the checkpoint, changed together.
 #[derive(Default)]
-struct HostDatabase {
+pub(crate) struct HostDatabase {
     orders: BTreeMap<String, Held>,
     checkpoint: Option<String>,
     versions: BTreeSet<(String, i64)>,
@@ -315,6 +385,7 @@ pub fn run(options: &Options) -> Result<Run> {
         change_horizon: Duration::seconds(floor_seconds(options.orders) as i64)
             .max(Duration::hours(1)),
         distinct_asins: options.distinct_asins,
+        seller_ships: options.ship.is_some(),
     };
     run_world(options, World::generate(&spec, start), start)
 }
@@ -402,14 +473,48 @@ fn run_world(options: &Options, world: World, start: DateTime<Utc>) -> Result<Ru
     // Amazon's last change must be read by a window that opened after it settled:
     // the second window finished after that point proves it.
     let quiet_from = last_change.unwrap_or(start) + Duration::minutes(2);
-    let mut windows_after_quiet = 0;
     let mut backlog_read_at: Option<DateTime<Utc>> = None;
     let wall = Instant::now();
     let mut bar: Option<indicatif::ProgressBar> = None;
 
+    let mut shipper = options.ship.map(|per_hour| {
+        shipper::Shipper::new(
+            per_hour,
+            options.batch,
+            start,
+            options.crash_after_notification_calls.clone(),
+        )
+    });
+    let mut next_import = clock.now();
+    // Windows read to their end, by when the call that read them started.
+    let mut windows_read: Vec<DateTime<Utc>> = Vec::new();
+
     let settled = loop {
         if clock.now() - start > MAX_RUN {
             break false;
+        }
+        if let Some(desk) = shipper.as_mut() {
+            match desk.step(&mut plugin, &upstream, &clock, &settings, &db)? {
+                shipper::Did::Nothing => {}
+                shipper::Did::Something => continue,
+                shipper::Did::Crashed => {
+                    let storage = plugin.into_storage();
+                    plugin = Plugin::new(upstream.clone(), storage, clock.clone())?;
+                    desk.after_crash();
+                    continue;
+                }
+            }
+        }
+        if next_import > clock.now() {
+            let next = shipper
+                .as_ref()
+                .and_then(|desk| desk.due_at(clock.now()))
+                .map_or(next_import, |at| at.min(next_import));
+            if next > clock.now() {
+                waited += next - clock.now();
+                clock.set(next);
+            }
+            continue;
         }
         import_calls += 1;
         let called_at = clock.now();
@@ -471,6 +576,16 @@ fn run_world(options: &Options, world: World, start: DateTime<Utc>) -> Result<Ru
                                     .iter()
                                     .map(|i| (i.asin.clone(), i.weight.is_some()))
                                     .collect(),
+                                lines: order
+                                    .items
+                                    .iter()
+                                    .map(|i| {
+                                        (
+                                            i.order_item_id.clone(),
+                                            i.quantity.saturating_sub(i.quantity_shipped),
+                                        )
+                                    })
+                                    .collect(),
                                 full: keep_orders.then(|| order.clone()),
                             },
                         );
@@ -525,10 +640,19 @@ fn run_world(options: &Options, world: World, start: DateTime<Utc>) -> Result<Ru
                 if !batch.more && read_page && backlog_read_at.is_none() {
                     backlog_read_at = Some(clock.now());
                 }
-                if !batch.more && read_page && called_at > quiet_from {
-                    windows_after_quiet += 1;
+                if !batch.more && read_page {
+                    windows_read.push(called_at);
                 }
+                // Quiet once Amazon's changes and the seller's shipments are over.
+                let shipping_done = shipper.as_ref().is_none_or(shipper::Shipper::done);
+                let quiet_from = shipper
+                    .as_ref()
+                    .and_then(|desk| desk.last_activity)
+                    .map_or(quiet_from, |at| quiet_from.max(at + Duration::minutes(2)));
+                let windows_after_quiet =
+                    windows_read.iter().filter(|at| **at > quiet_from).count();
                 if windows_after_quiet >= 2
+                    && shipping_done
                     && retrying.is_empty()
                     && items_without_product_info(&db) == 0
                 {
@@ -551,10 +675,7 @@ fn run_world(options: &Options, world: World, start: DateTime<Utc>) -> Result<Ru
             bar.set_position(db.orders.len() as u64);
             bar.set_message(format!("{} s", (clock.now() - start).num_seconds()));
         }
-        if next > clock.now() {
-            waited += next - clock.now();
-            clock.set(next);
-        }
+        next_import = next;
     };
     if let Some(bar) = bar {
         bar.finish_and_clear();
@@ -595,6 +716,13 @@ fn run_world(options: &Options, world: World, start: DateTime<Utc>) -> Result<Ru
             Some(_) => {}
         }
     }
+    let notifications = shipper.as_ref().map(|desk| {
+        desk.report(simulator.shipping(), |order_id| {
+            world
+                .order(order_id)
+                .is_some_and(|o| o.status == "CANCELLED")
+        })
+    });
     let calls = simulator.counts().clone();
     let mut reads: BTreeMap<&str, usize> = BTreeMap::new();
     for asin in simulator.asins_read() {
@@ -642,6 +770,7 @@ fn run_world(options: &Options, world: World, start: DateTime<Utc>) -> Result<Ru
         floor_ratio: (floor > 0.0).then(|| backlog_seconds / floor),
         min_search_calls: backlog.div_ceil(100),
         settled,
+        notifications,
         orders: keep_orders.then(|| {
             db.orders
                 .values()

@@ -369,6 +369,7 @@ fn simulator(orders: usize, clock: &VirtualClock) -> Arc<Mutex<Simulator>> {
             change_rate: 0.0,
             change_horizon: Duration::hours(1),
             distinct_asins: 300,
+            seller_ships: false,
         },
         start(),
     );

@@ -3,6 +3,7 @@
 
 pub mod carriers;
 pub mod catalog;
+pub mod feeds;
 pub mod lwa;
 pub mod marketplaces;
 pub mod orders;
@@ -91,6 +92,50 @@ impl<'h> SpApi<'h> {
         let body = serde_json::to_vec(body).map_err(|e| Error::invalid("body", e.to_string()))?;
         let url = format!("{}{path}", self.base_url);
         self.send(operation, Method::POST, &url, body)
+    }
+
+    /// Puts or gets a feed document at Amazon's pre-signed `url`: a plain request
+    /// with no access token (the URL is its own authorization, and the token must
+    /// not go to another host) and no bucket. `content_type` must be the one given
+    /// to createFeedDocument, byte for byte. The URL is never logged: its signature
+    /// is a credential for five minutes.
+    pub fn transfer(
+        &self,
+        name: &str,
+        method: Method,
+        url: &str,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+    ) -> Result<HttpResponse, Error> {
+        if !url.starts_with("https://") {
+            return Err(Error::malformed(name, "the document URL is not https"));
+        }
+        let mut request = Request::builder()
+            .method(method.clone())
+            .uri(url)
+            .header("user-agent", USER_AGENT);
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        let request = request
+            .body(body)
+            .map_err(|_| Error::malformed(name, "the document URL is not a valid URL"))?;
+        let response = self.host.send(request).map_err(Error::Transport)?;
+        log::info!("{name} {method} -> {}", response.status().as_u16());
+        if response.status().is_success() {
+            return Ok(response);
+        }
+        Err(Error::Amazon(AmazonError {
+            operation: name.to_owned(),
+            status: response.status().as_u16(),
+            code: response
+                .status()
+                .canonical_reason()
+                .unwrap_or("Error")
+                .to_owned(),
+            message: String::new(),
+            request_id: None,
+        }))
     }
 
     /// Sends one call within the operation's bucket. A call the view says Amazon

@@ -98,6 +98,34 @@ impl UsagePlan {
         2.0,
         2,
     );
+    /// Feeds createFeedDocument.
+    pub const CREATE_FEED_DOCUMENT: Self = plan(
+        "createFeedDocument",
+        "POST",
+        "/feeds/2021-06-30/documents",
+        0.5,
+        15,
+    );
+    /// Feeds createFeed: one token every two minutes, burst 15.
+    pub const CREATE_FEED: Self = plan("createFeed", "POST", "/feeds/2021-06-30/feeds", 0.0083, 15);
+    /// Feeds getFeed.
+    pub const GET_FEED: Self = plan(
+        "getFeed",
+        "GET",
+        "/feeds/2021-06-30/feeds/{feedId}",
+        2.0,
+        15,
+    );
+    /// Feeds getFeeds.
+    pub const GET_FEEDS: Self = plan("getFeeds", "GET", "/feeds/2021-06-30/feeds", 0.0222, 10);
+    /// Feeds getFeedDocument.
+    pub const GET_FEED_DOCUMENT: Self = plan(
+        "getFeedDocument",
+        "GET",
+        "/feeds/2021-06-30/documents/{feedDocumentId}",
+        0.0222,
+        10,
+    );
     /// Orders v0 getOrders (deprecated).
     pub const V0_GET_ORDERS: Self =
         deprecated(plan("getOrders", "GET", "/orders/v0/orders", 0.0167, 20));
@@ -127,7 +155,7 @@ impl UsagePlan {
     ));
 
     /// Every plan, for lookups by method and path.
-    pub const ALL: [Self; 11] = [
+    pub const ALL: [Self; 16] = [
         Self::MARKETPLACE_PARTICIPATIONS,
         Self::ACCOUNT,
         Self::SEARCH_ORDERS,
@@ -135,6 +163,11 @@ impl UsagePlan {
         Self::CONFIRM_SHIPMENT,
         Self::GET_CATALOG_ITEM,
         Self::SEARCH_CATALOG_ITEMS,
+        Self::CREATE_FEED_DOCUMENT,
+        Self::CREATE_FEED,
+        Self::GET_FEED,
+        Self::GET_FEEDS,
+        Self::GET_FEED_DOCUMENT,
         Self::V0_GET_ORDERS,
         Self::V0_GET_ORDER_ITEMS,
         Self::V0_GET_ORDER_ADDRESS,

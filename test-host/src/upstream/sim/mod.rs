@@ -9,6 +9,7 @@
 pub mod bucket;
 pub mod catalog;
 pub mod orders;
+pub mod shipping;
 pub mod world;
 
 use std::collections::BTreeMap;
@@ -19,6 +20,7 @@ use serde_json::json;
 
 use amazon_marketplace::spapi::UsagePlan;
 use bucket::TokenBucket;
+pub use shipping::{Attempt, Shipping};
 pub use world::{SimOrder, World, WorldSpec};
 
 use super::{Request, Response, Upstream};
@@ -56,6 +58,8 @@ pub struct Simulator {
     granted: BTreeMap<String, f64>,
     /// ASINs asked of getCatalogItem, in order.
     asins_read: Vec<String>,
+    /// Shipment confirmations and feeds.
+    shipping: Shipping,
 }
 
 impl Simulator {
@@ -79,7 +83,13 @@ impl Simulator {
             broken: BTreeMap::new(),
             granted: BTreeMap::new(),
             asins_read: Vec::new(),
+            shipping: Shipping::default(),
         }
+    }
+
+    /// Amazon's shipping side: every confirmation that reached it.
+    pub fn shipping(&self) -> &Shipping {
+        &self.shipping
     }
 
     /// The ASINs getCatalogItem was asked for, in order (repeats included).
@@ -229,6 +239,37 @@ impl Simulator {
                 catalog::get_catalog_item(asin, &query)
             }
             "searchCatalogItems" => catalog::search_catalog_items(&query),
+            "confirmShipment" => {
+                let id = plan
+                    .path_parameter(url.path(), "orderId")
+                    .unwrap_or_default();
+                let marketplace = self.marketplaces.first().cloned().unwrap_or_default();
+                self.shipping.confirm_shipment(
+                    &mut self.world,
+                    id,
+                    &request.body,
+                    &marketplace,
+                    now,
+                )
+            }
+            "createFeedDocument" => self.shipping.create_feed_document(&request.body, now),
+            "createFeed" => {
+                let marketplace = self.marketplaces.first().cloned().unwrap_or_default();
+                self.shipping.create_feed(&request.body, &marketplace, now)
+            }
+            "getFeed" => {
+                let id = plan
+                    .path_parameter(url.path(), "feedId")
+                    .unwrap_or_default();
+                self.shipping.get_feed(id, now)
+            }
+            "getFeeds" => self.shipping.get_feeds(&query, now),
+            "getFeedDocument" => {
+                let id = plan
+                    .path_parameter(url.path(), "feedDocumentId")
+                    .unwrap_or_default();
+                self.shipping.get_feed_document(id, now)
+            }
             "getMarketplaceParticipations" => {
                 Response::json(200, &json!({"payload": self.participations()}))
             }
@@ -276,6 +317,7 @@ impl Upstream for Simulator {
     fn respond(&mut self, request: &Request) -> Result<Response, String> {
         let now = self.clock.now();
         self.world.advance_to(now);
+        self.shipping.process_due(&mut self.world, now);
         self.requests += 1;
         let url = url::Url::parse(&request.url).map_err(|e| format!("unusable URL: {e}"))?;
         let host = url.host_str().unwrap_or_default();
@@ -285,6 +327,9 @@ impl Upstream for Simulator {
             || host.starts_with("sandbox.sellingpartnerapi-")
         {
             self.sp_api(request, &url, now)
+        } else if host == shipping::DOCUMENT_HOST {
+            self.count("feed-document", false);
+            self.shipping.document_host(request, &url, now)
         } else {
             return Err(format!("the simulator does not answer for host {host}"));
         };

@@ -337,6 +337,7 @@ mod tests {
                 change_rate: changes,
                 change_horizon: Duration::minutes(10),
                 distinct_asins: 300,
+                seller_ships: false,
             },
             start(),
         )

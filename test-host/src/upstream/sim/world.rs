@@ -161,6 +161,9 @@ pub struct WorldSpec {
     pub change_horizon: Duration,
     /// How many different products (ASINs) the orders are made of.
     pub distinct_asins: u32,
+    /// The seller ships its own orders through the component (labels): Amazon's
+    /// changes then never ship a merchant-fulfilled order by themselves.
+    pub seller_ships: bool,
 }
 
 /// A scheduled change.
@@ -183,6 +186,7 @@ pub struct World {
     marketplace: String,
     fba_share: f64,
     distinct_asins: u32,
+    seller_ships: bool,
     serial: u64,
     now: DateTime<Utc>,
     changes_applied: usize,
@@ -193,6 +197,7 @@ impl World {
     pub fn generate(spec: &WorldSpec, start: DateTime<Utc>) -> Self {
         let mut world = Self::empty(spec.seed, &spec.marketplace, spec.fba_share, start);
         world.distinct_asins = spec.distinct_asins.max(1);
+        world.seller_ships = spec.seller_ships;
         let window = Duration::days(14) - Duration::hours(1);
         let backlog = |world: &mut World, marketplace: &str, channel: &str, count: usize| {
             for _ in 0..count {
@@ -260,6 +265,7 @@ impl World {
             marketplace: marketplace.to_owned(),
             fba_share,
             distinct_asins: 300,
+            seller_ships: false,
             serial: 0,
             now: start,
             changes_applied: 0,
@@ -311,6 +317,10 @@ impl World {
                     ("PENDING", "AMAZON") => "SHIPPED",
                     ("PENDING", _) if roll < 0.8 => "UNSHIPPED",
                     ("PENDING", _) => "CANCELLED",
+                    // Shipping is the seller's (labels), except for a cancellation.
+                    ("UNSHIPPED" | "PARTIALLY_SHIPPED", "MERCHANT") if self.seller_ships => {
+                        if roll < 0.1 { "CANCELLED" } else { return }
+                    }
                     ("UNSHIPPED", _) if roll < 0.6 => "SHIPPED",
                     ("UNSHIPPED", _) if roll < 0.8 => "PARTIALLY_SHIPPED",
                     ("UNSHIPPED", _) => "CANCELLED",
@@ -328,6 +338,73 @@ impl World {
     }
 
     /// The changes still to come.
+    /// The seller shipped `items` (order item id, quantity) of an order in one
+    /// package: the package joins the order's PACKAGES data, the items count as
+    /// fulfilled and the order moves to SHIPPED (or PARTIALLY_SHIPPED). `Err` is
+    /// Amazon's reason for refusing it.
+    pub fn ship(
+        &mut self,
+        order_id: &str,
+        package: Value,
+        items: &[(String, u64)],
+        at: DateTime<Utc>,
+    ) -> Result<(), String> {
+        let at = at.duration_trunc(Duration::seconds(1)).unwrap_or(at);
+        let Some(order) = self.orders.get(order_id) else {
+            return Err(format!("order {order_id} was not found"));
+        };
+        if order.fulfilled_by != "MERCHANT" || order.channel != "AMAZON" {
+            return Err("the order is not fulfilled by the seller".into());
+        }
+        match order.status.as_str() {
+            "UNSHIPPED" | "PARTIALLY_SHIPPED" => {}
+            "SHIPPED" => return Err("the order has already been shipped".into()),
+            other => return Err(format!("an order in status {other} cannot be shipped")),
+        }
+        let mut order = order.clone();
+        let lines = order.json["orderItems"].as_array_mut();
+        let mut lines = lines.into_iter().flatten().collect::<Vec<_>>();
+        for (item_id, quantity) in items {
+            let Some(line) = lines
+                .iter_mut()
+                .find(|l| l["orderItemId"] == item_id.as_str())
+            else {
+                return Err(format!("OrderItemId {item_id} is invalid"));
+            };
+            let open = line["fulfillment"]["quantityUnfulfilled"]
+                .as_u64()
+                .unwrap_or(0);
+            if *quantity == 0 || *quantity > open {
+                return Err(format!(
+                    "quantity {quantity} of {item_id} exceeds what is unshipped"
+                ));
+            }
+            let done = line["fulfillment"]["quantityFulfilled"]
+                .as_u64()
+                .unwrap_or(0);
+            line["fulfillment"] = json!({"quantityFulfilled": done + quantity, "quantityUnfulfilled": open - quantity});
+        }
+        let all_shipped = lines
+            .iter()
+            .all(|l| l["fulfillment"]["quantityUnfulfilled"].as_u64() == Some(0));
+        let status = if all_shipped {
+            "SHIPPED"
+        } else {
+            "PARTIALLY_SHIPPED"
+        };
+        match order.json.get_mut("packages").and_then(Value::as_array_mut) {
+            Some(packages) => packages.push(package),
+            None => order.json["packages"] = json!([package]),
+        }
+        self.by_update.remove(&(order.updated, order.id.clone()));
+        order.status = status.to_owned();
+        order.updated = at;
+        order.json["lastUpdatedTime"] = json!(stamp(at));
+        order.json["fulfillment"]["fulfillmentStatus"] = json!(status);
+        self.insert(order);
+        Ok(())
+    }
+
     pub fn pending_changes(&self) -> usize {
         self.events.len() - self.next_event
     }
@@ -476,6 +553,7 @@ mod tests {
             change_rate: 0.5,
             change_horizon: Duration::hours(1),
             distinct_asins: 300,
+            seller_ships: false,
         }
     }
 

@@ -1,14 +1,16 @@
-//! `on-label-created` and `deliver-notifications`: one shipment confirmation per
-//! order. An order Amazon already has tracking for is not sent again; a throttled or
-//! failed send is kept in the outbox, never dropped, and `deliver-notifications`
-//! sends it as soon as Amazon's bucket allows.
+//! `on-label-created` and `deliver-notifications`: one shipment update per order,
+//! through a write-ahead outbox. Each update is stored before any call that sends
+//! it and moves forward only on Amazon's answer; a lost answer is resolved by
+//! Amazon's own PACKAGES data, never by sending blindly again. Updates go by
+//! confirmShipment or, when that reaches Amazon sooner under the current buckets,
+//! together in one `POST_ORDER_FULFILLMENT_DATA` feed ([`feed`]).
 
-use std::collections::BTreeSet;
+pub mod feed;
+pub mod outbox;
 
 use chrono::{DateTime, Datelike, Duration, SecondsFormat, Utc};
-use serde::{Deserialize, Serialize};
 
-use crate::error::Error;
+use crate::error::{AmazonError, Error};
 use crate::host::{Host, Store};
 use crate::model::{
     DeliveryReport, LabelEvent, LabelOrder, NotSentReason, NotificationOutcome, NotificationResult,
@@ -17,14 +19,11 @@ use crate::model::{
 use crate::redact;
 use crate::spapi::orders::{GetOrderResponse, get_order_path};
 use crate::spapi::shipments::{ConfirmItem, ConfirmShipmentRequest, PackageDetail, confirm_path};
-use crate::spapi::{Operation, SpApi, carriers};
+use crate::spapi::{Operation, SpApi, carriers, pacing};
+pub use outbox::{
+    Notified, OUTBOX_INDEX, OUTBOX_PREFIX, Outbox, OutboxEntry, SHIPMENT_PREFIX, Stage,
+};
 
-/// `shipment/{order id}`: Amazon has tracking for this order.
-pub const SHIPMENT_PREFIX: &str = "shipment/";
-/// `outbox/{order id}`: a confirmation waiting to be retried.
-pub const OUTBOX_PREFIX: &str = "outbox/";
-/// The order ids that have an outbox entry (the key-value store cannot list keys).
-pub const OUTBOX_INDEX: &str = "outbox-index";
 /// `unshipped/{order id}`: the order's items Amazon counts as unshipped, from import.
 pub const UNSHIPPED_PREFIX: &str = "unshipped/";
 
@@ -41,32 +40,11 @@ const PACKAGE_REFERENCE_ID: &str = "1";
 /// Retry delay after a transport failure or an Amazon 5xx.
 const RETRY_AFTER_FAILURE: Duration = Duration::seconds(60);
 
-/// The record that an order's tracking reached Amazon.
-#[derive(Serialize, Deserialize)]
-struct Notified {
-    label_id: String,
-    sent_at: DateTime<Utc>,
-}
-
-/// A confirmation kept for a retry: the exact request Amazon did not take yet.
-/// Tracking data only, no buyer PII.
-#[derive(Clone, Serialize, Deserialize)]
-pub struct OutboxEntry {
-    /// Host label id.
-    pub label_id: String,
-    /// The confirmShipment body to send again.
-    pub request: ConfirmShipmentRequest,
-    /// Not before.
-    pub retry_at: DateTime<Utc>,
-    /// What the redaction schedule needs once it is sent.
-    #[serde(default)]
-    pub automatic_tracking: bool,
-    /// When the label was created.
-    #[serde(default)]
-    pub label_created_at: Option<DateTime<Utc>>,
-}
-
-/// Sends tracking for each (label, order) and reports one outcome for each.
+/// Sends tracking for each (label, order) and reports one outcome for each. Every
+/// update is written to the outbox before anything is sent, so an error or a crash
+/// after that loses none: `deliver-notifications` sends what this call could not.
+/// Calling it again with the same label returns the update's state and sends
+/// nothing new.
 pub fn on_label_created(
     host: &dyn Host,
     settings: &StoreSettings,
@@ -76,103 +54,260 @@ pub fn on_label_created(
     if labels.is_empty() {
         return Ok(Vec::new());
     }
-    let api = SpApi::authorize(host, settings)?;
     let store = Store::new(host);
-    let mut outcomes = Vec::new();
+    let now = host.now();
+    // (label, order, the outcome when it is settled before anything is sent).
+    let mut rows: Vec<(&LabelEvent, &LabelOrder, Option<NotificationResult>)> = Vec::new();
+    let mut fresh: Vec<(String, OutboxEntry)> = Vec::new();
     for (label_index, label) in labels.iter().enumerate() {
         for (order_index, order) in label.orders.iter().enumerate() {
             let label_field = format!("labels[{label_index}]");
-            let outcome = match check_label(label, order, &label_field, order_index) {
-                Err(reason) => NotificationResult::NotSent(reason),
-                Ok(()) => match notify_order(&api, &store, settings, label, order) {
+            let settled = match check_label(label, order, &label_field, order_index) {
+                Err(reason) => Some(NotificationResult::NotSent(reason)),
+                Ok(()) => match write_ahead(&store, settings, label, order, now) {
+                    Ok(Written::New(entry)) => {
+                        fresh.push((order.order_id.clone(), entry));
+                        None
+                    }
+                    Ok(Written::Known) => None,
+                    Ok(Written::Settled(outcome)) => Some(outcome),
+                    // Not kept, so not sent; the other orders go on.
+                    Err(Error::Storage(e)) => {
+                        Some(NotificationResult::NotSent(NotSentReason::StorageFailed(e)))
+                    }
+                    Err(e) => return Err(e),
+                },
+            };
+            rows.push((label, order, settled));
+        }
+    }
+
+    let mut sent_now = std::collections::BTreeMap::new();
+    if !fresh.is_empty() {
+        let api = SpApi::authorize(host, settings)?;
+        for (order_id, label_id, outcome) in dispatch(&api, &store, settings, fresh)? {
+            sent_now.insert(order_id, (label_id, outcome));
+        }
+    }
+
+    let mut outcomes = Vec::new();
+    for (label, order, settled) in rows {
+        let outcome = match settled {
+            Some(outcome) => outcome,
+            None => match sent_now.get(&order.order_id) {
+                Some((label_id, outcome)) if *label_id == label.label_id => outcome.clone(),
+                _ => match state_of(&store, &order.order_id, &label.label_id, now) {
                     Ok(outcome) => outcome,
-                    // The update could not be recorded, so it was not sent; the other
-                    // orders' outcomes (some perhaps sent) are not thrown away.
                     Err(Error::Storage(e)) => {
                         NotificationResult::NotSent(NotSentReason::StorageFailed(e))
                     }
                     Err(e) => return Err(e),
                 },
-            };
-            // A label whose update was not sent still holds the buyer's address: it
-            // gets a redaction schedule of its own. (A sent or queued one is
-            // scheduled with its order once Amazon has it.)
-            if matches!(outcome, NotificationResult::NotSent(_))
-                && let Err(e) = redact::schedule_label(&store, &order.order_id, label)
-            {
-                log::error!(
-                    "label {} could not be scheduled for redaction: {e}",
-                    label.label_id
-                );
-            }
-            outcomes.push(NotificationOutcome {
-                label_id: label.label_id.clone(),
-                order_id: order.order_id.clone(),
-                outcome,
-            });
+            },
+        };
+        // A label whose update was not sent still holds the buyer's address: it gets
+        // a redaction schedule of its own. (A sent one is scheduled with its order.)
+        if matches!(outcome, NotificationResult::NotSent(_))
+            && let Err(e) = redact::schedule_label(&store, &order.order_id, label)
+        {
+            log::error!(
+                "label {} could not be scheduled for redaction: {e}",
+                label.label_id
+            );
         }
+        outcomes.push(NotificationOutcome {
+            label_id: label.label_id.clone(),
+            order_id: order.order_id.clone(),
+            outcome,
+        });
     }
     Ok(outcomes)
 }
 
-/// The per-order send. `Err` only for storage failures: anything Amazon says becomes
-/// an outcome.
-fn notify_order(
-    api: &SpApi<'_>,
+/// What writing one (label, order) ahead found.
+enum Written {
+    /// A new update, now in the outbox.
+    New(OutboxEntry),
+    /// This label's update is already in the outbox (a repeated call).
+    Known,
+    /// Nothing to send: the outcome is already known.
+    Settled(NotificationResult),
+}
+
+fn write_ahead(
     store: &Store<'_>,
     settings: &StoreSettings,
     label: &LabelEvent,
     order: &LabelOrder,
-) -> Result<NotificationResult, Error> {
-    let notified_key = format!("{SHIPMENT_PREFIX}{}", order.order_id);
-    if store.load::<Notified>(&notified_key)?.is_some() {
-        return Ok(NotificationResult::NotSent(NotSentReason::AlreadyNotified));
-    }
-    // One update per order: while an earlier label's waits in the outbox, this one
-    // is not sent (and the queued one is not replaced).
-    if let Some(queued) =
-        store.load::<OutboxEntry>(&format!("{OUTBOX_PREFIX}{}", order.order_id))?
-    {
-        return Ok(if queued.label_id == label.label_id {
-            NotificationResult::Queued(queued.retry_at)
+    now: DateTime<Utc>,
+) -> Result<Written, Error> {
+    let outbox = Outbox::new(store);
+    if let Some(notified) = outbox.notified(&order.order_id)? {
+        return Ok(Written::Settled(if notified.label_id == label.label_id {
+            sent_result(&notified)
         } else {
-            NotificationResult::NotSent(NotSentReason::EarlierUpdateQueued(queued.label_id))
+            NotificationResult::NotSent(NotSentReason::AlreadyNotified)
+        }));
+    }
+    if let Some(rejected) = outbox.rejected(&order.order_id)?
+        && rejected.label_id == label.label_id
+    {
+        return Ok(Written::Settled(NotificationResult::NotSent(
+            NotSentReason::Rejected(rejected.error),
+        )));
+    }
+    // One update per order: while an earlier label's is on its way, this one is not
+    // sent (and the earlier one is not replaced).
+    if let Some(queued) = outbox.get(&order.order_id)? {
+        return Ok(if queued.label_id == label.label_id {
+            Written::Known
+        } else {
+            Written::Settled(NotificationResult::NotSent(
+                NotSentReason::EarlierUpdateQueued(queued.label_id),
+            ))
         });
     }
     let (carrier_code, carrier_name) =
         carriers::amazon_carrier(&label.carrier_code, label.carrier_name.as_deref());
-    let request = ConfirmShipmentRequest {
-        marketplace_id: settings.marketplace_id.clone(),
-        package_detail: PackageDetail {
-            package_reference_id: PACKAGE_REFERENCE_ID.to_owned(),
-            carrier_code,
-            carrier_name,
-            shipping_method: label.service.clone(),
-            tracking_number: label.tracking_number.clone(),
-            ship_date: label.ship_date.to_rfc3339_opts(SecondsFormat::Millis, true),
-            order_items: items_to_confirm(store, order)?,
-        },
-    };
     let entry = OutboxEntry {
         label_id: label.label_id.clone(),
-        request,
-        retry_at: api.now(),
+        request: ConfirmShipmentRequest {
+            marketplace_id: settings.marketplace_id.clone(),
+            package_detail: PackageDetail {
+                package_reference_id: PACKAGE_REFERENCE_ID.to_owned(),
+                carrier_code,
+                carrier_name,
+                shipping_method: label.service.clone(),
+                tracking_number: label.tracking_number.clone(),
+                ship_date: label.ship_date.to_rfc3339_opts(SecondsFormat::Millis, true),
+                order_items: items_to_confirm(store, order)?,
+            },
+        },
+        retry_at: now,
         automatic_tracking: label.automatic_tracking,
         label_created_at: Some(label.created_at),
+        stage: Stage::Pending,
+        direct_only: false,
     };
-    send(api, store, &order.order_id, entry)
+    outbox.put(&order.order_id, &entry)?;
+    Ok(Written::New(entry))
 }
 
-/// Sends one confirmation. On Amazon's acceptance the order is marked notified and
-/// its redaction scheduled; on a failure worth retrying the exact request is kept in
-/// the outbox (index first, so a crash in between leaves an index entry to clean up,
-/// never an entry nobody will send); on Amazon's refusal it is dropped.
-fn send(
+fn sent_result(notified: &Notified) -> NotificationResult {
+    match &notified.feed_id {
+        Some(feed_id) => NotificationResult::SentInFeed(feed_id.clone()),
+        None => NotificationResult::Sent,
+    }
+}
+
+/// Where this label's update for the order stands now.
+fn state_of(
+    store: &Store<'_>,
+    order_id: &str,
+    label_id: &str,
+    now: DateTime<Utc>,
+) -> Result<NotificationResult, Error> {
+    let outbox = Outbox::new(store);
+    if let Some(notified) = outbox.notified(order_id)? {
+        return Ok(if notified.label_id == label_id {
+            sent_result(&notified)
+        } else {
+            NotificationResult::NotSent(NotSentReason::AlreadyNotified)
+        });
+    }
+    let Some(entry) = outbox.get(order_id)? else {
+        return Ok(match outbox.rejected(order_id)? {
+            Some(rejected) if rejected.label_id == label_id => {
+                NotificationResult::NotSent(NotSentReason::Rejected(rejected.error))
+            }
+            // The outbox was emptied under it (by hand, or a damaged record).
+            _ => NotificationResult::NotSent(NotSentReason::StorageFailed(format!(
+                "no record of the update for {order_id}; send the label again"
+            ))),
+        });
+    };
+    if entry.label_id != label_id {
+        return Ok(NotificationResult::NotSent(
+            NotSentReason::EarlierUpdateQueued(entry.label_id),
+        ));
+    }
+    Ok(match &entry.stage {
+        Stage::InFeed { job } => match feed::submission(store, job)? {
+            Some(submission) => NotificationResult::InFeed(submission),
+            None => NotificationResult::Queued(feed::next_step_at(store, job, now)?),
+        },
+        Stage::Pending => NotificationResult::Queued(entry.retry_at.max(pacing::ready_at(
+            store,
+            &Operation::CONFIRM_SHIPMENT,
+            now,
+        ))),
+        Stage::Sending | Stage::Verify => {
+            NotificationResult::Queued(now.max(pacing::ready_at(store, &Operation::GET_ORDER, now)))
+        }
+    })
+}
+
+/// Sends the due pending updates among `candidates` by the sooner path, as far as
+/// the buckets allow now. Returns the outcome of each update that moved, with its
+/// label id.
+fn dispatch(
+    api: &SpApi<'_>,
+    store: &Store<'_>,
+    settings: &StoreSettings,
+    candidates: Vec<(String, OutboxEntry)>,
+) -> Result<Vec<feed::Moved>, Error> {
+    let now = api.now();
+    let due: Vec<(String, OutboxEntry)> = candidates
+        .into_iter()
+        .filter(|(_, e)| e.stage == Stage::Pending && e.retry_at <= now)
+        .collect();
+    let (batchable, direct): (Vec<_>, Vec<_>) = due.into_iter().partition(|(_, e)| !e.direct_only);
+    let mut moved = Vec::new();
+    let mut direct = direct;
+    if feed::is_sooner(store, batchable.len(), now) {
+        let job = feed::open(store, &batchable, now)?;
+        for (order_id, label_id, outcome) in feed::advance(api, store, settings, &job)? {
+            moved.push((order_id, label_id, outcome));
+        }
+    } else {
+        direct.extend(batchable);
+        direct.sort_by_key(|(_, e)| e.retry_at);
+    }
+    for (order_id, entry) in direct {
+        if api.ready_at(Operation::CONFIRM_SHIPMENT) > api.now() {
+            // The bucket is empty: the rest wait for it (their outcome says when).
+            break;
+        }
+        let label_id = entry.label_id.clone();
+        match send_direct(api, store, &order_id, entry) {
+            Ok(outcome) => moved.push((order_id, label_id, outcome)),
+            // Storage failed before the call: the update is still pending in the
+            // outbox, and nothing more is sent while storage cannot record it.
+            Err(Error::Storage(e)) => {
+                log::error!("the update for {order_id} was not sent: {e}");
+                let retry_at = api.now() + RETRY_AFTER_FAILURE;
+                moved.push((order_id, label_id, NotificationResult::Queued(retry_at)));
+                break;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(moved)
+}
+
+/// Sends one update by confirmShipment. The entry is marked `Sending` before the
+/// call; on Amazon's acceptance the order is marked notified and its redaction
+/// scheduled; on a failure worth retrying it goes back to pending; on Amazon's
+/// refusal it is dropped (after Amazon's PACKAGES data says it does not have it).
+fn send_direct(
     api: &SpApi<'_>,
     store: &Store<'_>,
     order_id: &str,
     mut entry: OutboxEntry,
 ) -> Result<NotificationResult, Error> {
+    let outbox = Outbox::new(store);
+    entry.stage = Stage::Sending;
+    outbox.put(order_id, &entry)?;
     let sent = api.post_json(
         Operation::CONFIRM_SHIPMENT,
         &confirm_path(order_id),
@@ -180,13 +315,17 @@ fn send(
     );
     let retry_at = match sent {
         Ok(_) => {
-            record_sent(store, order_id, &entry, api.now());
+            record_sent(store, order_id, &entry, None, api.now());
             return Ok(NotificationResult::Sent);
         }
         Err(Error::Throttled { retry_at }) => retry_at,
         Err(Error::Transport(reason)) => {
+            // The request may have reached Amazon: ask before sending it again.
             log::warn!("confirmShipment for {order_id} failed in transit: {reason}");
-            api.now() + RETRY_AFTER_FAILURE
+            entry.stage = Stage::Verify;
+            entry.retry_at = api.now() + RETRY_AFTER_FAILURE;
+            outbox.put(order_id, &entry)?;
+            return Ok(NotificationResult::Queued(entry.retry_at));
         }
         // Not Amazon's verdict on the update: a server error, a timeout (408), a
         // redirect from something in between, or a token refused twice (401).
@@ -196,163 +335,236 @@ fn send(
         Err(Error::AccessDenied(e)) if e.status == 401 => api.now() + RETRY_AFTER_FAILURE,
         // Amazon may refuse an update because it already has it (an answer lost on
         // the way back, a second worker): its own PACKAGES data decides.
-        Err(Error::Amazon(e)) if e.status == 400 && amazon_has(api, order_id, &entry) => {
+        Err(Error::Amazon(e))
+            if e.status == 400 && amazon_has(api, order_id, &entry) == Some(true) =>
+        {
             log::info!("Amazon already has the tracking for {order_id}");
-            record_sent(store, order_id, &entry, api.now());
+            record_sent(store, order_id, &entry, None, api.now());
             return Ok(NotificationResult::Sent);
         }
         Err(Error::Amazon(e) | Error::AccessDenied(e)) => {
-            forget(store, order_id)?;
-            redact::schedule_label(store, order_id, &sent_label(order_id, &entry, api.now()))?;
+            reject(store, order_id, &entry, &e, api.now())?;
             return Ok(NotificationResult::NotSent(NotSentReason::Rejected(e)));
         }
-        Err(other) => return Err(other),
+        Err(other) => {
+            // Nothing reached Amazon (e.g. the request could not be built): kept.
+            entry.stage = Stage::Pending;
+            outbox.put(order_id, &entry)?;
+            return Err(other);
+        }
     };
+    entry.stage = Stage::Pending;
     entry.retry_at = retry_at;
-    let mut index: BTreeSet<String> = store.load(OUTBOX_INDEX)?.unwrap_or_default();
-    if index.insert(order_id.to_owned()) {
-        store.save(OUTBOX_INDEX, &index)?;
-    }
-    store.save(&format!("{OUTBOX_PREFIX}{order_id}"), &entry)?;
+    outbox.put(order_id, &entry)?;
     Ok(NotificationResult::Queued(retry_at))
 }
 
+/// Amazon refused the update: it leaves the outbox, and its label gets its own
+/// redaction schedule.
+fn reject(
+    store: &Store<'_>,
+    order_id: &str,
+    entry: &OutboxEntry,
+    error: &AmazonError,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    let outbox = Outbox::new(store);
+    outbox.mark_rejected(
+        order_id,
+        &outbox::Rejected {
+            label_id: entry.label_id.clone(),
+            error: error.clone(),
+        },
+    )?;
+    outbox.remove(order_id)?;
+    redact::schedule_label(store, order_id, &entry.label(order_id, now))
+}
+
 /// Amazon has the update: that is the outcome, whatever storage does next.
-fn record_sent(store: &Store<'_>, order_id: &str, entry: &OutboxEntry, now: DateTime<Utc>) {
-    let recorded = store
-        .save(
-            &format!("{SHIPMENT_PREFIX}{order_id}"),
+fn record_sent(
+    store: &Store<'_>,
+    order_id: &str,
+    entry: &OutboxEntry,
+    feed_id: Option<&str>,
+    now: DateTime<Utc>,
+) {
+    let outbox = Outbox::new(store);
+    let recorded = outbox
+        .mark_notified(
+            order_id,
             &Notified {
                 label_id: entry.label_id.clone(),
                 sent_at: now,
+                feed_id: feed_id.map(str::to_owned),
             },
         )
-        .and_then(|()| forget(store, order_id))
-        .and_then(|()| {
-            redact::schedule_shipment(store, order_id, &sent_label(order_id, entry, now))
-        });
+        .and_then(|()| outbox.remove(order_id))
+        .and_then(|()| redact::schedule_shipment(store, order_id, &entry.label(order_id, now)));
     if let Err(e) = recorded {
         log::error!("Amazon has the update for {order_id}, but recording it failed: {e}");
     }
 }
 
-/// True when Amazon's PACKAGES data for the order holds this update's tracking
-/// number. Any failure to find out is a no.
-fn amazon_has(api: &SpApi<'_>, order_id: &str, entry: &OutboxEntry) -> bool {
+/// Whether Amazon's PACKAGES data for the order holds this update's tracking
+/// number; `None` when Amazon could not be asked now.
+fn amazon_has(api: &SpApi<'_>, order_id: &str, entry: &OutboxEntry) -> Option<bool> {
     let query = [("includedData", "PACKAGES".to_owned())];
-    let Ok(response) =
-        api.get::<GetOrderResponse>(Operation::GET_ORDER, &get_order_path(order_id), &query)
-    else {
-        return false;
+    let response = match api.get::<GetOrderResponse>(
+        Operation::GET_ORDER,
+        &get_order_path(order_id),
+        &query,
+    ) {
+        Ok(response) => response,
+        // Amazon does not know the order: it cannot have its tracking.
+        Err(Error::Amazon(e)) if e.status == 404 => return Some(false),
+        Err(_) => return None,
     };
     #[derive(serde::Deserialize)]
     struct Packages {
         #[serde(default)]
         packages: Vec<crate::spapi::orders::Package>,
     }
-    serde_json::from_str::<Packages>(response.order.get()).is_ok_and(|order| {
-        order.packages.iter().any(|p| {
-            p.tracking_number.as_deref()
-                == Some(entry.request.package_detail.tracking_number.as_str())
-        })
-    })
+    let packages = serde_json::from_str::<Packages>(response.order.get()).ok()?;
+    Some(packages.packages.iter().any(|p| {
+        p.tracking_number.as_deref() == Some(entry.request.package_detail.tracking_number.as_str())
+    }))
 }
 
-/// Removes an order's outbox entry, then its index entry.
-fn forget(store: &Store<'_>, order_id: &str) -> Result<(), Error> {
-    store.remove(&format!("{OUTBOX_PREFIX}{order_id}"))?;
-    let mut index: BTreeSet<String> = store.load(OUTBOX_INDEX)?.unwrap_or_default();
-    if index.remove(order_id) {
-        store.save(OUTBOX_INDEX, &index)?;
-    }
-    Ok(())
-}
-
-/// The label, as far as the redaction schedule needs it, of an update sent from
-/// the outbox.
-fn sent_label(order_id: &str, entry: &OutboxEntry, now: DateTime<Utc>) -> LabelEvent {
-    let ship_date = DateTime::parse_from_rfc3339(&entry.request.package_detail.ship_date)
-        .map(|t| t.with_timezone(&Utc))
-        .unwrap_or(now);
-    LabelEvent {
-        label_id: entry.label_id.clone(),
-        orders: vec![LabelOrder {
-            order_id: order_id.to_owned(),
-            items: Vec::new(),
-        }],
-        carrier_code: entry.request.package_detail.carrier_code.clone(),
-        carrier_name: entry.request.package_detail.carrier_name.clone(),
-        service: entry.request.package_detail.shipping_method.clone(),
-        tracking_number: entry.request.package_detail.tracking_number.clone(),
-        ship_date,
-        created_at: entry.label_created_at.unwrap_or(now),
-        carrier_fee: None,
-        automatic_tracking: entry.automatic_tracking,
-        batch_id: None,
+/// Resolves an update whose fate is unknown by Amazon's PACKAGES data: sent when
+/// Amazon has it, pending again when it does not, left as it is when Amazon cannot
+/// be asked now.
+fn verify(
+    api: &SpApi<'_>,
+    store: &Store<'_>,
+    order_id: &str,
+    mut entry: OutboxEntry,
+) -> Result<Option<NotificationResult>, Error> {
+    match amazon_has(api, order_id, &entry) {
+        Some(true) => {
+            record_sent(store, order_id, &entry, None, api.now());
+            Ok(Some(NotificationResult::Sent))
+        }
+        Some(false) => {
+            entry.stage = Stage::Pending;
+            entry.retry_at = api.now();
+            Outbox::new(store).put(order_id, &entry)?;
+            Ok(None)
+        }
+        None => Ok(None),
     }
 }
 
-/// Sends the queued updates that are due, in the order they fell due, while the
-/// bucket allows.
+/// Sends the queued updates that are due, resolves updates whose answer was lost,
+/// and follows feeds in progress, as far as the buckets allow now.
 pub fn deliver_notifications(
     host: &dyn Host,
     settings: &StoreSettings,
 ) -> Result<DeliveryReport, Error> {
     settings.validate()?;
     let store = Store::new(host);
+    let outbox = Outbox::new(&store);
     let now = host.now();
-    let index: BTreeSet<String> = store.load(OUTBOX_INDEX)?.unwrap_or_default();
-    let mut queued = Vec::new();
-    for order_id in &index {
-        match store.load::<OutboxEntry>(&format!("{OUTBOX_PREFIX}{order_id}")) {
-            Ok(Some(entry)) => queued.push((order_id.clone(), entry)),
-            // An index entry without its update (a crash between the two writes).
-            Ok(None) => forget(&store, order_id)?,
-            Err(e) => log::error!("the outbox entry of {order_id} is unreadable: {e}"),
-        }
-    }
-    queued.sort_by_key(|(_, entry)| entry.retry_at);
-    let due = queued.iter().any(|(_, e)| e.retry_at <= now);
+    let entries = outbox.all()?;
+    let jobs = feed::jobs(&store)?;
+    let work_due = entries.iter().any(|(_, e)| match e.stage {
+        Stage::Pending => e.retry_at <= now,
+        Stage::Sending | Stage::Verify => e.retry_at <= now || e.stage == Stage::Sending,
+        Stage::InFeed { .. } => false,
+    }) || jobs
+        .iter()
+        .any(|job| feed::next_step_at(&store, job, now).is_ok_and(|at| at <= now));
     let mut outcomes = Vec::new();
-    if due {
+    if work_due {
         let api = SpApi::authorize(host, settings)?;
-        for (order_id, entry) in queued.iter().filter(|(_, e)| e.retry_at <= now) {
-            if api.ready_at(Operation::CONFIRM_SHIPMENT) > api.now() {
-                break;
+        let mut pending = Vec::new();
+        for (order_id, mut entry) in entries {
+            match entry.stage {
+                Stage::Pending => pending.push((order_id, entry)),
+                Stage::Sending | Stage::Verify => {
+                    // Found by a later call, a `Sending` entry's answer was lost.
+                    if entry.stage == Stage::Sending {
+                        entry.stage = Stage::Verify;
+                        entry.retry_at = entry.retry_at.min(now);
+                        outbox.put(&order_id, &entry)?;
+                    }
+                    if entry.retry_at > now || api.ready_at(Operation::GET_ORDER) > api.now() {
+                        continue;
+                    }
+                    let label_id = entry.label_id.clone();
+                    match verify(&api, &store, &order_id, entry)? {
+                        Some(outcome) => outcomes.push(NotificationOutcome {
+                            label_id,
+                            order_id,
+                            outcome,
+                        }),
+                        None => {
+                            if let Some(entry) = outbox.get(&order_id)?
+                                && entry.stage == Stage::Pending
+                            {
+                                pending.push((order_id, entry));
+                            }
+                        }
+                    }
+                }
+                Stage::InFeed { .. } => {}
             }
-            let label_id = entry.label_id.clone();
-            let outcome = send(&api, &store, order_id, entry.clone())?;
+        }
+        for job in &jobs {
+            for (order_id, label_id, outcome) in feed::advance(&api, &store, settings, job)? {
+                outcomes.push(NotificationOutcome {
+                    label_id,
+                    order_id,
+                    outcome,
+                });
+            }
+        }
+        // Feeds that failed send their updates back to pending: they go now too.
+        for (order_id, entry) in outbox.all()? {
+            if entry.stage == Stage::Pending && !pending.iter().any(|(id, _)| *id == order_id) {
+                pending.push((order_id, entry));
+            }
+        }
+        for (order_id, label_id, outcome) in dispatch(&api, &store, settings, pending)? {
             outcomes.push(NotificationOutcome {
                 label_id,
-                order_id: order_id.clone(),
+                order_id,
                 outcome,
             });
         }
     }
-    let index: BTreeSet<String> = store.load(OUTBOX_INDEX)?.unwrap_or_default();
-    let mut next: Option<DateTime<Utc>> = None;
-    for order_id in &index {
-        if let Ok(Some(entry)) = store.load::<OutboxEntry>(&format!("{OUTBOX_PREFIX}{order_id}")) {
-            next = Some(next.map_or(entry.retry_at, |n| n.min(entry.retry_at)));
-        }
-    }
-    let next = next.map(|n| {
-        n.max(crate::spapi::pacing::ready_at(
-            &store,
-            &Operation::CONFIRM_SHIPMENT,
-            host.now(),
-        ))
-    });
-    log::info!(
-        "delivered {} queued updates, {} pending",
-        outcomes.len(),
-        index.len()
-    );
+    let (pending, next_call_after) = next_call(&store, host.now())?;
+    log::info!("delivered {} updates, {} pending", outcomes.len(), pending);
     Ok(DeliveryReport {
         outcomes,
-        pending: u32::try_from(index.len()).unwrap_or(u32::MAX),
-        next_call_after: next,
+        pending,
+        next_call_after,
     })
+}
+
+/// How many updates the outbox holds, and when the next of them can move.
+fn next_call(store: &Store<'_>, now: DateTime<Utc>) -> Result<(u32, Option<DateTime<Utc>>), Error> {
+    let entries = Outbox::new(store).all()?;
+    let mut next: Option<DateTime<Utc>> = None;
+    let mut earliest = |at: DateTime<Utc>| next = Some(next.map_or(at, |n| n.min(at)));
+    for (_, entry) in &entries {
+        match entry.stage {
+            Stage::Pending => earliest(entry.retry_at.max(pacing::ready_at(
+                store,
+                &Operation::CONFIRM_SHIPMENT,
+                now,
+            ))),
+            Stage::Sending | Stage::Verify => earliest(entry.retry_at.max(pacing::ready_at(
+                store,
+                &Operation::GET_ORDER,
+                now,
+            ))),
+            Stage::InFeed { .. } => {}
+        }
+    }
+    for job in feed::jobs(store)? {
+        earliest(feed::next_step_at(store, &job, now)?);
+    }
+    Ok((u32::try_from(entries.len()).unwrap_or(u32::MAX), next))
 }
 
 /// The order's one shipment update carries everything it still has to ship (a split
@@ -624,7 +836,6 @@ mod tests {
     #[test]
     fn incomplete_labels_are_refused_without_calling_amazon() {
         let host = FakeHost::new();
-        host.expect_token();
         let mut other = label("L1", "111-0000001-0000001");
         other.carrier_code = "Other".into();
         let mut no_items = label("L2", "111-0000002-0000002");
@@ -656,18 +867,20 @@ mod tests {
                 "labels[3].ship-date"
             ]
         );
-        assert_eq!(host.sent.borrow().len(), 1, "only the token exchange");
+        assert!(host.sent.borrow().is_empty(), "not even a token exchange");
     }
 
     #[test]
-    fn a_storage_failure_is_an_error_not_a_silent_loss() {
+    fn an_update_storage_cannot_keep_is_not_sent() {
         let host = FakeHost::new();
-        host.expect_token();
         host.failing_writes.set(true);
+        let outcomes =
+            on_label_created(&host, &us_settings(), &[label("L1", "111-0000001-0000001")]).unwrap();
         assert!(matches!(
-            on_label_created(&host, &us_settings(), &[label("L1", "111-0000001-0000001")]),
-            Err(Error::Storage(_))
+            outcomes[0].outcome,
+            NotificationResult::NotSent(NotSentReason::StorageFailed(_))
         ));
+        assert!(host.sent.borrow().is_empty(), "nothing unrecorded is sent");
     }
 
     #[test]
@@ -743,25 +956,67 @@ mod tests {
     }
 
     #[test]
-    fn a_storage_failure_after_amazon_accepted_keeps_every_outcome() {
-        let host = FakeHost::new();
-        host.expect_token().expect("POST", CONFIRM, 204, "");
-        // The token and the first bucket view are written; then the disk is full.
-        host.writes_before_failure.set(Some(2));
-        let outcomes = on_label_created(&host, &us_settings(), &two_labels()).unwrap();
-        assert_eq!(
-            outcomes[0].outcome,
-            NotificationResult::Sent,
-            "Amazon has it"
-        );
-        assert!(matches!(
-            outcomes[1].outcome,
-            NotificationResult::NotSent(NotSentReason::StorageFailed(_))
-        ));
-        assert_eq!(
-            host.sent.borrow().len(),
-            2,
-            "the second was not sent unrecorded"
+    fn a_storage_failure_at_any_write_loses_no_update_and_repeats_none() {
+        let mut seen_sent_then_kept = false;
+        for writes in 0..20 {
+            let host = FakeHost::new();
+            host.expect_token()
+                .expect("POST", CONFIRM, 204, "")
+                .expect("POST", CONFIRM, 204, "");
+            host.writes_before_failure.set(Some(writes));
+            let result = on_label_created(&host, &us_settings(), &two_labels());
+            host.writes_before_failure.set(None);
+            let confirmed: Vec<String> = host
+                .sent
+                .borrow()
+                .iter()
+                .filter(|s| s.uri.ends_with("/shipmentConfirmation"))
+                .map(|s| s.uri.split('/').nth_back(1).unwrap().to_owned())
+                .collect();
+            let store = Store::new(&host);
+            let outbox = Outbox::new(&store);
+            for order in ["111-0000001-0000001", "111-0000002-0000002"] {
+                let entry = outbox.get(order).unwrap();
+                let notified = outbox.notified(order).unwrap().is_some();
+                if confirmed.iter().any(|c| c == order) {
+                    // Amazon has it: recorded, or marked so Amazon is asked before
+                    // it is ever sent again.
+                    assert!(
+                        notified || entry.is_some_and(|e| e.stage == Stage::Sending),
+                        "after {writes} writes, {order}"
+                    );
+                } else if entry.is_none() && result.is_ok() {
+                    // Not kept: the host was told so. (On `Err` the host repeats the
+                    // whole call, which is idempotent.)
+                    let outcome = result.as_ref().ok().and_then(|o| {
+                        o.iter()
+                            .find(|o| o.order_id == order)
+                            .map(|o| o.outcome.clone())
+                    });
+                    assert!(
+                        matches!(
+                            outcome,
+                            Some(NotificationResult::NotSent(NotSentReason::StorageFailed(_)))
+                        ),
+                        "after {writes} writes, {order}: {outcome:?}"
+                    );
+                }
+            }
+            if let Ok(outcomes) = &result {
+                let sent = outcomes
+                    .iter()
+                    .filter(|o| o.outcome == NotificationResult::Sent)
+                    .count();
+                assert_eq!(sent, confirmed.len(), "after {writes} writes");
+                seen_sent_then_kept |= matches!(
+                    (&outcomes[0].outcome, &outcomes[1].outcome),
+                    (NotificationResult::Sent, NotificationResult::Queued(_))
+                );
+            }
+        }
+        assert!(
+            seen_sent_then_kept,
+            "some failure point falls between Amazon's acceptance and the next update"
         );
     }
 

@@ -1,0 +1,326 @@
+//! The simulated host's shipping desk: it creates labels for the unshipped orders it
+//! imported, hands them to `on-label-created`, calls `deliver-notifications` when
+//! told to, and keeps each label's outcome in its own database. After a crash it
+//! asks the component again about every label without a final outcome (the same
+//! labels to `on-label-created`, which sends nothing new).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+
+use anyhow::Result;
+use chrono::{DateTime, Duration, Utc};
+
+use super::{HostDatabase, NotificationReport, Upstream, lock, time};
+use crate::runtime::bindings as wit;
+use crate::runtime::{Plugin, VirtualClock};
+use crate::scenario::datetime;
+use crate::upstream::sim::Shipping;
+
+/// What a step did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Did {
+    /// Nothing was due.
+    Nothing,
+    /// A call, or labels created.
+    Something,
+    /// The host crashed after a call: restart the component.
+    Crashed,
+}
+
+/// One label as the host keeps it.
+struct HostLabel {
+    event: wit::LabelEvent,
+    order_id: String,
+    created_at: DateTime<Utc>,
+    /// Sent, sent in a feed, or not sent: nothing more will happen to it.
+    outcome: Option<wit::NotificationResult>,
+}
+
+/// The host's labels and its timers.
+pub struct Shipper {
+    interval: Duration,
+    batch: usize,
+    next_batch_at: Option<DateTime<Utc>>,
+    labels: BTreeMap<String, HostLabel>,
+    labelled: BTreeSet<String>,
+    /// Labels to hand (again) to `on-label-created`: created, or unknown after a
+    /// crash.
+    unsent: Vec<String>,
+    next_delivery: Option<DateTime<Utc>>,
+    crash_after: BTreeSet<usize>,
+    calls: usize,
+    label_calls: usize,
+    delivery_calls: usize,
+    crashes: usize,
+    batches: usize,
+    /// When a notification call last changed anything.
+    pub last_activity: Option<DateTime<Utc>>,
+}
+
+impl Shipper {
+    /// `per_hour` labels an hour, `batch` per call, from `start`.
+    pub fn new(
+        per_hour: f64,
+        batch: usize,
+        start: DateTime<Utc>,
+        crash_after: BTreeSet<usize>,
+    ) -> Self {
+        let batch = batch.max(1);
+        let interval =
+            Duration::milliseconds((batch as f64 / per_hour.max(1e-3) * 3_600_000.0) as i64);
+        Self {
+            interval,
+            batch,
+            next_batch_at: Some(start + interval),
+            labels: BTreeMap::new(),
+            labelled: BTreeSet::new(),
+            unsent: Vec::new(),
+            next_delivery: None,
+            crash_after,
+            calls: 0,
+            label_calls: 0,
+            delivery_calls: 0,
+            crashes: 0,
+            batches: 0,
+            last_activity: None,
+        }
+    }
+
+    /// When the desk has something to do next.
+    pub fn due_at(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        if !self.unsent.is_empty() {
+            return Some(now);
+        }
+        [self.next_batch_at, self.next_delivery]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// Every label has its final outcome and no more will be created.
+    pub fn done(&self) -> bool {
+        self.next_batch_at.is_none()
+            && self.unsent.is_empty()
+            && self.labels.values().all(|l| l.outcome.is_some())
+    }
+
+    fn crash(&mut self) -> bool {
+        self.calls += 1;
+        if self.crash_after.contains(&self.calls) {
+            self.crashes += 1;
+            return true;
+        }
+        false
+    }
+
+    fn record(&mut self, outcomes: &[wit::NotificationOutcome]) {
+        for outcome in outcomes {
+            let Some(label) = self.labels.get_mut(&outcome.label_id) else {
+                continue;
+            };
+            match &outcome.outcome {
+                wit::NotificationResult::Queued(at) => {
+                    self.next_delivery =
+                        Some(self.next_delivery.map_or(time(at), |n| n.min(time(at))));
+                }
+                wit::NotificationResult::InFeed(feed) => {
+                    let at = time(&feed.check_after);
+                    self.next_delivery = Some(self.next_delivery.map_or(at, |n| n.min(at)));
+                }
+                final_outcome => label.outcome = Some(final_outcome.clone()),
+            }
+        }
+    }
+
+    /// Does what is due at `now`.
+    pub fn step(
+        &mut self,
+        plugin: &mut Plugin,
+        upstream: &Arc<Mutex<Upstream>>,
+        clock: &VirtualClock,
+        settings: &wit::StoreSettings,
+        db: &HostDatabase,
+    ) -> Result<Did> {
+        let now = clock.now();
+        if !self.unsent.is_empty() {
+            let labels: Vec<wit::LabelEvent> = self
+                .unsent
+                .iter()
+                .filter_map(|id| self.labels.get(id))
+                .map(|l| l.event.clone())
+                .collect();
+            self.label_calls += 1;
+            let (result, _) = plugin.on_label_created(settings, &labels)?;
+            if self.crash() {
+                return Ok(Did::Crashed);
+            }
+            match result {
+                Ok(outcomes) => {
+                    self.unsent.clear();
+                    self.record(&outcomes);
+                    self.last_activity = Some(now);
+                }
+                // The host tries again a minute later; the labels stay unsent.
+                Err(_) => self.next_delivery = Some(now + Duration::seconds(60)),
+            }
+            return Ok(Did::Something);
+        }
+        if self.next_delivery.is_some_and(|at| at <= now) {
+            self.delivery_calls += 1;
+            let (result, _) = plugin.deliver_notifications(settings)?;
+            if self.crash() {
+                return Ok(Did::Crashed);
+            }
+            match result {
+                Ok(report) => {
+                    self.next_delivery = None;
+                    if !report.outcomes.is_empty() {
+                        self.last_activity = Some(now);
+                    }
+                    self.record(&report.outcomes);
+                    self.next_delivery = report.next_call_after.as_ref().map(time);
+                }
+                Err(_) => self.next_delivery = Some(now + Duration::seconds(60)),
+            }
+            return Ok(Did::Something);
+        }
+        if self.next_batch_at.is_some_and(|at| at <= now) {
+            let candidates: Vec<(&String, &super::Held)> = db
+                .orders
+                .iter()
+                .filter(|(id, held)| {
+                    held.status == "UNSHIPPED"
+                        && !held.amazon_fulfilled
+                        && !self.labelled.contains(*id)
+                })
+                .take(self.batch)
+                .collect();
+            if candidates.is_empty() {
+                let quiet = lock(upstream).inner().inner().world().pending_changes() == 0;
+                self.next_batch_at = if quiet {
+                    None
+                } else {
+                    Some(now + self.interval)
+                };
+                return Ok(Did::Something);
+            }
+            self.batches += 1;
+            let batch_id = format!("B{}", self.batches);
+            for (order_id, held) in candidates {
+                let serial = self.labels.len() + 1;
+                let label_id = format!("L{serial}");
+                let event = wit::LabelEvent {
+                    label_id: label_id.clone(),
+                    orders: vec![wit::LabelOrder {
+                        order_id: order_id.clone(),
+                        items: held
+                            .lines
+                            .iter()
+                            .filter(|(_, quantity)| *quantity > 0)
+                            .map(|(id, quantity)| wit::LabelItem {
+                                order_item_id: id.clone(),
+                                quantity: *quantity,
+                            })
+                            .collect(),
+                    }],
+                    carrier_code: "UPS".into(),
+                    carrier_name: None,
+                    service: Some("UPS Ground".into()),
+                    tracking_number: format!("1ZSIM{serial:010}"),
+                    ship_date: datetime(now),
+                    created_at: datetime(now),
+                    carrier_fee: None,
+                    automatic_tracking: true,
+                    batch_id: Some(batch_id.clone()),
+                };
+                self.labelled.insert(order_id.clone());
+                self.unsent.push(label_id.clone());
+                self.labels.insert(
+                    label_id,
+                    HostLabel {
+                        event,
+                        order_id: order_id.clone(),
+                        created_at: now,
+                        outcome: None,
+                    },
+                );
+            }
+            self.next_batch_at = Some(now + self.interval);
+            return Ok(Did::Something);
+        }
+        Ok(Did::Nothing)
+    }
+
+    /// The host died before storing the outcomes (and the component was restarted
+    /// on the storage it left): every label without a final outcome is asked about
+    /// again.
+    pub fn after_crash(&mut self) {
+        self.unsent = self
+            .labels
+            .iter()
+            .filter(|(_, l)| l.outcome.is_none())
+            .map(|(id, _)| id.clone())
+            .collect();
+    }
+
+    /// The figures, from the host's outcomes and Amazon's record.
+    pub fn report(
+        &self,
+        shipping: &Shipping,
+        cancelled: impl Fn(&str) -> bool,
+    ) -> NotificationReport {
+        let mut report = NotificationReport {
+            labels: self.labels.len(),
+            label_calls: self.label_calls,
+            delivery_calls: self.delivery_calls,
+            crashes: self.crashes,
+            ..NotificationReport::default()
+        };
+        let mut lags = Vec::new();
+        for label in self.labels.values() {
+            let tracking = &label.event.tracking_number;
+            let attempts: Vec<_> = shipping
+                .attempts
+                .get(&label.order_id)
+                .into_iter()
+                .flatten()
+                .filter(|a| &a.tracking_number == tracking)
+                .collect();
+            let accepted = attempts.iter().find(|a| a.accepted);
+            if attempts.len() > 1 {
+                report.sent_twice += 1;
+            }
+            match accepted {
+                Some(attempt) => {
+                    if attempts.len() == 1 {
+                        report.confirmed_once += 1;
+                    }
+                    if attempt.via != "confirmShipment" {
+                        report.via_feed += 1;
+                    }
+                    lags.push((attempt.at - label.created_at).num_milliseconds() as f64 / 1000.0);
+                }
+                None if !cancelled(&label.order_id) => report.lost += 1,
+                None => {}
+            }
+            match &label.outcome {
+                None => report.unresolved += 1,
+                Some(wit::NotificationResult::NotSent(_)) => {
+                    report.rejected += 1;
+                    report.host_mismatches += usize::from(accepted.is_some());
+                }
+                Some(_) => report.host_mismatches += usize::from(accepted.is_none()),
+            }
+        }
+        lags.sort_by(f64::total_cmp);
+        let pick = |share: f64| {
+            lags.get(((lags.len() as f64 * share).ceil() as usize).saturating_sub(1))
+                .copied()
+                .unwrap_or(0.0)
+        };
+        report.lag_p50_seconds = pick(0.5);
+        report.lag_p99_seconds = pick(0.99);
+        report.lag_max_seconds = lags.last().copied().unwrap_or(0.0);
+        report
+    }
+}
