@@ -494,7 +494,8 @@ fn run_world(options: &Options, world: World, start: DateTime<Utc>) -> Result<Ru
             break false;
         }
         if let Some(desk) = shipper.as_mut() {
-            match desk.step(&mut plugin, &upstream, &clock, &settings, &db)? {
+            let backlog_read = !windows_read.is_empty();
+            match desk.step(&mut plugin, &upstream, &clock, &settings, &db, backlog_read)? {
                 shipper::Did::Nothing => {}
                 shipper::Did::Something => continue,
                 shipper::Did::Crashed => {

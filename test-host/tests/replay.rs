@@ -52,6 +52,7 @@ const FIXTURES: &[&str] = &[
     "import-two-pages.har",
     "label-confirmed.har",
     "label-many-lines.har",
+    "label-already-at-amazon.har",
     "label-rejected.har",
     "label-split-and-combined.har",
     "label-throttled-then-delivered.har",
@@ -194,6 +195,12 @@ fn a_label_is_confirmed_once_and_a_rejection_is_reported() {
     );
     assert!(report.steps[1].record.exchanges.is_empty());
 
+    let report = run("label-already-at-amazon.har");
+    assert_eq!(
+        ok(&report, 0)[0]["outcome"],
+        "Sent",
+        "Amazon's PACKAGES data has this tracking"
+    );
     let report = run("label-rejected.har");
     let rejected = &ok(&report, 0)[0]["outcome"]["NotSent"]["Rejected"];
     assert_eq!(rejected["status"], 400);

@@ -617,3 +617,161 @@ fn an_instance_past_its_limits_gets_an_error_and_the_host_carries_on() {
     let (batch, _) = healthy.import_orders(&us, None).unwrap();
     assert_eq!(batch.unwrap().orders.len(), 5);
 }
+
+// ---------------------------------------------------------------- shipment updates
+
+/// A store that ships what it imports: `batch` labels per call, every `batch` /
+/// `per_hour` hours, until every unshipped order has its label.
+fn shipping_world(orders: usize, per_hour: f64, batch: usize) -> Options {
+    Options {
+        orders,
+        seed: 11,
+        distinct_asins: 6,
+        ship: Some(per_hour),
+        batch,
+        ..Options::default()
+    }
+}
+
+fn notifications(report: &Report) -> &simulate::NotificationReport {
+    report.notifications.as_ref().expect("labels were created")
+}
+
+#[test]
+fn five_hundred_labels_in_one_batch_reach_amazon_in_one_feed_within_ten_calls() {
+    let report = run(shipping_world(600, 500.0, 500));
+    assert_truth(&report);
+    let shipped = notifications(&report);
+    assert_eq!(shipped.via_feed, 500, "{shipped:#?}");
+    assert_eq!(shipped.confirmed_once, shipped.labels);
+    let feed_calls: u64 = [
+        "createFeedDocument",
+        "feed-document",
+        "createFeed",
+        "getFeed",
+        "getFeedDocument",
+        "getFeeds",
+    ]
+    .iter()
+    .map(|op| calls(&report, op))
+    .sum();
+    assert!(feed_calls <= 10, "{feed_calls} calls for the feed");
+    // The rest of the store (one more batch of a few dozen) went one by one.
+    assert_eq!(
+        calls(&report, "confirmShipment") as usize,
+        shipped.labels - 500
+    );
+}
+
+#[test]
+fn single_labels_go_as_fast_as_the_bucket_allows_and_never_into_a_429() {
+    // Ten labels a second against a bucket of two a second.
+    let report = run(shipping_world(600, 36_000.0, 1));
+    assert_truth(&report);
+    let shipped = notifications(&report);
+    assert!(shipped.labels > 500, "{shipped:#?}");
+    assert_eq!(report.throttled, 0, "{:#?}", report.calls);
+    // Each update waits for its token only: the queue drains at 2 per second (or
+    // faster, by feed), so no label waits much longer than the queue ahead of it.
+    let queue_drain = shipped.labels as f64 / 2.0;
+    assert!(
+        shipped.lag_max_seconds <= queue_drain,
+        "worst {} s for {} labels",
+        shipped.lag_max_seconds,
+        shipped.labels
+    );
+}
+
+#[test]
+fn a_429_storm_delays_updates_only_until_the_bucket_refills() {
+    let baseline = run(shipping_world(120, 3_600.0, 20));
+    assert_truth(&baseline);
+    let requests: u64 = baseline.calls.values().map(|c| c.calls).sum();
+    // A storm over the last third of the run's requests, when labels go out.
+    let from = (requests * 2 / 3) as usize;
+    let report = run(Options {
+        faults: (from..from + 15).map(|n| (n, Fault::Throttle)).collect(),
+        ..shipping_world(120, 3_600.0, 20)
+    });
+    assert_truth(&report);
+    assert_eq!(report.faults, 15);
+    let (calm, stormy) = (notifications(&baseline), notifications(&report));
+    // Each 429 empties the view of one bucket; it refills in seconds (confirmShipment,
+    // getOrder) or a few minutes (searchOrders), and the updates go on then.
+    assert!(
+        stormy.lag_max_seconds <= calm.lag_max_seconds + 15.0 * 180.0,
+        "{} s after a storm, {} s without",
+        stormy.lag_max_seconds,
+        calm.lag_max_seconds
+    );
+}
+
+#[test]
+fn a_host_crash_between_any_two_notification_calls_confirms_every_order_exactly_once() {
+    let world = || shipping_world(250, 2_400.0, 20);
+    let baseline = run(world());
+    assert_truth(&baseline);
+    let shipped = notifications(&baseline);
+    assert!(shipped.labels >= 200, "{shipped:#?}");
+    let calls = shipped.label_calls + shipped.delivery_calls;
+    for call in 1..=calls {
+        let report = run(Options {
+            crash_after_notification_calls: BTreeSet::from([call]),
+            ..world()
+        });
+        assert_eq!(notifications(&report).crashes, 1, "call {call}");
+        assert_truth(&report);
+        assert_eq!(
+            notifications(&report).confirmed_once,
+            shipped.labels,
+            "call {call}"
+        );
+    }
+    let report = run(Options {
+        crash_after_notification_calls: (1..=calls).step_by(2).collect(),
+        ..world()
+    });
+    assert_truth(&report);
+}
+
+#[test]
+fn a_lost_answer_at_any_shipping_request_sends_nothing_twice() {
+    // One batch big enough for a feed, and a second small one sent one by one.
+    let world = || Options {
+        record: true,
+        ..shipping_world(330, 300.0, 280)
+    };
+    let baseline = simulate::run(&world()).unwrap();
+    assert_truth(&baseline.report);
+    assert_eq!(notifications(&baseline.report).via_feed, 280);
+    let har = baseline.har.unwrap();
+    let shipping_requests: Vec<usize> = har
+        .log
+        .entries
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| {
+            let url = &e.request.url;
+            url.contains("/feeds/")
+                || url.contains("amazonaws.com")
+                || url.contains("shipmentConfirmation")
+        })
+        .map(|(index, _)| index + 1)
+        .collect();
+    assert!(shipping_requests.len() > 20, "{shipping_requests:?}");
+    for number in shipping_requests {
+        for fault in [Fault::LostResponse, Fault::Timeout, Fault::Unavailable] {
+            let report = run(Options {
+                faults: vec![(number, fault)],
+                record: false,
+                ..world()
+            });
+            assert_truth(&report);
+            assert_eq!(
+                notifications(&report).confirmed_once,
+                notifications(&report).labels,
+                "{fault:?} at request {number}"
+            );
+        }
+    }
+}

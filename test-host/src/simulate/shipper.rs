@@ -140,6 +140,7 @@ impl Shipper {
         clock: &VirtualClock,
         settings: &wit::StoreSettings,
         db: &HostDatabase,
+        backlog_read: bool,
     ) -> Result<Did> {
         let now = clock.now();
         if !self.unsent.is_empty() {
@@ -196,7 +197,10 @@ impl Shipper {
                 .take(self.batch)
                 .collect();
             if candidates.is_empty() {
-                let quiet = lock(upstream).inner().inner().world().pending_changes() == 0;
+                // No order will need a label any more: the backlog is in and
+                // Amazon's changes are over.
+                let quiet =
+                    backlog_read && lock(upstream).inner().inner().world().pending_changes() == 0;
                 self.next_batch_at = if quiet {
                     None
                 } else {
