@@ -323,6 +323,7 @@ impl From<wit::StoreSettings> for model::StoreSettings {
             },
             import_fba_orders: s.import_fba_orders,
             japan_kanji_addresses: s.japan_kanji_addresses,
+            carrier_codes: s.carrier_codes,
         }
     }
 }

@@ -68,6 +68,8 @@ pub struct StoreSettings {
     pub import_fba_orders: bool,
     /// Japanese kanji addresses enabled.
     pub japan_kanji_addresses: bool,
+    /// The marketplace's carrier codes in Seller Central; empty for Amazon's list.
+    pub carrier_codes: Vec<String>,
 }
 
 impl StoreSettings {

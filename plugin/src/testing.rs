@@ -179,5 +179,6 @@ pub fn us_settings() -> StoreSettings {
         product_identifier: ProductIdentifier::Sku,
         import_fba_orders: false,
         japan_kanji_addresses: false,
+        carrier_codes: Vec::new(),
     }
 }

@@ -73,6 +73,9 @@ pub struct Settings {
     /// Kanji addresses for Japan.
     #[serde(default)]
     pub japan_kanji_addresses: bool,
+    /// The marketplace's carrier codes in Seller Central (empty: Amazon's list).
+    #[serde(default)]
+    pub carrier_codes: Vec<String>,
 }
 
 fn placeholder_seller() -> String {
@@ -120,6 +123,7 @@ impl Settings {
             },
             import_fba_orders: self.import_fba_orders,
             japan_kanji_addresses: self.japan_kanji_addresses,
+            carrier_codes: self.carrier_codes.clone(),
         }
     }
 }

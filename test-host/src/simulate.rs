@@ -449,6 +449,7 @@ fn run_world(options: &Options, world: World, start: DateTime<Utc>) -> Result<Ru
         import_fba_orders: options.fba,
         // Only Amazon.co.jp looks at it, and a simulated store there opts in.
         japan_kanji_addresses: true,
+        carrier_codes: Vec::new(),
     }
     .to_wit();
     let mut plugin = Plugin::new(upstream.clone(), SqliteStore::in_memory()?, clock.clone())?;

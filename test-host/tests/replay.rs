@@ -55,6 +55,7 @@ const FIXTURES: &[&str] = &[
     "label-already-at-amazon.har",
     "label-rejected.har",
     "label-split-and-combined.har",
+    "label-store-carrier-list.har",
     "label-throttled-then-delivered.har",
     "redaction-after-delivery.har",
     "redaction-until-acknowledged.har",

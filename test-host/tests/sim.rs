@@ -353,6 +353,7 @@ fn settings(marketplace: &str) -> wit::StoreSettings {
         product_identifier: ProductIdentifier::Sku,
         import_fba_orders: false,
         japan_kanji_addresses: false,
+        carrier_codes: Vec::new(),
     }
     .to_wit()
 }

@@ -167,8 +167,11 @@ fn write_ahead(
             ))
         });
     }
-    let (carrier_code, carrier_name) =
-        carriers::amazon_carrier(&label.carrier_code, label.carrier_name.as_deref());
+    let (carrier_code, carrier_name) = carriers::amazon_carrier(
+        &label.carrier_code,
+        label.carrier_name.as_deref(),
+        &settings.carrier_codes,
+    );
     let entry = OutboxEntry {
         label_id: label.label_id.clone(),
         request: ConfirmShipmentRequest {

@@ -227,9 +227,13 @@ impl Shipper {
                             })
                             .collect(),
                     }],
-                    carrier_code: "UPS".into(),
+                    // As hosts type them: Amazon's list has the first two (spelled
+                    // otherwise), not the third.
+                    carrier_code: ["ups", "United States Postal Service", "Acme Couriers"]
+                        [serial % 3]
+                        .into(),
                     carrier_name: None,
-                    service: Some("UPS Ground".into()),
+                    service: Some("Ground".into()),
                     tracking_number: format!("1ZSIM{serial:010}"),
                     ship_date: datetime(now),
                     created_at: datetime(now),

@@ -13,6 +13,8 @@ use quick_xml::events::Event;
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use amazon_marketplace::spapi::carriers::CARRIER_CODES;
+
 use super::orders::error;
 use super::world::{World, stamp};
 use crate::upstream::{Request, Response};
@@ -69,7 +71,10 @@ pub struct Shipping {
 /// One package of a confirmation, as either path carries it.
 struct Package {
     order_id: String,
+    /// Amazon's carrier code, or the carrier's name with `Other`.
     carrier: String,
+    /// `carrier` came as a code (not as the name of an Other carrier).
+    carrier_is_code: bool,
     service: Option<String>,
     tracking_number: String,
     ship_time: String,
@@ -90,6 +95,13 @@ impl Shipping {
         via: &str,
         now: DateTime<Utc>,
     ) -> Result<(), String> {
+        // Amazon's list, as the component knows it: one truth for both.
+        if package.carrier_is_code && !CARRIER_CODES.contains(&package.carrier.as_str()) {
+            return Err(format!(
+                "The CarrierCode value must match the options listed in Seller Central exactly: {}",
+                package.carrier
+            ));
+        }
         let json = json!({
             "packageReferenceId": "1",
             "createdTime": stamp(now),
@@ -139,9 +151,9 @@ impl Shipping {
                 "PackageReferenceId: is invalid, must be a positive numeric value.",
             );
         }
-        let carrier = match (text("carrierCode"), text("carrierName")) {
-            (Some(code), Some(name)) if code == "Other" => name,
-            (Some(code), _) if code != "Other" && !code.is_empty() => code,
+        let (carrier, carrier_is_code) = match (text("carrierCode"), text("carrierName")) {
+            (Some(code), Some(name)) if code == "Other" => (name, false),
+            (Some(code), _) if code != "Other" && !code.is_empty() => (code, true),
             _ => {
                 return error(
                     400,
@@ -177,6 +189,7 @@ impl Shipping {
         let package = Package {
             order_id: order_id.to_owned(),
             carrier,
+            carrier_is_code,
             service: text("shippingMethod"),
             tracking_number,
             ship_time,
@@ -495,6 +508,7 @@ fn parse_document(content: &[u8]) -> Result<Vec<(u32, Package)>, String> {
                         let message_id = get("MessageID")
                             .and_then(|m| m.parse().ok())
                             .ok_or("a message has no MessageID")?;
+                        let carrier_is_code = get("CarrierCode").is_some();
                         let carrier = get("CarrierCode")
                             .or(get("CarrierName"))
                             .ok_or("a message has no carrier")?;
@@ -504,6 +518,7 @@ fn parse_document(content: &[u8]) -> Result<Vec<(u32, Package)>, String> {
                                 order_id: get("AmazonOrderID")
                                     .ok_or("a message has no AmazonOrderID")?,
                                 carrier,
+                                carrier_is_code,
                                 service: get("ShippingMethod"),
                                 tracking_number: get("ShipperTrackingNumber")
                                     .ok_or("a message has no tracking number")?,
