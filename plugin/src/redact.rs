@@ -129,19 +129,20 @@ pub fn schedule_imports(
     Ok(())
 }
 
-/// Moves an order to a shipped rule once its tracking reached Amazon.
+/// Moves an order to a shipped rule once its tracking reached Amazon (at `now`).
 pub fn schedule_shipment(
     store: &Store<'_>,
     order_id: &str,
     label: &LabelEvent,
+    now: DateTime<Utc>,
 ) -> Result<(), Error> {
     let Some((rule, due_at)) = shipped_rule(label) else {
         return Ok(());
     };
-    // Redacted stays redacted: a label for an order whose PII is already due does
-    // not move its date back into the future.
+    // Redacted stays redacted: a shipment of an order whose PII is already due (the
+    // host may have redacted it) does not move its date back into the future.
     if let Ok(Some(existing)) = store.load::<Scheduled>(&format!("{ORDER_PREFIX}{order_id}"))
-        && existing.due_at <= label.created_at.max(label.ship_date)
+        && existing.due_at <= now
         && existing.due_at < due_at
     {
         return Ok(());
@@ -195,8 +196,7 @@ pub fn schedule_label(store: &Store<'_>, order_id: &str, label: &LabelEvent) -> 
 /// dates no real label has (the label is refused as invalid anyway).
 fn shipped_rule(label: &LabelEvent) -> Option<(RedactionRule, DateTime<Utc>)> {
     if label.automatic_tracking {
-        // Delivery (the third clock) is not reported to the component yet; the two
-        // clocks it knows bound the date from above.
+        // Delivery, the third clock, can only bring this forward (`delivered`).
         let after_ship = label.ship_date.checked_add_signed(AFTER_SHIP_DATE)?;
         let after_label = label.created_at.checked_add_signed(AFTER_LABEL_CREATED)?;
         Some((RedactionRule::TrackedShipment, after_ship.min(after_label)))
@@ -548,7 +548,7 @@ mod tests {
         let store = Store::new(&host);
         schedule_import(&store, "111-1", at("2026-11-01T00:00:00Z")).unwrap();
         // Due 2026-11-15; the label (created 2026-11-21) comes after that.
-        schedule_shipment(&store, "111-1", &shipped(true)).unwrap();
+        schedule_shipment(&store, "111-1", &shipped(true), shipped(true).created_at).unwrap();
         assert!(is_due(&store, "111-1", at("2026-11-16T00:00:00Z")));
     }
 
@@ -556,7 +556,7 @@ mod tests {
     fn orders_keep_city_state_and_postal_code_labels_do_not() {
         let host = FakeHost::new();
         let store = Store::new(&host);
-        schedule_shipment(&store, "111-1", &shipped(false)).unwrap();
+        schedule_shipment(&store, "111-1", &shipped(false), shipped(false).created_at).unwrap();
         let directives = due(&host, "2026-12-21T00:00:00Z");
         let order = &directives[0];
         assert!(
@@ -582,7 +582,7 @@ mod tests {
         let host = FakeHost::new();
         let store = Store::new(&host);
         schedule_import(&store, "111-1", at("2026-11-20T15:00:00Z")).unwrap();
-        schedule_shipment(&store, "111-1", &shipped(true)).unwrap();
+        schedule_shipment(&store, "111-1", &shipped(true), shipped(true).created_at).unwrap();
         // The 14-day unshipped rule no longer applies once the order shipped.
         assert!(due(&host, "2026-12-10T00:00:00Z").is_empty());
         // ship date + 30 = Dec 25, label + 44 = Jan 4: Dec 25 wins.
@@ -599,7 +599,13 @@ mod tests {
     #[test]
     fn untracked_shipments_wait_30_days_after_the_label() {
         let host = FakeHost::new();
-        schedule_shipment(&Store::new(&host), "111-1", &shipped(false)).unwrap();
+        schedule_shipment(
+            &Store::new(&host),
+            "111-1",
+            &shipped(false),
+            shipped(false).created_at,
+        )
+        .unwrap();
         assert!(due(&host, "2026-12-20T23:59:59Z").is_empty());
         assert_eq!(
             due(&host, "2026-12-21T00:00:00Z")[0].rule,
@@ -621,7 +627,7 @@ mod tests {
         let host = FakeHost::new();
         let store = Store::new(&host);
         schedule_import(&store, "111-1", at("2026-11-20T15:00:00Z")).unwrap();
-        schedule_shipment(&store, "111-2", &shipped(true)).unwrap();
+        schedule_shipment(&store, "111-2", &shipped(true), shipped(true).created_at).unwrap();
         for (key, value) in host.store.borrow().iter() {
             let value: serde_json::Value = serde_json::from_slice(value).unwrap();
             let text = value.to_string();
@@ -637,7 +643,7 @@ mod tests {
         let host = FakeHost::new();
         let store = Store::new(&host);
         // Shipped 11-25, label 11-21: due 12-25 (ship date + 30 days).
-        schedule_shipment(&store, "111-1", &shipped(true)).unwrap();
+        schedule_shipment(&store, "111-1", &shipped(true), shipped(true).created_at).unwrap();
         assert!(
             !delivered(&store, "111-1", "L1", at("2026-11-27T00:00:00Z")).unwrap(),
             "12-27 is later"
@@ -661,7 +667,7 @@ mod tests {
         assert_eq!(directives[0].due_at, at("2026-12-23T08:00:00Z"));
 
         // Untracked shipments have no delivery clock.
-        schedule_shipment(&store, "111-2", &shipped(false)).unwrap();
+        schedule_shipment(&store, "111-2", &shipped(false), shipped(false).created_at).unwrap();
         assert!(!delivered(&store, "111-2", "L1", at("2026-11-22T00:00:00Z")).unwrap());
     }
 
@@ -669,7 +675,7 @@ mod tests {
     fn the_audit_shows_every_directive_of_an_order_and_its_labels() {
         let host = FakeHost::new();
         let store = Store::new(&host);
-        schedule_shipment(&store, "111-1", &shipped(true)).unwrap();
+        schedule_shipment(&store, "111-1", &shipped(true), shipped(true).created_at).unwrap();
         let mut unsent = shipped(false);
         unsent.label_id = "L2".into();
         schedule_label(&store, "111-1", &unsent).unwrap();

@@ -96,6 +96,11 @@ enum Command {
         /// Labels per on-label-created call (one batch id).
         #[arg(long, value_name = "K", default_value_t = 1, requires = "ship")]
         batch: usize,
+        /// Go on until N days after the start: the host calls redact every hour,
+        /// reports deliveries, and every directive is checked against the seed's
+        /// schedule.
+        #[arg(long, value_name = "N")]
+        days: Option<u32>,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
@@ -158,6 +163,7 @@ fn run(cli: Cli) -> Result<bool> {
             changes,
             ship,
             batch,
+            days,
             json,
             har_out,
         } => {
@@ -187,6 +193,7 @@ fn run(cli: Cli) -> Result<bool> {
                 changes,
                 ship,
                 batch,
+                days,
                 record: har_out.is_some(),
                 progress: !json,
                 ..simulate::Options::default()
@@ -278,6 +285,28 @@ fn print_simulation(report: &simulate::Report) {
             n.lag_max_seconds
         );
     }
+    if let Some(r) = &report.redaction {
+        say!(
+            "  redaction     {} days, {} redact calls, {} deliveries reported: {} directives due, {} on time",
+            r.days,
+            r.redact_calls,
+            r.deliveries,
+            r.expected,
+            r.on_time
+        );
+        say!(
+            "                missed {}, late {}, early {}, wrong due time {}, never applied {}",
+            r.missed,
+            r.late,
+            r.early,
+            r.wrong_due,
+            r.unapplied
+        );
+    }
+    say!(
+        "  storage       {} buyer values or secrets in it",
+        report.pii_in_storage
+    );
     let problems = report.problems();
     if problems.is_empty() {
         say!("The host ends with Amazon's truth.");

@@ -16,7 +16,10 @@ use serde::Serialize;
 use amazon_marketplace::import::FIRST_IMPORT_LOOKBACK;
 use amazon_marketplace::spapi::UsagePlan;
 
+mod month;
 mod shipper;
+
+pub use month::RedactionReport;
 
 use crate::har::Har;
 use crate::kv::SqliteStore;
@@ -76,6 +79,12 @@ pub struct Options {
     /// after which the host crashes: it drops the outcomes and restarts the
     /// component on the same storage.
     pub crash_after_notification_calls: BTreeSet<usize>,
+    /// Go on until this many days after the start, calling `redact` every hour and
+    /// reporting deliveries, and check every directive against the seed's schedule.
+    pub days: Option<u32>,
+    /// `redact` calls (1-based) after which the host crashes before applying the
+    /// directives.
+    pub crash_after_redact_calls: BTreeSet<usize>,
     /// Keep every exchange for a HAR file.
     pub record: bool,
     /// Show a progress bar on stderr when the run takes longer than a second.
@@ -101,6 +110,8 @@ impl Default for Options {
             ship: None,
             batch: 1,
             crash_after_notification_calls: BTreeSet::new(),
+            days: None,
+            crash_after_redact_calls: BTreeSet::new(),
             record: false,
             progress: false,
         }
@@ -191,6 +202,13 @@ pub struct Report {
     pub min_search_calls: usize,
     /// True when the run settled: every change was read and nothing was pending.
     pub settled: bool,
+    /// Redaction directives against the seed's schedule, when the run went on for
+    /// `--days`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redaction: Option<RedactionReport>,
+    /// Buyer values the simulator generated, and credentials, found in the
+    /// component's storage at the end of the run (must be 0).
+    pub pii_in_storage: usize,
     /// Shipment updates, when the run created labels (`--ship`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notifications: Option<NotificationReport>,
@@ -266,6 +284,24 @@ impl Report {
             self.foreign_imported > 0,
             format!("{} orders of other stores imported", self.foreign_imported),
         );
+        check(
+            self.pii_in_storage > 0,
+            format!(
+                "{} buyer values or secrets in the component's storage",
+                self.pii_in_storage
+            ),
+        );
+        if let Some(r) = &self.redaction {
+            for (count, what) in [
+                (r.missed, "missed"),
+                (r.late, "late"),
+                (r.early, "early"),
+                (r.wrong_due, "with the wrong due time"),
+                (r.unapplied, "never applied"),
+            ] {
+                check(count > 0, format!("{count} redaction directives {what}"));
+            }
+        }
         if let Some(n) = &self.notifications {
             check(n.lost > 0, format!("{} shipment updates lost", n.lost));
             check(
@@ -487,6 +523,7 @@ fn run_world(options: &Options, world: World, start: DateTime<Utc>) -> Result<Ru
         )
     });
     let mut next_import = clock.now();
+    let mut first_seen = month::FirstSeen::new();
     // Windows read to their end, by when the call that read them started.
     let mut windows_read: Vec<DateTime<Utc>> = Vec::new();
 
@@ -534,6 +571,11 @@ fn run_world(options: &Options, world: World, start: DateTime<Utc>) -> Result<Ru
                 called_at + HOST_RETRY
             }
             Ok(batch) => {
+                for order in &batch.orders {
+                    first_seen
+                        .entry(order.order_id.clone())
+                        .or_insert((called_at, clock.now()));
+                }
                 if options.crash_after_calls.contains(&import_calls) {
                     // The host dies before its transaction commits: the batch is
                     // gone, and the component restarts on the storage it left.
@@ -683,6 +725,34 @@ fn run_world(options: &Options, world: World, start: DateTime<Utc>) -> Result<Ru
         bar.finish_and_clear();
     }
 
+    let redaction = match (options.days, settled) {
+        (Some(days), true) => {
+            let facts = match &shipper {
+                Some(desk) => desk.facts(lock(&upstream).inner().inner().shipping()),
+                None => Vec::new(),
+            };
+            let merchant: BTreeSet<String> = db
+                .orders
+                .iter()
+                .filter(|(_, held)| !held.amazon_fulfilled)
+                .map(|(id, _)| id.clone())
+                .collect();
+            Some(month::run(
+                &mut plugin,
+                &upstream,
+                &clock,
+                start + Duration::days(i64::from(days)),
+                days,
+                &first_seen,
+                &merchant,
+                &facts,
+                &options.crash_after_redact_calls,
+            )?)
+        }
+        _ => None,
+    };
+    let storage = plugin.into_storage();
+
     let upstream = lock(&upstream);
     let simulator = upstream.inner().inner();
     let world = simulator.world();
@@ -725,6 +795,7 @@ fn run_world(options: &Options, world: World, start: DateTime<Utc>) -> Result<Ru
                 .is_some_and(|o| o.status == "CANCELLED")
         })
     });
+    let pii_in_storage = secrets_in_storage(&storage, world)?;
     let calls = simulator.counts().clone();
     let mut reads: BTreeMap<&str, usize> = BTreeMap::new();
     for asin in simulator.asins_read() {
@@ -772,6 +843,8 @@ fn run_world(options: &Options, world: World, start: DateTime<Utc>) -> Result<Ru
         floor_ratio: (floor > 0.0).then(|| backlog_seconds / floor),
         min_search_calls: backlog.div_ceil(100),
         settled,
+        redaction,
+        pii_in_storage,
         notifications,
         orders: keep_orders.then(|| {
             db.orders
@@ -787,4 +860,77 @@ fn run_world(options: &Options, world: World, start: DateTime<Utc>) -> Result<Ru
         report,
         har: options.record.then(|| upstream.har()),
     })
+}
+
+/// How many of the world's buyer values, and of the credentials, the component's
+/// storage holds (as a dump of it would show them).
+fn secrets_in_storage(storage: &SqliteStore, world: &World) -> Result<usize> {
+    let mut needles: BTreeSet<String> = BTreeSet::from([
+        crate::scenario::PLACEHOLDER_CLIENT_SECRET.to_owned(),
+        crate::scenario::PLACEHOLDER_REFRESH_TOKEN.to_owned(),
+    ]);
+    for order in world.orders() {
+        for path in [
+            &["buyer", "buyerName"][..],
+            &["buyer", "buyerEmail"],
+            &["recipient", "deliveryAddress", "name"],
+            &["recipient", "deliveryAddress", "addressLine1"],
+            &["recipient", "deliveryAddress", "phone"],
+        ] {
+            let value = path.iter().try_fold(&order.json, |v, k| v.get(k));
+            if let Some(text) = value.and_then(serde_json::Value::as_str) {
+                needles.insert(text.to_owned());
+            }
+        }
+    }
+    let dump: Vec<String> = storage
+        .entries("")
+        .context("reading the component's storage")?
+        .into_iter()
+        .map(|(key, value)| format!("{key}={}", String::from_utf8_lossy(&value)))
+        .collect();
+    Ok(needles
+        .iter()
+        .filter(|needle| dump.iter().any(|entry| entry.contains(needle.as_str())))
+        .count())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_storage_check_finds_a_buyer_value_or_a_secret_wherever_it_is() {
+        let start: DateTime<Utc> = START.parse().unwrap();
+        let spec = WorldSpec {
+            seed: 1,
+            orders: 20,
+            marketplace: "ATVPDKIKX0DER".into(),
+            fba_share: 0.0,
+            other_marketplace: None,
+            non_amazon_orders: 0,
+            change_rate: 0.0,
+            change_horizon: Duration::hours(1),
+            distinct_asins: 3,
+            seller_ships: false,
+        };
+        let world = World::generate(&spec, start);
+        let buyer = world
+            .orders()
+            .find_map(|o| o.json["buyer"]["buyerEmail"].as_str().map(str::to_owned))
+            .unwrap();
+        let storage = SqliteStore::in_memory().unwrap();
+        storage
+            .set("", "outbox/1", b"{\"tracking\":\"1Z\"}")
+            .unwrap();
+        assert_eq!(secrets_in_storage(&storage, &world).unwrap(), 0);
+        storage
+            .set("", "notes/1", format!("{{\"to\":\"{buyer}\"}}").as_bytes())
+            .unwrap();
+        assert_eq!(secrets_in_storage(&storage, &world).unwrap(), 1);
+        storage
+            .set("", crate::scenario::PLACEHOLDER_REFRESH_TOKEN, b"1")
+            .unwrap();
+        assert_eq!(secrets_in_storage(&storage, &world).unwrap(), 2);
+    }
 }

@@ -776,3 +776,201 @@ fn a_lost_answer_at_any_shipping_request_sends_nothing_twice() {
         }
     }
 }
+
+// ---------------------------------------------------------------- redaction
+
+/// A month of a store that ships what it imports, with Amazon changing things in
+/// the first hours: orders, labels of every kind, deliveries.
+fn month() -> Options {
+    Options {
+        orders: 300,
+        changes: 0.5,
+        seed: 3,
+        distinct_asins: 6,
+        ship: Some(100.0),
+        batch: 10,
+        days: Some(50),
+        ..Options::default()
+    }
+}
+
+#[test]
+fn a_simulated_month_redacts_every_order_and_label_on_time() {
+    let report = run(month());
+    assert_truth(&report);
+    let redaction = report.redaction.as_ref().expect("the month ran");
+    assert!(redaction.expected > 900, "{redaction:#?}");
+    assert_eq!(redaction.on_time, redaction.expected);
+    assert!(redaction.deliveries > 100, "{redaction:#?}");
+    assert_eq!(report.pii_in_storage, 0);
+}
+
+#[test]
+fn a_host_crash_after_any_redact_call_drops_no_directive() {
+    // Every fifth call: the host dies with the directives in hand, before applying
+    // or acknowledging them.
+    let report = run(Options {
+        crash_after_redact_calls: (1..=1200).step_by(5).collect(),
+        ..month()
+    });
+    assert_truth(&report);
+    let redaction = report.redaction.as_ref().unwrap();
+    assert!(redaction.crashes >= 239, "{redaction:#?}");
+    // And a crash at the very call each directive first comes with: each of the
+    // 50 days' first call, when most directives fall due.
+    let report = run(Options {
+        crash_after_redact_calls: (1..=1200).collect(),
+        days: Some(20),
+        ..month()
+    });
+    let redaction = report.redaction.as_ref().unwrap();
+    assert!(
+        redaction.unapplied > 0,
+        "a host that always crashes applies nothing: the check can fail"
+    );
+}
+
+/// Imports a small store, ships some of its orders with the given labels, and
+/// returns the component and the orders.
+fn shipped_store(clock: &VirtualClock) -> (Plugin, Vec<wit::Order>) {
+    let amazon = simulator(6, clock);
+    let mut plugin = Plugin::new(amazon, SqliteStore::in_memory().unwrap(), clock.clone()).unwrap();
+    let us = settings("ATVPDKIKX0DER");
+    let (batch, _) = plugin.import_orders(&us, None).unwrap();
+    let orders: Vec<wit::Order> = batch
+        .unwrap()
+        .orders
+        .into_iter()
+        .filter(|o| o.status == wit::OrderStatus::AwaitingShipment)
+        .collect();
+    assert!(orders.len() >= 5, "{}", orders.len());
+    (plugin, orders)
+}
+
+fn label_for(
+    order: &wit::Order,
+    label_id: &str,
+    created: DateTime<Utc>,
+    ship: DateTime<Utc>,
+    tracked: bool,
+) -> wit::LabelEvent {
+    wit::LabelEvent {
+        label_id: label_id.into(),
+        orders: vec![wit::LabelOrder {
+            order_id: order.order_id.clone(),
+            items: order
+                .items
+                .iter()
+                .map(|i| wit::LabelItem {
+                    order_item_id: i.order_item_id.clone(),
+                    quantity: i.quantity,
+                })
+                .collect(),
+        }],
+        carrier_code: "UPS".into(),
+        carrier_name: None,
+        service: Some("Ground".into()),
+        tracking_number: format!("1Z{label_id}"),
+        ship_date: test_host::scenario::datetime(ship),
+        created_at: test_host::scenario::datetime(created),
+        carrier_fee: None,
+        automatic_tracking: tracked,
+        batch_id: None,
+    }
+}
+
+/// The ids `redact` returns at `when`.
+fn due_at(plugin: &mut Plugin, clock: &VirtualClock, when: DateTime<Utc>) -> BTreeSet<String> {
+    clock.set(when);
+    let (directives, _) = plugin.redact().unwrap();
+    directives.unwrap().into_iter().map(|d| d.id).collect()
+}
+
+#[test]
+fn each_rule_falls_due_to_the_second_through_the_real_component() {
+    let clock = VirtualClock::new(start());
+    let (mut plugin, orders) = shipped_store(&clock);
+    let imported = start();
+    let us = settings("ATVPDKIKX0DER");
+    let t = imported + Duration::hours(2);
+    // (order, label, rule's due time, deliveries).
+    let ship_30 = label_for(&orders[1], "TRACKED", t, t + Duration::hours(3), true);
+    let label_44 = label_for(&orders[2], "LATE-SHIP", t, t + Duration::days(20), true);
+    let delivered = label_for(&orders[3], "DELIVERED", t, t + Duration::days(5), true);
+    let untracked = label_for(&orders[4], "UNTRACKED", t, t + Duration::hours(3), false);
+    clock.set(t);
+    let labels = [
+        ship_30.clone(),
+        label_44.clone(),
+        delivered.clone(),
+        untracked.clone(),
+    ];
+    let (outcomes, _) = plugin.on_label_created(&us, &labels).unwrap();
+    assert!(
+        outcomes
+            .unwrap()
+            .iter()
+            .all(|o| matches!(o.outcome, wit::NotificationResult::Sent)),
+        "Amazon has every label"
+    );
+    // Delivered two days after the label, before its planned ship date.
+    let delivery = t + Duration::days(2);
+    clock.set(delivery);
+    let event = |label: &wit::LabelEvent, when: DateTime<Utc>| wit::DeliveryEvent {
+        label_id: label.label_id.clone(),
+        order_id: label.orders[0].order_id.clone(),
+        delivered_at: test_host::scenario::datetime(when),
+    };
+    // A delivery after the ship-date clock would run out changes nothing.
+    let late_delivery = event(&ship_30, t + Duration::days(10));
+    plugin
+        .on_delivered(&[event(&delivered, delivery), late_delivery])
+        .unwrap()
+        .0
+        .unwrap();
+
+    let cases = [
+        (
+            &orders[0].order_id,
+            None,
+            imported + Duration::days(14),
+            "not shipped: import + 14 days",
+        ),
+        (
+            &orders[1].order_id,
+            Some("TRACKED"),
+            t + Duration::hours(3) + Duration::days(30),
+            "tracked: ship date + 30 days",
+        ),
+        (
+            &orders[2].order_id,
+            Some("LATE-SHIP"),
+            t + Duration::days(44),
+            "tracked: label + 44 days",
+        ),
+        (
+            &orders[3].order_id,
+            Some("DELIVERED"),
+            delivery + Duration::days(30),
+            "tracked: delivery + 30 days",
+        ),
+        (
+            &orders[4].order_id,
+            Some("UNTRACKED"),
+            t + Duration::days(30),
+            "untracked: label + 30 days",
+        ),
+    ];
+    for (order_id, label, due, rule) in cases {
+        let mut ids = vec![format!("{order_id}/order"), format!("{order_id}/customer")];
+        if let Some(label) = label {
+            ids.push(format!("{order_id}/label/{label}"));
+        }
+        let before = due_at(&mut plugin, &clock, due - Duration::seconds(1));
+        let at_due = due_at(&mut plugin, &clock, due);
+        for id in &ids {
+            assert!(!before.contains(id), "{rule}: {id} a second early");
+            assert!(at_due.contains(id), "{rule}: {id} at its due time");
+        }
+    }
+}

@@ -402,7 +402,9 @@ fn record_sent(
             },
         )
         .and_then(|()| outbox.remove(order_id))
-        .and_then(|()| redact::schedule_shipment(store, order_id, &entry.label(order_id, now)));
+        .and_then(|()| {
+            redact::schedule_shipment(store, order_id, &entry.label(order_id, now), now)
+        });
     if let Err(e) = recorded {
         log::error!("Amazon has the update for {order_id}, but recording it failed: {e}");
     }

@@ -27,11 +27,34 @@ pub enum Did {
     Crashed,
 }
 
+/// What the redaction schedule of a label depends on, as the host knows it.
+#[derive(Debug, Clone)]
+pub struct LabelFacts {
+    /// Host label id.
+    pub label_id: String,
+    /// Its order.
+    pub order_id: String,
+    /// When the label was created.
+    pub created_at: DateTime<Utc>,
+    /// Its ship date.
+    pub ship_date: DateTime<Utc>,
+    /// The service reports delivery.
+    pub tracked: bool,
+    /// When the carrier delivers it (tracked and accepted by Amazon only).
+    pub delivered_at: Option<DateTime<Utc>>,
+    /// When Amazon accepted its tracking.
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
 /// One label as the host keeps it.
 struct HostLabel {
     event: wit::LabelEvent,
     order_id: String,
     created_at: DateTime<Utc>,
+    ship_date: DateTime<Utc>,
+    /// A package handed to the carrier before its planned ship date: delivered
+    /// before it, so the delivery clock is the first to run out.
+    early: bool,
     /// Sent, sent in a feed, or not sent: nothing more will happen to it.
     outcome: Option<wit::NotificationResult>,
 }
@@ -213,6 +236,16 @@ impl Shipper {
             for (order_id, held) in candidates {
                 let serial = self.labels.len() + 1;
                 let label_id = format!("L{serial}");
+                // A mix of the seed's cases: a quarter without automatic tracking,
+                // and a third of the tracked ones planned to ship in five days but
+                // picked up and delivered before that.
+                let tracked = !serial.is_multiple_of(4);
+                let early = tracked && serial.is_multiple_of(3);
+                let ship_date = if early {
+                    now + Duration::days(5)
+                } else {
+                    now + Duration::hours(1)
+                };
                 let event = wit::LabelEvent {
                     label_id: label_id.clone(),
                     orders: vec![wit::LabelOrder {
@@ -235,10 +268,10 @@ impl Shipper {
                     carrier_name: None,
                     service: Some("Ground".into()),
                     tracking_number: format!("1ZSIM{serial:010}"),
-                    ship_date: datetime(now),
+                    ship_date: datetime(ship_date),
                     created_at: datetime(now),
                     carrier_fee: None,
-                    automatic_tracking: true,
+                    automatic_tracking: tracked,
                     batch_id: Some(batch_id.clone()),
                 };
                 self.labelled.insert(order_id.clone());
@@ -249,6 +282,8 @@ impl Shipper {
                         event,
                         order_id: order_id.clone(),
                         created_at: now,
+                        ship_date,
+                        early,
                         outcome: None,
                     },
                 );
@@ -269,6 +304,40 @@ impl Shipper {
             .filter(|(_, l)| l.outcome.is_none())
             .map(|(id, _)| id.clone())
             .collect();
+    }
+
+    /// Each label's dates, with Amazon's acceptance from its record.
+    pub fn facts(&self, shipping: &Shipping) -> Vec<LabelFacts> {
+        self.labels
+            .iter()
+            .map(|(label_id, label)| {
+                let tracking = &label.event.tracking_number;
+                let sent_at = shipping
+                    .attempts
+                    .get(&label.order_id)
+                    .into_iter()
+                    .flatten()
+                    .find(|a| a.accepted && &a.tracking_number == tracking)
+                    .map(|a| a.at);
+                let tracked = label.event.automatic_tracking;
+                let delivered_at = (tracked && sent_at.is_some()).then(|| {
+                    if label.early {
+                        label.created_at + Duration::days(2)
+                    } else {
+                        label.ship_date + Duration::days(2)
+                    }
+                });
+                LabelFacts {
+                    label_id: label_id.clone(),
+                    order_id: label.order_id.clone(),
+                    created_at: label.created_at,
+                    ship_date: label.ship_date,
+                    tracked,
+                    delivered_at,
+                    sent_at,
+                }
+            })
+            .collect()
     }
 
     /// The figures, from the host's outcomes and Amazon's record.
