@@ -903,16 +903,9 @@ mod tests {
     fn the_storage_check_finds_a_buyer_value_or_a_secret_wherever_it_is() {
         let start: DateTime<Utc> = START.parse().unwrap();
         let spec = WorldSpec {
-            seed: 1,
             orders: 20,
-            marketplace: "ATVPDKIKX0DER".into(),
-            fba_share: 0.0,
-            other_marketplace: None,
-            non_amazon_orders: 0,
-            change_rate: 0.0,
-            change_horizon: Duration::hours(1),
             distinct_asins: 3,
-            seller_ships: false,
+            ..WorldSpec::default()
         };
         let world = World::generate(&spec, start);
         let buyer = world

@@ -363,14 +363,7 @@ fn simulator(orders: usize, clock: &VirtualClock) -> Arc<Mutex<Simulator>> {
         &WorldSpec {
             seed: 5,
             orders,
-            marketplace: "ATVPDKIKX0DER".into(),
-            fba_share: 0.0,
-            other_marketplace: None,
-            non_amazon_orders: 0,
-            change_rate: 0.0,
-            change_horizon: Duration::hours(1),
-            distinct_asins: 300,
-            seller_ships: false,
+            ..WorldSpec::default()
         },
         start(),
     );

@@ -166,6 +166,25 @@ pub struct WorldSpec {
     pub seller_ships: bool,
 }
 
+impl Default for WorldSpec {
+    /// 100 orders in the US marketplace, none of them Amazon-fulfilled, nothing
+    /// else mixed in, and no changes.
+    fn default() -> Self {
+        Self {
+            seed: 1,
+            orders: 100,
+            marketplace: "ATVPDKIKX0DER".into(),
+            fba_share: 0.0,
+            other_marketplace: None,
+            non_amazon_orders: 0,
+            change_rate: 0.0,
+            change_horizon: Duration::hours(1),
+            distinct_asins: 300,
+            seller_ships: false,
+        }
+    }
+}
+
 /// A scheduled change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Change {
