@@ -1,4 +1,4 @@
-//! Builds the component (release, `wasm32-wasip2`) so `cargo run -p test-host` and
+//! Builds the component (profile `component`, `wasm32-wasip2`) so `cargo run -p test-host` and
 //! `cargo test` work from a fresh clone, and exposes its path as `PLUGIN_WASM`.
 //!
 //! The nested cargo gets its own target directory: sharing the outer one would
@@ -47,7 +47,8 @@ fn main() {
             "build",
             "--package",
             "amazon-marketplace",
-            "--release",
+            "--profile",
+            "component",
             "--target",
             TARGET,
         ])
@@ -75,7 +76,7 @@ fn main() {
 
     let wasm = target_dir
         .join(TARGET)
-        .join("release")
+        .join("component")
         .join("amazon_marketplace.wasm");
     assert!(
         wasm.exists(),

@@ -401,14 +401,24 @@ pub fn redact(host: &dyn Host) -> Result<Vec<RedactionDirective>, Error> {
                 directives.extend(pending);
             }
         }
+        // Housekeeping: a list that keeps an id too many costs a read next time,
+        // so a failed write here must not hold back the directives already found.
         if open.is_empty() {
-            store.remove(&day_key)?;
-            days.remove(&day);
-        } else if open != listed {
-            store.save(&day_key, &open)?;
+            match store.remove(&day_key) {
+                Ok(()) => {
+                    days.remove(&day);
+                }
+                Err(e) => log::warn!("the list of {day} was not removed: {e}"),
+            }
+        } else if open != listed
+            && let Err(e) = store.save(&day_key, &open)
+        {
+            log::warn!("the list of {day} was not shortened: {e}");
         }
     }
-    store.save(DAYS_KEY, &days)?;
+    if let Err(e) = store.save(DAYS_KEY, &days) {
+        log::warn!("the list of days was not updated: {e}");
+    }
     Ok(directives)
 }
 
@@ -479,6 +489,17 @@ mod tests {
     fn due(host: &FakeHost, when: &str) -> Vec<RedactionDirective> {
         host.set_now(at(when));
         redact(host).unwrap()
+    }
+
+    #[test]
+    fn a_full_disk_does_not_hold_back_the_directives_that_are_due() {
+        let host = FakeHost::new();
+        schedule_import(&Store::new(&host), "111-1", at("2026-11-01T00:00:00Z")).unwrap();
+        host.failing_writes.set(true);
+        let directives = due(&host, "2026-11-16T00:00:00Z");
+        assert_eq!(directives.len(), 2, "the order and its customer record");
+        host.failing_writes.set(false);
+        assert_eq!(due(&host, "2026-11-16T01:00:00Z").len(), 2, "and again");
     }
 
     #[test]

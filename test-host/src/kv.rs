@@ -3,6 +3,8 @@
 //! Buckets are a column rather than separate tables, so opening a bucket needs no
 //! schema change and a storage dump is one ordered query.
 
+use rand::rngs::Xoshiro256PlusPlus;
+use rand::{RngExt, SeedableRng};
 use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OptionalExtension, params};
@@ -41,6 +43,9 @@ pub enum KvError {
 #[derive(Debug)]
 pub struct SqliteStore {
     conn: Connection,
+    /// Writes fail at random with this probability (a full disk, for fault runs),
+    /// and how many did.
+    write_faults: std::cell::RefCell<Option<(f64, Xoshiro256PlusPlus, usize)>>,
 }
 
 impl SqliteStore {
@@ -52,7 +57,41 @@ impl SqliteStore {
         };
         let conn = Connection::open_in_memory().map_err(open_error)?;
         conn.execute_batch(SCHEMA).map_err(open_error)?;
-        Ok(Self { conn })
+        Ok(Self::with(conn))
+    }
+
+    fn with(conn: Connection) -> Self {
+        Self {
+            conn,
+            write_faults: std::cell::RefCell::new(None),
+        }
+    }
+
+    /// From now on each write (set or delete) fails with probability `rate`, as on
+    /// a full disk, from `seed`.
+    pub fn fail_writes(&self, rate: f64, seed: u64) {
+        *self.write_faults.borrow_mut() = Some((rate, Xoshiro256PlusPlus::seed_from_u64(seed), 0));
+    }
+
+    /// How many writes [`Self::fail_writes`] made fail.
+    pub fn failed_writes(&self) -> usize {
+        self.write_faults
+            .borrow()
+            .as_ref()
+            .map_or(0, |(_, _, n)| *n)
+    }
+
+    fn injected_write_fault(&self) -> Result<(), KvError> {
+        if let Some((rate, rng, failed)) = self.write_faults.borrow_mut().as_mut()
+            && rng.random_bool(*rate)
+        {
+            *failed += 1;
+            return Err(KvError::Write(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL),
+                Some("database or disk is full (injected)".into()),
+            )));
+        }
+        Ok(())
     }
 
     /// Opens the store at `path`, creating the file and its schema if missing.
@@ -72,7 +111,7 @@ impl SqliteStore {
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(open_error)?;
         conn.execute_batch(SCHEMA).map_err(open_error)?;
-        Ok(Self { conn })
+        Ok(Self::with(conn))
     }
 
     /// Returns the value stored under `key`, or `None` when there is none.
@@ -88,6 +127,7 @@ impl SqliteStore {
 
     /// Stores `value` under `key`, replacing any previous value.
     pub fn set(&self, bucket: &str, key: &str, value: &[u8]) -> Result<(), KvError> {
+        self.injected_write_fault()?;
         self.conn
             .prepare_cached(
                 "INSERT INTO kv (bucket, key, value) VALUES (?1, ?2, ?3)
@@ -100,6 +140,7 @@ impl SqliteStore {
 
     /// Removes `key`; removing a key that does not exist is not an error.
     pub fn delete(&self, bucket: &str, key: &str) -> Result<(), KvError> {
+        self.injected_write_fault()?;
         self.conn
             .prepare_cached("DELETE FROM kv WHERE bucket = ?1 AND key = ?2")
             .and_then(|mut stmt| stmt.execute(params![bucket, key]))

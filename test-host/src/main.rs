@@ -62,6 +62,22 @@ enum Command {
     /// Print the size in bytes of the component this binary embeds (what ships to
     /// every host).
     ComponentSize,
+    /// A seeded fault campaign: RUNS simulated weeks of a store (import, labels,
+    /// redaction) with faults at random points (429 storms, 5xx, timeouts, lost
+    /// answers, truncated bodies, revoked tokens, failing storage writes, host
+    /// crashes). Exits 1 when any run loses or repeats anything; a failing run's
+    /// seed replays it with `--runs 1 --seed SEED`.
+    Faults {
+        /// How many runs.
+        #[arg(long, default_value_t = 50)]
+        runs: usize,
+        /// The campaign's seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Import from the built-in SP-API simulator (Amazon's rate limits, a virtual
     /// clock, a world of orders that changes while it is read) and check that the
     /// host ends with Amazon's truth. Exits 1 when an order is missed, duplicated or
@@ -149,6 +165,30 @@ fn run(cli: Cli) -> Result<bool> {
             }
             Ok(report.passed())
         }
+        Command::Faults { runs, seed, json } => {
+            let bar = (!json && runs > 1).then(|| {
+                let bar = indicatif::ProgressBar::new(runs as u64);
+                bar.set_style(
+                    indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} runs, {elapsed}")
+                        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+                );
+                bar
+            });
+            let report = test_host::campaign::run(runs, seed, |done| {
+                if let Some(bar) = &bar {
+                    bar.set_position(done as u64);
+                }
+            })?;
+            if let Some(bar) = bar {
+                bar.finish_and_clear();
+            }
+            if json {
+                say!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print_campaign(&report);
+            }
+            Ok(report.clean())
+        }
         Command::ComponentSize => {
             say!("{}", test_host::runtime::COMPONENT.len());
             Ok(true)
@@ -211,6 +251,57 @@ fn run(cli: Cli) -> Result<bool> {
             }
             Ok(report.problems().is_empty())
         }
+    }
+}
+
+fn print_campaign(report: &test_host::campaign::CampaignReport) {
+    say!(
+        "Fault campaign, seed {}: {} runs, {} ended with Amazon's truth",
+        report.seed,
+        report.runs,
+        report.passed
+    );
+    say!(
+        "  handled       {} orders, {} labels, {} redaction directives",
+        report.orders,
+        report.labels,
+        report.directives
+    );
+    say!(
+        "  injected      {} request faults, {} failed storage writes, {} host crashes",
+        report.faults_injected,
+        report.failed_writes,
+        report.crashes
+    );
+    say!(
+        "  orders        lost {}, duplicated {}, stale {}",
+        report.orders_lost,
+        report.orders_duplicated,
+        report.orders_stale
+    );
+    say!(
+        "  updates       lost {}, sent twice {}",
+        report.notifications_lost,
+        report.notifications_sent_twice
+    );
+    say!(
+        "  directives    lost {}, off time {}",
+        report.directives_lost,
+        report.directives_off_time
+    );
+    say!(
+        "  component     traps {}, hangs {}, secrets in storage {}; other errors {}",
+        report.traps,
+        report.hangs,
+        report.secrets_in_storage,
+        report.errors
+    );
+    for failed in &report.failed_runs {
+        say!(
+            "FAILED run, replay with --runs 1 --seed {}: {}",
+            failed.seed,
+            failed.problems.join("; ")
+        );
     }
 }
 

@@ -85,6 +85,11 @@ pub struct Options {
     /// `redact` calls (1-based) after which the host crashes before applying the
     /// directives.
     pub crash_after_redact_calls: BTreeSet<usize>,
+    /// A random fault on each request with this probability, from this seed.
+    pub random_faults: Option<(f64, u64)>,
+    /// Each write to the component's storage fails with this probability (a full
+    /// disk), from this seed; connecting is spared.
+    pub write_faults: Option<(f64, u64)>,
     /// Keep every exchange for a HAR file.
     pub record: bool,
     /// Show a progress bar on stderr when the run takes longer than a second.
@@ -112,6 +117,8 @@ impl Default for Options {
             crash_after_notification_calls: BTreeSet::new(),
             days: None,
             crash_after_redact_calls: BTreeSet::new(),
+            random_faults: None,
+            write_faults: None,
             record: false,
             progress: false,
         }
@@ -206,6 +213,8 @@ pub struct Report {
     /// `--days`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub redaction: Option<RedactionReport>,
+    /// Writes to the component's storage that failed (injected).
+    pub failed_writes: usize,
     /// Buyer values the simulator generated, and credentials, found in the
     /// component's storage at the end of the run (must be 0).
     pub pii_in_storage: usize,
@@ -235,11 +244,11 @@ pub struct NotificationReport {
     pub delivery_calls: usize,
     /// Host crashes during notification calls.
     pub crashes: usize,
-    /// Labels whose tracking Amazon has, sent exactly once.
+    /// Labels whose tracking Amazon has, never sent again after it was accepted.
     pub confirmed_once: usize,
     /// Of those, carried by a feed.
     pub via_feed: usize,
-    /// Labels whose tracking reached Amazon more than once.
+    /// Labels whose tracking reached Amazon again after Amazon had accepted it.
     pub sent_twice: usize,
     /// Labels whose tracking Amazon does not have at the end, for an order Amazon
     /// would have taken it for (not cancelled).
@@ -256,6 +265,8 @@ pub struct NotificationReport {
     pub lag_p99_seconds: f64,
     /// Worst.
     pub lag_max_seconds: f64,
+    /// The first few labels that went wrong, ids and outcomes only.
+    pub problems: Vec<String>,
 }
 
 impl Report {
@@ -447,6 +458,9 @@ fn run_world(options: &Options, world: World, start: DateTime<Utc>) -> Result<Ru
     for (number, fault) in &options.faults {
         faults = faults.at_request(*number, *fault);
     }
+    if let Some((rate, seed)) = options.random_faults {
+        faults = faults.random(rate, seed);
+    }
     let recorder = if options.record {
         Recorder::new(faults, clock.clone())
     } else {
@@ -489,9 +503,22 @@ fn run_world(options: &Options, world: World, start: DateTime<Utc>) -> Result<Ru
     }
     .to_wit();
     let mut plugin = Plugin::new(upstream.clone(), SqliteStore::in_memory()?, clock.clone())?;
-    let (connected, _) = plugin.connect(&settings)?;
-    if let Err(error) = connected {
-        bail!("connect failed on the simulator: {error:?}");
+    // A host tries again a minute later until the store is connected.
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        match plugin.connect(&settings)? {
+            (Ok(_), _) => break,
+            (Err(error), _) if attempts >= 10 => {
+                bail!("connect failed on the simulator: {error:?}")
+            }
+            (Err(_), _) => clock.set(clock.now() + HOST_RETRY),
+        }
+    }
+    if let Some((rate, seed)) = options.write_faults {
+        let storage = plugin.into_storage();
+        storage.fail_writes(rate, seed);
+        plugin = Plugin::new(upstream.clone(), storage, clock.clone())?;
     }
 
     let mut db = HostDatabase::default();
@@ -524,6 +551,7 @@ fn run_world(options: &Options, world: World, start: DateTime<Utc>) -> Result<Ru
     });
     let mut next_import = clock.now();
     let mut first_seen = month::FirstSeen::new();
+    let mut first_import_at: Option<DateTime<Utc>> = None;
     // Windows read to their end, by when the call that read them started.
     let mut windows_read: Vec<DateTime<Utc>> = Vec::new();
 
@@ -557,6 +585,7 @@ fn run_world(options: &Options, world: World, start: DateTime<Utc>) -> Result<Ru
         }
         import_calls += 1;
         let called_at = clock.now();
+        first_import_at.get_or_insert(called_at);
         lock(&upstream).inner_mut().inner_mut().advance();
         if options.revoke_tokens_before_calls.contains(&import_calls) {
             lock(&upstream)
@@ -571,10 +600,15 @@ fn run_world(options: &Options, world: World, start: DateTime<Utc>) -> Result<Ru
                 called_at + HOST_RETRY
             }
             Ok(batch) => {
+                // The component may have read an order in an earlier call whose
+                // batch never reached the host (a storage failure after it was
+                // scheduled): its clock can start any time after Amazon had it and
+                // the import began, and no later than this call.
+                let import_began = first_import_at.unwrap_or(called_at);
                 for order in &batch.orders {
                     first_seen
                         .entry(order.order_id.clone())
-                        .or_insert((called_at, clock.now()));
+                        .or_insert((time(&order.ordered_at).max(import_began), clock.now()));
                 }
                 if options.crash_after_calls.contains(&import_calls) {
                     // The host dies before its transaction commits: the batch is
@@ -752,6 +786,7 @@ fn run_world(options: &Options, world: World, start: DateTime<Utc>) -> Result<Ru
         _ => None,
     };
     let storage = plugin.into_storage();
+    let failed_writes = storage.failed_writes();
 
     let upstream = lock(&upstream);
     let simulator = upstream.inner().inner();
@@ -844,6 +879,7 @@ fn run_world(options: &Options, world: World, start: DateTime<Utc>) -> Result<Ru
         min_search_calls: backlog.div_ceil(100),
         settled,
         redaction,
+        failed_writes,
         pii_in_storage,
         notifications,
         orders: keep_orders.then(|| {

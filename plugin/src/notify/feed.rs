@@ -87,10 +87,17 @@ fn job_key(id: &str) -> String {
     format!("{JOB_PREFIX}{id}")
 }
 
-/// The ids of the jobs in progress.
+/// The ids of the jobs in progress (an index entry whose job record is gone, left
+/// by a failed write, is not one).
 pub fn jobs(store: &Store<'_>) -> Result<Vec<String>, Error> {
     let index: BTreeSet<String> = store.load(JOB_INDEX)?.unwrap_or_default();
-    Ok(index.into_iter().collect())
+    let mut live = Vec::new();
+    for id in index {
+        if load(store, &id)?.is_some() {
+            live.push(id);
+        }
+    }
+    Ok(live)
 }
 
 fn load(store: &Store<'_>, id: &str) -> Result<Option<Job>, Error> {
@@ -245,7 +252,9 @@ pub fn advance(
                 feed_id,
                 report_document_id,
             } => {
-                read_report(
+                // What the report settled before a failure is kept and handed out;
+                // the job stays, and the next call reads the report again.
+                if let Err(e) = read_report(
                     api,
                     store,
                     id,
@@ -253,7 +262,9 @@ pub fn advance(
                     &feed_id,
                     &report_document_id,
                     &mut moved,
-                )?;
+                ) {
+                    log::error!("feed job {id}: the report was read only in part: {e}");
+                }
                 return Ok(moved);
             }
         };
@@ -268,7 +279,10 @@ pub fn advance(
                 return Ok(moved);
             }
             Err(Error::Throttled { .. }) => return Ok(moved),
-            Err(Error::Storage(e)) => return Err(Error::Storage(e)),
+            Err(Error::Storage(e)) => {
+                log::error!("feed job {id}: {e}");
+                return Ok(moved);
+            }
             Err(e) => {
                 log::warn!("feed job {id}: {e}");
                 job.retry_at = Some(api.now() + RETRY_AFTER_FAILURE);
@@ -627,6 +641,14 @@ fn read_report(
             }
         }
     }
+    // Marked for this job but not in its document (a mark written after the
+    // upload): never sent, so they go again.
+    for (order_id, mut entry) in self::members(store, id, &job.orders)? {
+        if !job.messages.contains(&order_id) {
+            entry.stage = Stage::Pending;
+            outbox.put(&order_id, &entry)?;
+        }
+    }
     close(store, id)
 }
 
@@ -686,6 +708,19 @@ mod tests {
             &format!(r#"{{"feedDocumentId":"doc-in","url":"{UPLOAD_URL}"}}"#),
         )
         .expect("PUT", "/doc-in", 200, "");
+    }
+
+    /// 300 labels, submitted as one feed with this id.
+    fn submitted_batch(host: &FakeHost, feed_id: &str) {
+        host.expect_token();
+        submit_feed(host);
+        host.expect(
+            "POST",
+            "/feeds/2021-06-30/feeds",
+            202,
+            &format!(r#"{{"feedId":"{feed_id}"}}"#),
+        );
+        on_label_created(host, &us_settings(), &batch(300)).unwrap();
     }
 
     fn report(messages: usize, refused: &[u32]) -> String {
@@ -802,6 +837,39 @@ mod tests {
     }
 
     #[test]
+    fn an_update_marked_for_a_feed_job_that_is_gone_is_checked_with_amazon() {
+        let host = FakeHost::new();
+        submitted_batch(&host, "50005");
+        // The job's record is lost (a failed write), its marks stay.
+        let store = Store::new(&host);
+        let job = jobs(&store).unwrap().remove(0);
+        store.remove(&job_key(&job)).unwrap();
+        assert!(jobs(&store).unwrap().is_empty());
+        host.expect(
+            "GET",
+            "/orders/2026-01-01/orders/111-0000000-0000001",
+            200,
+            r#"{"order":{"orderId":"111-0000000-0000001","createdTime":"2026-11-20T10:00:00Z","lastUpdatedTime":"2026-11-20T10:00:00Z","salesChannel":{"channelName":"AMAZON"},"orderItems":[],"packages":[{"packageReferenceId":"1","trackingNumber":"1Z00000001"}]}}"#,
+        );
+        let report = deliver_notifications(&host, &us_settings()).unwrap();
+        assert_eq!(report.outcomes.len(), 1);
+        assert_eq!(
+            report.outcomes[0].outcome,
+            NotificationResult::Sent,
+            "Amazon has it"
+        );
+        let left = Outbox::new(&store)
+            .get("111-0000000-0000002")
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            left.stage,
+            Stage::Verify,
+            "the others are asked about as getOrder allows"
+        );
+    }
+
+    #[test]
     fn a_few_labels_go_one_by_one() {
         let host = FakeHost::new();
         host.expect_token();
@@ -872,15 +940,7 @@ mod tests {
     fn a_feed_amazon_could_not_process_sends_its_updates_one_by_one() {
         let host = FakeHost::new();
         let start = host.now();
-        host.expect_token();
-        submit_feed(&host);
-        host.expect(
-            "POST",
-            "/feeds/2021-06-30/feeds",
-            202,
-            r#"{"feedId":"50004"}"#,
-        );
-        on_label_created(&host, &us_settings(), &batch(300)).unwrap();
+        submitted_batch(&host, "50004");
         host.set_now(start + DEFAULT_TURNAROUND);
         host.expect("GET", "/feeds/2021-06-30/feeds/50004", 200, r#"{"feedId":"50004","feedType":"POST_ORDER_FULFILLMENT_DATA","createdTime":"2026-11-20T15:00:00Z","processingStatus":"FATAL"}"#);
         for n in 1..=10 {

@@ -335,7 +335,16 @@ fn send_direct(
         Err(Error::Amazon(e)) if e.status >= 500 || matches!(e.status, 300..=399 | 408) => {
             api.now() + RETRY_AFTER_FAILURE
         }
-        Err(Error::AccessDenied(e)) if e.status == 401 => api.now() + RETRY_AFTER_FAILURE,
+        // Refused even with a fresh token: the seller's authorization, not the
+        // update, is at fault. It waits for the seller to fix it, never dropped.
+        Err(Error::AccessDenied(e)) => {
+            log::warn!(
+                "confirmShipment for {order_id} denied: {} {}",
+                e.status,
+                e.code
+            );
+            api.now() + RETRY_AFTER_FAILURE
+        }
         // Amazon may refuse an update because it already has it (an answer lost on
         // the way back, a second worker): its own PACKAGES data decides.
         Err(Error::Amazon(e))
@@ -345,7 +354,7 @@ fn send_direct(
             record_sent(store, order_id, &entry, None, api.now());
             return Ok(NotificationResult::Sent);
         }
-        Err(Error::Amazon(e) | Error::AccessDenied(e)) => {
+        Err(Error::Amazon(e)) => {
             reject(store, order_id, &entry, &e, api.now())?;
             return Ok(NotificationResult::NotSent(NotSentReason::Rejected(e)));
         }
@@ -362,8 +371,10 @@ fn send_direct(
     Ok(NotificationResult::Queued(retry_at))
 }
 
-/// Amazon refused the update: it leaves the outbox, and its label gets its own
-/// redaction schedule.
+/// Amazon refused the update: the verdict is kept (so a repeated call returns
+/// it), the update leaves the outbox, and its label gets its own redaction
+/// schedule. Once the verdict is kept it is the outcome, whatever storage does
+/// next.
 fn reject(
     store: &Store<'_>,
     order_id: &str,
@@ -379,8 +390,13 @@ fn reject(
             error: error.clone(),
         },
     )?;
-    outbox.remove(order_id)?;
-    redact::schedule_label(store, order_id, &entry.label(order_id, now))
+    let cleaned = outbox
+        .remove(order_id)
+        .and_then(|()| redact::schedule_label(store, order_id, &entry.label(order_id, now)));
+    if let Err(e) = cleaned {
+        log::error!("Amazon refused the update for {order_id}; recording it failed: {e}");
+    }
+    Ok(())
 }
 
 /// Amazon has the update: that is the outcome, whatever storage does next.
@@ -467,18 +483,61 @@ pub fn deliver_notifications(
 ) -> Result<DeliveryReport, Error> {
     settings.validate()?;
     let store = Store::new(host);
-    let outbox = Outbox::new(&store);
+    let mut outcomes = Vec::new();
+    // Outcomes already produced are never thrown away by a later failure: the
+    // host gets them, and calls again for the rest.
+    if let Err(e) = deliver_due(host, settings, &store, &mut outcomes) {
+        if outcomes.is_empty() {
+            return Err(e);
+        }
+        log::error!("delivery stopped after {} updates: {e}", outcomes.len());
+    }
+    let (pending, next_call_after) = match next_call(&store, host.now()) {
+        Ok(next) => next,
+        Err(e) if outcomes.is_empty() => return Err(e),
+        Err(e) => {
+            log::error!("the outbox could not be read back: {e}");
+            (0, Some(host.now() + RETRY_AFTER_FAILURE))
+        }
+    };
+    log::info!("delivered {} updates, {} pending", outcomes.len(), pending);
+    Ok(DeliveryReport {
+        outcomes,
+        pending,
+        next_call_after,
+    })
+}
+
+/// The work of [`deliver_notifications`]; each outcome goes into `outcomes` as
+/// soon as it is known.
+fn deliver_due(
+    host: &dyn Host,
+    settings: &StoreSettings,
+    store: &Store<'_>,
+    outcomes: &mut Vec<NotificationOutcome>,
+) -> Result<(), Error> {
+    let outbox = Outbox::new(store);
     let now = host.now();
-    let entries = outbox.all()?;
-    let jobs = feed::jobs(&store)?;
+    let jobs = feed::jobs(store)?;
+    let mut entries = outbox.all()?;
+    // An update marked as in a feed job that no longer exists (the job ended while
+    // a failed write left the mark) may or may not be at Amazon: Amazon is asked.
+    for (order_id, entry) in &mut entries {
+        if let Stage::InFeed { job } = &entry.stage
+            && !jobs.contains(job)
+        {
+            entry.stage = Stage::Verify;
+            entry.retry_at = now;
+            outbox.put(order_id, entry)?;
+        }
+    }
     let work_due = entries.iter().any(|(_, e)| match e.stage {
         Stage::Pending => e.retry_at <= now,
         Stage::Sending | Stage::Verify => e.retry_at <= now || e.stage == Stage::Sending,
         Stage::InFeed { .. } => false,
     }) || jobs
         .iter()
-        .any(|job| feed::next_step_at(&store, job, now).is_ok_and(|at| at <= now));
-    let mut outcomes = Vec::new();
+        .any(|job| feed::next_step_at(store, job, now).is_ok_and(|at| at <= now));
     if work_due {
         let api = SpApi::authorize(host, settings)?;
         let mut pending = Vec::new();
@@ -496,7 +555,7 @@ pub fn deliver_notifications(
                         continue;
                     }
                     let label_id = entry.label_id.clone();
-                    match verify(&api, &store, &order_id, entry)? {
+                    match verify(&api, store, &order_id, entry)? {
                         Some(outcome) => outcomes.push(NotificationOutcome {
                             label_id,
                             order_id,
@@ -515,7 +574,7 @@ pub fn deliver_notifications(
             }
         }
         for job in &jobs {
-            for (order_id, label_id, outcome) in feed::advance(&api, &store, settings, job)? {
+            for (order_id, label_id, outcome) in feed::advance(&api, store, settings, job)? {
                 outcomes.push(NotificationOutcome {
                     label_id,
                     order_id,
@@ -529,7 +588,7 @@ pub fn deliver_notifications(
                 pending.push((order_id, entry));
             }
         }
-        for (order_id, label_id, outcome) in dispatch(&api, &store, settings, pending)? {
+        for (order_id, label_id, outcome) in dispatch(&api, store, settings, pending)? {
             outcomes.push(NotificationOutcome {
                 label_id,
                 order_id,
@@ -537,13 +596,7 @@ pub fn deliver_notifications(
             });
         }
     }
-    let (pending, next_call_after) = next_call(&store, host.now())?;
-    log::info!("delivered {} updates, {} pending", outcomes.len(), pending);
-    Ok(DeliveryReport {
-        outcomes,
-        pending,
-        next_call_after,
-    })
+    Ok(())
 }
 
 /// How many updates the outbox holds, and when the next of them can move.
@@ -778,7 +831,9 @@ mod tests {
 
     #[test]
     fn answers_that_are_not_amazon_s_verdict_are_kept_to_retry() {
-        for status in [302, 401, 408, 500] {
+        // 403 included: Amazon's answer to a revoked or expired token, which the
+        // next attempt replaces.
+        for status in [302, 401, 403, 408, 500] {
             let host = FakeHost::new();
             host.expect_token().expect("POST", CONFIRM, status, "");
             if status == 401 {
@@ -836,6 +891,41 @@ mod tests {
             !host.key_exists("shipment/111-0000001-0000001"),
             "a rejected order may be sent again"
         );
+    }
+
+    #[test]
+    fn amazon_s_refusal_once_kept_is_the_outcome_whatever_storage_does_next() {
+        let refused = r#"{"errors":[{"code":"InvalidInput","message":"The order is cancelled"}]}"#;
+        let mut seen_refusal = false;
+        for writes in 0..16 {
+            let host = FakeHost::new();
+            host.expect_token()
+                .expect("POST", CONFIRM, 400, refused)
+                .expect(
+                    "GET",
+                    "/orders/2026-01-01/orders/111-0000001-0000001",
+                    404,
+                    r#"{"errors":[{"code":"NotFound","message":"Not found"}]}"#,
+                );
+            host.writes_before_failure.set(Some(writes));
+            let result = on_label_created(&host, &us_settings(), &two_labels()[..1]);
+            host.writes_before_failure.set(None);
+            let kept = Outbox::new(&Store::new(&host))
+                .rejected("111-0000001-0000001")
+                .unwrap()
+                .is_some();
+            if kept {
+                seen_refusal = true;
+                assert!(
+                    matches!(
+                        result.as_ref().map(|o| &o[0].outcome),
+                        Ok(NotificationResult::NotSent(NotSentReason::Rejected(_)))
+                    ),
+                    "after {writes} writes: {result:?}"
+                );
+            }
+        }
+        assert!(seen_refusal);
     }
 
     #[test]

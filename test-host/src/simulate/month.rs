@@ -58,8 +58,9 @@ pub struct RedactionReport {
     pub problems: Vec<String>,
 }
 
-/// When the host first got an order: the start and end of that `import-orders`
-/// call (the component's clock is somewhere in between).
+/// When an order's 14 days can have started: from the first moment the component
+/// could read it (Amazon had it and the import had begun) to the end of the call
+/// that first handed it to the host.
 pub type FirstSeen = BTreeMap<String, (DateTime<Utc>, DateTime<Utc>)>;
 
 /// One expected directive: due in `[from, to]`.
@@ -185,10 +186,12 @@ pub fn run(
             let storage = std::mem::replace(plugin, placeholder).into_storage();
             *plugin = Plugin::new(upstream.clone(), storage, clock.clone())?;
         } else if let Ok(directives) = result {
-            // Applied (the host's records), then acknowledged.
+            // Applied to the host's records, then acknowledged. An acknowledgement
+            // that fails only means the directives come again, to be applied again.
             let ids: Vec<String> = directives.into_iter().map(|d| d.id).collect();
-            if !ids.is_empty() && plugin.acknowledge_redactions(&ids)?.0.is_ok() {
-                applied.extend(ids);
+            applied.extend(ids.iter().cloned());
+            if !ids.is_empty() {
+                let _ = plugin.acknowledge_redactions(&ids)?;
             }
         }
         at += REDACT_EVERY;
@@ -242,6 +245,10 @@ pub fn run(
         }
         if !applied.contains(id) {
             report.unapplied += 1;
+            note(
+                &mut report,
+                format!("{id} returned {first_at}, never applied"),
+            );
         }
     }
     Ok(report)

@@ -69,6 +69,8 @@ pub struct Shipper {
     /// Labels to hand (again) to `on-label-created`: created, or unknown after a
     /// crash.
     unsent: Vec<String>,
+    /// Not before (the last attempt to hand them over failed).
+    resend_at: Option<DateTime<Utc>>,
     next_delivery: Option<DateTime<Utc>>,
     crash_after: BTreeSet<usize>,
     calls: usize,
@@ -98,6 +100,7 @@ impl Shipper {
             labels: BTreeMap::new(),
             labelled: BTreeSet::new(),
             unsent: Vec::new(),
+            resend_at: None,
             next_delivery: None,
             crash_after,
             calls: 0,
@@ -112,7 +115,7 @@ impl Shipper {
     /// When the desk has something to do next.
     pub fn due_at(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
         if !self.unsent.is_empty() {
-            return Some(now);
+            return Some(self.resend_at.map_or(now, |at| at.max(now)));
         }
         [self.next_batch_at, self.next_delivery]
             .into_iter()
@@ -166,7 +169,7 @@ impl Shipper {
         backlog_read: bool,
     ) -> Result<Did> {
         let now = clock.now();
-        if !self.unsent.is_empty() {
+        if !self.unsent.is_empty() && self.resend_at.is_none_or(|at| at <= now) {
             let labels: Vec<wit::LabelEvent> = self
                 .unsent
                 .iter()
@@ -181,11 +184,25 @@ impl Shipper {
             match result {
                 Ok(outcomes) => {
                     self.unsent.clear();
+                    self.resend_at = None;
                     self.record(&outcomes);
                     self.last_activity = Some(now);
+                    // Not kept by the component's storage: the label goes again.
+                    for outcome in &outcomes {
+                        if let wit::NotificationResult::NotSent(
+                            wit::NotSentReason::StorageFailed(_),
+                        ) = &outcome.outcome
+                        {
+                            if let Some(label) = self.labels.get_mut(&outcome.label_id) {
+                                label.outcome = None;
+                            }
+                            self.unsent.push(outcome.label_id.clone());
+                            self.resend_at = Some(now + Duration::seconds(60));
+                        }
+                    }
                 }
                 // The host tries again a minute later; the labels stay unsent.
-                Err(_) => self.next_delivery = Some(now + Duration::seconds(60)),
+                Err(_) => self.resend_at = Some(now + Duration::seconds(60)),
             }
             return Ok(Did::Something);
         }
@@ -203,6 +220,11 @@ impl Shipper {
                     }
                     self.record(&report.outcomes);
                     self.next_delivery = report.next_call_after.as_ref().map(time);
+                    // Nothing left in the outbox: a label still waiting lost its
+                    // outcome with a report; the host asks about it.
+                    if self.next_delivery.is_none() {
+                        self.after_crash();
+                    }
                 }
                 Err(_) => self.next_delivery = Some(now + Duration::seconds(60)),
             }
@@ -364,12 +386,34 @@ impl Shipper {
                 .filter(|a| &a.tracking_number == tracking)
                 .collect();
             let accepted = attempts.iter().find(|a| a.accepted);
-            if attempts.len() > 1 {
+            // Sent again after Amazon had it: a duplicate. (A retry of an update
+            // Amazon refused is not one.)
+            let twice = attempts.iter().skip_while(|a| !a.accepted).skip(1).count() > 0;
+            let wrong = twice
+                || (accepted.is_none() && !cancelled(&label.order_id))
+                || label.outcome.is_none();
+            if wrong && report.problems.len() < 5 {
+                report.problems.push(format!(
+                    "{} ({}): host has {:?}; Amazon got {:?}",
+                    label.event.label_id,
+                    label.order_id,
+                    label.outcome,
+                    attempts
+                        .iter()
+                        .map(|a| (
+                            a.via.as_str(),
+                            a.refused_because.as_deref().unwrap_or("accepted"),
+                            a.at.to_rfc3339()
+                        ))
+                        .collect::<Vec<_>>()
+                ));
+            }
+            if twice {
                 report.sent_twice += 1;
             }
             match accepted {
                 Some(attempt) => {
-                    if attempts.len() == 1 {
+                    if !twice {
                         report.confirmed_once += 1;
                     }
                     if attempt.via != "confirmShipment" {

@@ -37,6 +37,8 @@ pub struct Attempt {
     pub tracking_number: String,
     /// Amazon took it.
     pub accepted: bool,
+    /// Why Amazon refused it.
+    pub refused_because: Option<String>,
     /// `confirmShipment`, or the feed id.
     pub via: String,
     /// When Amazon processed it.
@@ -119,6 +121,7 @@ impl Shipping {
             .push(Attempt {
                 tracking_number: package.tracking_number,
                 accepted: result.is_ok(),
+                refused_because: result.as_ref().err().cloned(),
                 via: via.to_owned(),
                 at: now,
             });
