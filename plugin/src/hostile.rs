@@ -70,8 +70,70 @@ fn damaged_order() -> impl Strategy<Value = Value> {
     })
 }
 
+/// Cases per property: 128 in `cargo test`; `PROPTEST_CASES` for a long run.
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(128)
+}
+
+/// A processing report, whole or damaged: cut short, or with arbitrary text
+/// spliced in.
+fn processing_report() -> impl Strategy<Value = String> {
+    let report = "<?xml version=\"1.0\"?><AmazonEnvelope><MessageType>ProcessingReport</MessageType><Message><MessageID>1</MessageID><ProcessingReport><StatusCode>Complete</StatusCode><ProcessingSummary><MessagesProcessed>2</MessagesProcessed></ProcessingSummary><Result><MessageID>2</MessageID><ResultCode>Error</ResultCode><ResultMessageCode>18028</ResultMessageCode><ResultDescription>a &amp; b</ResultDescription></Result></ProcessingReport></Message></AmazonEnvelope>";
+    prop_oneof![
+        ".{0,300}",
+        (0..report.len()).prop_map(move |cut| report[..cut].to_owned()),
+        (0..report.len(), ".{0,30}").prop_map(move |(at, junk)| {
+            let at = (0..=at)
+                .rev()
+                .find(|i| report.is_char_boundary(*i))
+                .unwrap_or(0);
+            format!("{}{junk}{}", &report[..at], &report[at..])
+        }),
+    ]
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(128))]
+    #![proptest_config(ProptestConfig::with_cases(cases()))]
+
+    #[test]
+    fn any_processing_report_is_a_typed_result(report in processing_report()) {
+        if let Ok(parsed) = crate::spapi::feeds::parse_processing_report(&report) {
+            // Whatever it says, it never claims more than it read.
+            prop_assert!(parsed.errors.keys().all(|id| *id > 0 || report.contains("<MessageID>0")));
+        }
+    }
+
+    #[test]
+    fn any_feeds_answer_is_a_typed_result(
+        step in 0usize..3,
+        body in prop_oneof![".{0,120}", json_value().prop_map(|v| v.to_string())],
+        status in prop_oneof![Just(200u16), Just(201), Just(202), 100u16..600],
+    ) {
+        let host = FakeHost::new();
+        // Feeds are the sooner path for a few labels once Amazon took 10 s.
+        crate::host::Store::new(&host).save("feed-turnaround", &10.0).unwrap();
+        host.expect_token();
+        let ok = [
+            ("POST", "/feeds/2021-06-30/documents", 201, r#"{"feedDocumentId":"d","url":"https://tortuga-prod-na.s3-external-1.amazonaws.com/d"}"#),
+            ("PUT", "/d", 200, ""),
+            ("POST", "/feeds/2021-06-30/feeds", 202, r#"{"feedId":"1"}"#),
+        ];
+        for (index, (method, path, ok_status, ok_body)) in ok.into_iter().enumerate() {
+            if index == step {
+                host.expect(method, path, status, &body);
+                break;
+            }
+            host.expect(method, path, ok_status, ok_body);
+        }
+        let labels = crate::notify::tests_support::labels(30);
+        let outcomes = crate::notify::on_label_created(&host, &us_settings(), &labels);
+        if let Ok(outcomes) = outcomes {
+            prop_assert_eq!(outcomes.len(), 30, "one outcome per label, whatever Amazon said");
+        }
+    }
 
     #[test]
     fn any_search_orders_body_is_a_typed_result(body in prop_oneof![

@@ -50,7 +50,8 @@ pub struct CampaignReport {
     pub directives_lost: usize,
     /// Directives returned after or before their due time.
     pub directives_off_time: usize,
-    /// Buyer values or credentials left in the component's storage.
+    /// Buyer values or credentials left in the component's storage, or in its
+    /// logs, stderr and errors.
     pub secrets_in_storage: usize,
     /// Calls that trapped the component.
     pub traps: usize,
@@ -140,7 +141,7 @@ pub fn run(runs: usize, seed: u64, mut on_run: impl FnMut(usize)) -> Result<Camp
                 report.faults_injected += r.faults;
                 report.failed_writes += r.failed_writes;
                 report.crashes += r.crashes;
-                report.secrets_in_storage += r.pii_in_storage;
+                report.secrets_in_storage += r.pii_in_storage + r.secrets_in_outputs;
                 if let Some(n) = &r.notifications {
                     report.notifications_lost += n.lost;
                     report.notifications_sent_twice += n.sent_twice;

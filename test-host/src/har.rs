@@ -1165,3 +1165,55 @@ mod tests {
         assert_eq!(reread, har);
     }
 }
+
+/// Property tests of the HAR reader: whatever a file holds, loading it is a typed
+/// result, never a panic.
+#[cfg(test)]
+mod hostile {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Cases per property: 128 in `cargo test`; `PROPTEST_CASES` for a long run.
+    fn cases() -> u32 {
+        std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(128)
+    }
+
+    fn a_recording() -> String {
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/label-split-and-combined.har");
+        std::fs::read_to_string(path).expect("a fixture to damage")
+    }
+
+    fn load(text: &str) {
+        if let Ok(har) = serde_json::from_str::<Har>(text)
+            && let Ok(replay) = Replay::from_har(har)
+        {
+            let _ = replay.start_time();
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(cases()))]
+
+        #[test]
+        fn any_file_loads_as_a_recording_or_a_typed_error(text in ".{0,400}") {
+            load(&text);
+        }
+
+        #[test]
+        fn a_damaged_recording_loads_or_is_refused(cut in 0usize..100_000, junk in ".{0,20}", splice in any::<bool>()) {
+            let text = a_recording();
+            let at = (0..=cut % text.len()).rev().find(|i| text.is_char_boundary(*i)).unwrap_or(0);
+            let damaged = if splice {
+                format!("{}{junk}{}", &text[..at], &text[at..])
+            } else {
+                text[..at].to_owned()
+            };
+            load(&damaged);
+        }
+    }
+}

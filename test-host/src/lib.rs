@@ -6,6 +6,7 @@ pub mod campaign;
 pub mod har;
 pub mod kv;
 pub mod runtime;
+pub mod sandbox;
 pub mod scenario;
 pub mod simulate;
 pub mod upstream;

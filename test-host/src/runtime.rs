@@ -164,6 +164,12 @@ impl WasiHttpHooks for UpstreamHooks {
                     .collect(),
                 body: body.to_vec(),
             };
+            // The sandbox: only Amazon's hosts, within the size limits.
+            if let Some(reason) = crate::sandbox::refuse(&recorded.url, recorded.body.len()) {
+                let mut journal = journal.lock().unwrap_or_else(|p| p.into_inner());
+                journal.failures.push(format!("egress refused: {reason}"));
+                return Err(wasmtime_wasi_http::Error::HttpRequestDenied);
+            }
             let answer = upstream
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
@@ -175,6 +181,17 @@ impl WasiHttpHooks for UpstreamHooks {
                 status: None,
             };
             let answer = match answer {
+                Ok(answer) if answer.body.len() > crate::sandbox::MAX_RESPONSE_BODY => {
+                    let size = answer.body.len();
+                    journal.exchanges.push(exchange);
+                    journal.failures.push(format!(
+                        "an answer of {size} bytes is over the {}-byte limit",
+                        crate::sandbox::MAX_RESPONSE_BODY
+                    ));
+                    return Err(wasmtime_wasi_http::Error::HttpResponseBodySize(Some(
+                        size as u64,
+                    )));
+                }
                 Ok(answer) => answer,
                 Err(reason) => {
                     journal.exchanges.push(exchange);

@@ -215,6 +215,9 @@ pub struct Report {
     pub redaction: Option<RedactionReport>,
     /// Writes to the component's storage that failed (injected).
     pub failed_writes: usize,
+    /// Log lines, stderr, failures and errors of the component's calls that hold
+    /// a buyer value or a credential (must be 0).
+    pub secrets_in_outputs: usize,
     /// Buyer values the simulator generated, and credentials, found in the
     /// component's storage at the end of the run (must be 0).
     pub pii_in_storage: usize,
@@ -294,6 +297,13 @@ impl Report {
         check(
             self.foreign_imported > 0,
             format!("{} orders of other stores imported", self.foreign_imported),
+        );
+        check(
+            self.secrets_in_outputs > 0,
+            format!(
+                "{} log lines, errors or stderr outputs hold buyer values or secrets",
+                self.secrets_in_outputs
+            ),
         );
         check(
             self.pii_in_storage > 0,
@@ -503,11 +513,14 @@ fn run_world(options: &Options, world: World, start: DateTime<Utc>) -> Result<Ru
     }
     .to_wit();
     let mut plugin = Plugin::new(upstream.clone(), SqliteStore::in_memory()?, clock.clone())?;
+    let mut leaked = 0usize;
     // A host tries again a minute later until the store is connected.
     let mut attempts = 0;
     loop {
         attempts += 1;
-        match plugin.connect(&settings)? {
+        let (result, record) = plugin.connect(&settings)?;
+        leaked += leaks(&result, &record);
+        match (result, record) {
             (Ok(_), _) => break,
             (Err(error), _) if attempts >= 10 => {
                 bail!("connect failed on the simulator: {error:?}")
@@ -594,6 +607,7 @@ fn run_world(options: &Options, world: World, start: DateTime<Utc>) -> Result<Ru
                 .revoke_access_tokens();
         }
         let (result, record) = plugin.import_orders(&settings, db.checkpoint.as_deref())?;
+        leaked += leaks(&result, &record);
         let next = match result {
             Err(_) => {
                 errors += 1;
@@ -787,6 +801,9 @@ fn run_world(options: &Options, world: World, start: DateTime<Utc>) -> Result<Ru
     };
     let storage = plugin.into_storage();
     let failed_writes = storage.failed_writes();
+    let secrets_in_outputs = leaked
+        + shipper.as_ref().map_or(0, |desk| desk.leaked)
+        + redaction.as_ref().map_or(0, |r| r.secrets_in_outputs);
 
     let upstream = lock(&upstream);
     let simulator = upstream.inner().inner();
@@ -880,6 +897,7 @@ fn run_world(options: &Options, world: World, start: DateTime<Utc>) -> Result<Ru
         settled,
         redaction,
         failed_writes,
+        secrets_in_outputs,
         pii_in_storage,
         notifications,
         orders: keep_orders.then(|| {
@@ -931,9 +949,57 @@ fn secrets_in_storage(storage: &SqliteStore, world: &World) -> Result<usize> {
         .count())
 }
 
+/// What marks a buyer value of the simulated world (every generated name, street
+/// and email has one), and the credentials.
+const LEAK_MARKERS: [&str; 5] = [
+    "Simulated Buyer",
+    "Simulated Way",
+    "@marketplace.amazon.com",
+    crate::scenario::PLACEHOLDER_CLIENT_SECRET,
+    crate::scenario::PLACEHOLDER_REFRESH_TOKEN,
+];
+
+/// Lines of a call's side output (logs, stderr, upstream failures, the error it
+/// returned) that hold a buyer value or a secret.
+pub(crate) fn leaks<T, E: std::fmt::Debug>(
+    result: &std::result::Result<T, E>,
+    record: &crate::runtime::CallRecord,
+) -> usize {
+    let error = result.as_ref().err().map(|e| format!("{e:?}"));
+    record
+        .logs
+        .iter()
+        .map(|l| l.message.as_str())
+        .chain(std::iter::once(record.stderr.as_str()))
+        .chain(record.failures.iter().map(String::as_str))
+        .chain(error.as_deref())
+        .filter(|text| LEAK_MARKERS.iter().any(|m| text.contains(m)))
+        .count()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_output_check_finds_a_buyer_value_or_a_secret_in_any_side_output() {
+        use crate::runtime::{CallRecord, LogLine};
+        let clean: std::result::Result<(), String> = Ok(());
+        let quiet = CallRecord::default();
+        assert_eq!(leaks(&clean, &quiet), 0);
+        let mut chatty = CallRecord::default();
+        chatty.logs.push(LogLine {
+            level: "info".into(),
+            context: String::new(),
+            message: "imported order for Simulated Buyer 12".into(),
+        });
+        chatty
+            .failures
+            .push("token placeholder-client-secret refused".into());
+        assert_eq!(leaks(&clean, &chatty), 2);
+        let failed: std::result::Result<(), String> = Err("sim-3@marketplace.amazon.com".into());
+        assert_eq!(leaks(&failed, &quiet), 1);
+    }
 
     #[test]
     fn the_storage_check_finds_a_buyer_value_or_a_secret_wherever_it_is() {

@@ -725,3 +725,111 @@ fn the_audit_lists_each_directive_with_its_due_time_and_acknowledgement() {
         )
     );
 }
+
+/// Every buyer value in the recording's answers: names, emails, street lines,
+/// phones, gift messages, purchase order numbers.
+fn buyer_values(har: &Value) -> BTreeSet<String> {
+    fn walk(value: &Value, parent: &str, out: &mut BTreeSet<String>) {
+        match value {
+            Value::Object(map) => {
+                for (key, value) in map {
+                    let pii = matches!(
+                        key.as_str(),
+                        "buyerName"
+                            | "buyerEmail"
+                            | "buyerCompanyName"
+                            | "addressLine1"
+                            | "addressLine2"
+                            | "addressLine3"
+                            | "phone"
+                            | "giftMessage"
+                            | "buyerPurchaseOrderNumber"
+                    ) || (key == "name" && parent == "deliveryAddress");
+                    match value {
+                        Value::String(text) if pii && text.len() > 3 => {
+                            out.insert(text.clone());
+                        }
+                        _ => walk(value, key, out),
+                    }
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|v| walk(v, parent, out)),
+            _ => {}
+        }
+    }
+    let mut out = BTreeSet::new();
+    for entry in har["log"]["entries"].as_array().into_iter().flatten() {
+        if let Some(text) = entry["response"]["content"]["text"].as_str()
+            && let Ok(body) = serde_json::from_str::<Value>(text)
+        {
+            walk(&body, "", &mut out);
+        }
+    }
+    out
+}
+
+#[test]
+fn no_output_of_any_fixture_holds_a_secret_and_only_orders_hold_buyer_data() {
+    let credentials = [
+        test_host::scenario::PLACEHOLDER_CLIENT_SECRET,
+        test_host::scenario::PLACEHOLDER_REFRESH_TOKEN,
+    ];
+    let mut names: Vec<String> = FIXTURES.iter().map(|s| s.to_string()).collect();
+    names.extend([
+        "faults/connect-truncated-response.har".into(),
+        "faults/import-unknown-status.har".into(),
+    ]);
+    let mut checked_values = 0;
+    for name in names {
+        let path = fixtures().join(&name);
+        let har: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let buyer = buyer_values(&har);
+        checked_values += buyer.len();
+        let storage_path = std::env::temp_dir().join(format!(
+            "amazon-outputs-{}-{}.sqlite",
+            std::process::id(),
+            name.replace('/', "-")
+        ));
+        let _ = std::fs::remove_file(&storage_path);
+        let report = Session::from_file(&path)
+            .unwrap()
+            .run_with_storage(SqliteStore::open(&storage_path).unwrap())
+            .unwrap();
+        let storage = SqliteStore::open(&storage_path)
+            .unwrap()
+            .entries("")
+            .unwrap();
+        let _ = std::fs::remove_file(&storage_path);
+        // What is not the host's order data: logs, stderr, failures, errors,
+        // checkpoints, storage. None of it may hold a buyer value or a secret.
+        let mut side_channels: Vec<String> = storage
+            .iter()
+            .map(|(k, v)| format!("{k}={}", String::from_utf8_lossy(v)))
+            .collect();
+        for step in &report.steps {
+            side_channels.extend(step.record.logs.iter().map(|l| l.message.clone()));
+            side_channels.push(step.record.stderr.clone());
+            side_channels.extend(step.record.failures.iter().cloned());
+            match &step.outcome {
+                Outcome::Err { error, .. } => side_channels.push(error.to_string()),
+                Outcome::Ok(value) => {
+                    side_channels.extend(value.get("checkpoint").map(Value::to_string))
+                }
+            }
+        }
+        for text in &side_channels {
+            for value in buyer.iter().map(String::as_str).chain(credentials) {
+                assert!(!text.contains(value), "{name}: {value:?} in {text:.200}");
+            }
+        }
+        // The whole report, orders included, holds no secret.
+        let whole = serde_json::to_string(&report).unwrap();
+        for secret in credentials {
+            assert!(!whole.contains(secret), "{name}: {secret:?} in the report");
+        }
+    }
+    assert!(
+        checked_values >= 10,
+        "the fixtures' buyer values were found: {checked_values}"
+    );
+}

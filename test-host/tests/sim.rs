@@ -967,3 +967,154 @@ fn each_rule_falls_due_to_the_second_through_the_real_component() {
         }
     }
 }
+
+// ---------------------------------------------------------------- the sandbox
+
+/// Amazon, except that its feed-document URLs point somewhere else (a compromised
+/// or spoofed answer), and every host a request reached is kept.
+struct SpoofedDocuments {
+    amazon: Simulator,
+    reached: Vec<String>,
+}
+
+impl test_host::upstream::Upstream for SpoofedDocuments {
+    fn respond(
+        &mut self,
+        request: &test_host::upstream::Request,
+    ) -> Result<test_host::upstream::Response, String> {
+        self.reached.push(request.url.clone());
+        let mut response = self.amazon.respond(request)?;
+        if request.url.ends_with("/feeds/2021-06-30/documents") {
+            let body = String::from_utf8_lossy(&response.body).replace(
+                "tortuga-prod-na.s3-external-1.amazonaws.com",
+                "collector.example.net",
+            );
+            response.body = body.into_bytes();
+        }
+        Ok(response)
+    }
+}
+
+#[test]
+fn a_feed_document_url_off_amazon_is_refused_and_nothing_is_lost() {
+    let clock = VirtualClock::new(start());
+    let amazon = Simulator::new(
+        World::generate(
+            &WorldSpec {
+                orders: 320,
+                seller_ships: true,
+                ..WorldSpec::default()
+            },
+            start(),
+        ),
+        clock.clone(),
+        vec!["ATVPDKIKX0DER".into()],
+        Duration::milliseconds(100),
+    );
+    let upstream = Arc::new(Mutex::new(SpoofedDocuments {
+        amazon,
+        reached: Vec::new(),
+    }));
+    let mut plugin = Plugin::new(
+        upstream.clone(),
+        SqliteStore::in_memory().unwrap(),
+        clock.clone(),
+    )
+    .unwrap();
+    let us = settings("ATVPDKIKX0DER");
+    let mut orders = Vec::new();
+    let mut checkpoint = None;
+    for _ in 0..6 {
+        let (batch, _) = plugin.import_orders(&us, checkpoint.as_deref()).unwrap();
+        let batch = batch.unwrap();
+        orders.extend(batch.orders);
+        checkpoint = Some(batch.checkpoint);
+    }
+    let labels: Vec<wit::LabelEvent> = orders
+        .iter()
+        .filter(|o| o.status == wit::OrderStatus::AwaitingShipment)
+        .take(280)
+        .enumerate()
+        .map(|(n, o)| label_for(o, &format!("S{n}"), clock.now(), clock.now(), true))
+        .collect();
+    assert_eq!(labels.len(), 280);
+    let (outcomes, record) = plugin.on_label_created(&us, &labels).unwrap();
+    let outcomes = outcomes.unwrap();
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| matches!(o.outcome, wit::NotificationResult::Queued(_))),
+        "kept to send again"
+    );
+    assert!(
+        record
+            .failures
+            .iter()
+            .any(|f| f.contains("collector.example.net is not an Amazon host")),
+        "{:?}",
+        record.failures
+    );
+    assert!(
+        !upstream
+            .lock()
+            .unwrap()
+            .reached
+            .iter()
+            .any(|url| url.contains("collector.example.net")),
+        "the buyer-bearing document never left the host"
+    );
+    // The host carries on: the same instance answers the next call.
+    let (report, _) = plugin.deliver_notifications(&us).unwrap();
+    assert_eq!(report.unwrap().pending, 280);
+}
+
+/// An Amazon whose first answer is far larger than any real one.
+struct Flood(usize);
+
+impl test_host::upstream::Upstream for Flood {
+    fn respond(
+        &mut self,
+        _: &test_host::upstream::Request,
+    ) -> Result<test_host::upstream::Response, String> {
+        self.0 += 1;
+        let body = if self.0 == 1 {
+            vec![b' '; test_host::sandbox::MAX_RESPONSE_BODY + 1]
+        } else {
+            br#"{"access_token":"Atza|x","token_type":"bearer","expires_in":3600}"#.to_vec()
+        };
+        Ok(test_host::upstream::Response {
+            status: 200,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body,
+        })
+    }
+}
+
+#[test]
+fn an_answer_over_the_size_limit_is_refused_cleanly_and_the_host_carries_on() {
+    let clock = VirtualClock::new(start());
+    let mut plugin = Plugin::new(
+        Arc::new(Mutex::new(Flood(0))),
+        SqliteStore::in_memory().unwrap(),
+        clock,
+    )
+    .unwrap();
+    let (result, record) = plugin.connect(&settings("ATVPDKIKX0DER")).unwrap();
+    assert!(
+        matches!(result, Err(wit::Error::Transport(_))),
+        "{result:?}"
+    );
+    assert!(
+        record.failures[0].contains("over the"),
+        "{:?}",
+        record.failures
+    );
+    // The next call goes on (and fails only because this Amazon knows no sellers).
+    let (result, record) = plugin.connect(&settings("ATVPDKIKX0DER")).unwrap();
+    assert!(result.is_err());
+    assert_eq!(
+        record.exchanges.len(),
+        2,
+        "the token, then the sellers call"
+    );
+}

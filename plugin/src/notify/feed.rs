@@ -668,36 +668,15 @@ fn give_back(store: &Store<'_>, id: &str, job: &Job) -> Result<(), Error> {
 mod tests {
     use super::*;
     use crate::host::Host;
-    use crate::model::{LabelEvent, LabelItem, LabelOrder, NotificationOutcome};
+    use crate::model::{LabelEvent, NotificationOutcome};
     use crate::notify::{deliver_notifications, on_label_created};
     use crate::testing::{FakeHost, us_settings};
 
     const UPLOAD_URL: &str = "https://tortuga-prod-na.s3-external-1.amazonaws.com/doc-in";
     const REPORT_URL: &str = "https://tortuga-prod-na.s3-external-1.amazonaws.com/doc-out";
 
-    /// `count` labels of one order each, created in one batch.
     fn batch(count: usize) -> Vec<LabelEvent> {
-        (1..=count)
-            .map(|n| LabelEvent {
-                label_id: format!("L{n}"),
-                orders: vec![LabelOrder {
-                    order_id: format!("111-0000000-{n:07}"),
-                    items: vec![LabelItem {
-                        order_item_id: format!("{n}01"),
-                        quantity: 1,
-                    }],
-                }],
-                carrier_code: "UPS".into(),
-                carrier_name: None,
-                service: Some("Ground".into()),
-                tracking_number: format!("1Z{n:08}"),
-                ship_date: crate::testing::at("2026-11-20T16:00:00Z"),
-                created_at: crate::testing::at("2026-11-20T15:00:00Z"),
-                carrier_fee: None,
-                automatic_tracking: true,
-                batch_id: Some("B1".into()),
-            })
-            .collect()
+        crate::notify::tests_support::labels(count)
     }
 
     fn submit_feed(host: &FakeHost) {

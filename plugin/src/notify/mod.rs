@@ -725,6 +725,37 @@ fn check_label(
     Ok(())
 }
 
+/// Labels for tests elsewhere in the crate (the property tests).
+#[cfg(test)]
+pub mod tests_support {
+    use crate::model::{LabelEvent, LabelItem, LabelOrder};
+
+    /// `count` labels of one order each.
+    pub fn labels(count: usize) -> Vec<LabelEvent> {
+        (1..=count)
+            .map(|n| LabelEvent {
+                label_id: format!("L{n}"),
+                orders: vec![LabelOrder {
+                    order_id: format!("111-0000000-{n:07}"),
+                    items: vec![LabelItem {
+                        order_item_id: format!("{n}01"),
+                        quantity: 1,
+                    }],
+                }],
+                carrier_code: "UPS".into(),
+                carrier_name: None,
+                service: Some("Ground".into()),
+                tracking_number: format!("1Z{n:08}"),
+                ship_date: crate::testing::at("2026-11-20T16:00:00Z"),
+                created_at: crate::testing::at("2026-11-20T15:00:00Z"),
+                carrier_fee: None,
+                automatic_tracking: true,
+                batch_id: Some("B1".into()),
+            })
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -51,6 +51,8 @@ pub struct RedactionReport {
     pub wrong_due: usize,
     /// Returned but never applied and acknowledged by the end.
     pub unapplied: usize,
+    /// Side output of its calls that held a buyer value or a secret.
+    pub secrets_in_outputs: usize,
     /// Buyer values the simulator generated that the component's storage holds at
     /// the end, and secrets (must both be 0).
     pub pii_in_storage: usize,
@@ -159,14 +161,19 @@ pub fn run(
             })
             .collect();
         if !due.is_empty()
-            && let (Ok(()), _) = plugin.on_delivered(&due)?
+            && let (result, record) = plugin.on_delivered(&due)?
+            && {
+                report.secrets_in_outputs += super::leaks(&result, &record);
+                result.is_ok()
+            }
         {
             delivered += due.len();
             report.deliveries += due.len();
         }
         report.redact_calls += 1;
         calls_at.push(at);
-        let (result, _) = plugin.redact()?;
+        let (result, record) = plugin.redact()?;
+        report.secrets_in_outputs += super::leaks(&result, &record);
         if let Ok(directives) = &result {
             for directive in directives {
                 returned
@@ -191,7 +198,8 @@ pub fn run(
             let ids: Vec<String> = directives.into_iter().map(|d| d.id).collect();
             applied.extend(ids.iter().cloned());
             if !ids.is_empty() {
-                let _ = plugin.acknowledge_redactions(&ids)?;
+                let (result, record) = plugin.acknowledge_redactions(&ids)?;
+                report.secrets_in_outputs += super::leaks(&result, &record);
             }
         }
         at += REDACT_EVERY;

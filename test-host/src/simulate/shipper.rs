@@ -80,6 +80,8 @@ pub struct Shipper {
     batches: usize,
     /// When a notification call last changed anything.
     pub last_activity: Option<DateTime<Utc>>,
+    /// Side output of its calls that held a buyer value or a secret.
+    pub leaked: usize,
 }
 
 impl Shipper {
@@ -109,6 +111,7 @@ impl Shipper {
             crashes: 0,
             batches: 0,
             last_activity: None,
+            leaked: 0,
         }
     }
 
@@ -177,7 +180,8 @@ impl Shipper {
                 .map(|l| l.event.clone())
                 .collect();
             self.label_calls += 1;
-            let (result, _) = plugin.on_label_created(settings, &labels)?;
+            let (result, record) = plugin.on_label_created(settings, &labels)?;
+            self.leaked += super::leaks(&result, &record);
             if self.crash() {
                 return Ok(Did::Crashed);
             }
@@ -208,7 +212,8 @@ impl Shipper {
         }
         if self.next_delivery.is_some_and(|at| at <= now) {
             self.delivery_calls += 1;
-            let (result, _) = plugin.deliver_notifications(settings)?;
+            let (result, record) = plugin.deliver_notifications(settings)?;
+            self.leaked += super::leaks(&result, &record);
             if self.crash() {
                 return Ok(Did::Crashed);
             }
