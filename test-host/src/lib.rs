@@ -2,6 +2,7 @@
 //! sessions (HAR 1.2) strictly, with SQLite-backed `wasi:keyvalue`, a virtual clock
 //! and captured guest logs.
 
+pub mod bench;
 pub mod campaign;
 pub mod har;
 pub mod kv;

@@ -62,6 +62,18 @@ enum Command {
     /// Print the size in bytes of the component this binary embeds (what ships to
     /// every host).
     ComponentSize,
+    /// The component against Amazon's floor, in one run: pace and calls on the
+    /// simulator's virtual clock, size and instantiation on this machine. Each line
+    /// prints our figure, the reference, their ratio and the goal. Exits 1 when a
+    /// goal is missed.
+    Bench {
+        /// Smaller worlds: seconds instead of minutes.
+        #[arg(long)]
+        quick: bool,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// A seeded fault campaign: RUNS simulated weeks of a store (import, labels,
     /// redaction) with faults at random points (429 storms, 5xx, timeouts, lost
     /// answers, truncated bodies, revoked tokens, failing storage writes, host
@@ -188,6 +200,32 @@ fn run(cli: Cli) -> Result<bool> {
                 print_campaign(&report);
             }
             Ok(report.clean())
+        }
+        Command::Bench { quick, json } => {
+            let report = test_host::bench::run_all(quick)?;
+            if json {
+                say!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                say!(
+                    "{:<62} {:>12} {:>12} {:>8}  goal",
+                    "line",
+                    "ours",
+                    "reference",
+                    "ratio"
+                );
+                for line in &report.lines {
+                    say!(
+                        "{:<62} {:>12.1} {:>12.1} {:>8.3}  {} {}",
+                        line.name,
+                        line.ours,
+                        line.reference,
+                        line.ratio,
+                        line.goal,
+                        if line.met { "met" } else { "MISSED" }
+                    );
+                }
+            }
+            Ok(report.all_met())
         }
         Command::ComponentSize => {
             say!("{}", test_host::runtime::COMPONENT.len());

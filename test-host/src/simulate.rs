@@ -199,6 +199,11 @@ pub struct Report {
     pub backlog_seconds: f64,
     /// Virtual seconds until the host last received something new.
     pub virtual_seconds: f64,
+    /// Seconds from a change Amazon made during the run until the host had it:
+    /// median (0 when there were none).
+    pub import_lag_p50_seconds: f64,
+    /// 99th percentile.
+    pub import_lag_p99_seconds: f64,
     /// Virtual seconds the host waited for `next-call-after` until then.
     pub waited_seconds: f64,
     /// The searchOrders floor for `backlog`.
@@ -207,6 +212,8 @@ pub struct Report {
     pub floor_ratio: Option<f64>,
     /// ceil(backlog / 100): the fewest searchOrders calls the backlog can take.
     pub min_search_calls: usize,
+    /// searchOrders calls made until the backlog was read to its end.
+    pub backlog_search_calls: usize,
     /// True when the run settled: every change was read and nothing was pending.
     pub settled: bool,
     /// Redaction directives against the seed's schedule, when the run went on for
@@ -545,6 +552,8 @@ fn run_world(options: &Options, world: World, start: DateTime<Utc>) -> Result<Ru
     let mut products_received = 0usize;
     let keep_orders = options.amazon_orders.is_some();
     let mut caught_up_at = clock.now();
+    let mut import_lags: Vec<f64> = Vec::new();
+    let mut backlog_search_calls = 0usize;
     let mut waited = Duration::zero();
     let mut waited_until_caught_up = Duration::zero();
     // Amazon's last change must be read by a window that opened after it settled:
@@ -640,6 +649,10 @@ fn run_world(options: &Options, world: World, start: DateTime<Utc>) -> Result<Ru
                         .insert((order.order_id.clone(), updated.timestamp_millis()))
                     {
                         duplicated += 1;
+                    } else if updated >= start {
+                        // A change made during the run: how long until the host had it.
+                        import_lags
+                            .push((clock.now() - updated).num_milliseconds() as f64 / 1000.0);
                     }
                     retrying.remove(&order.order_id);
                     let newer = db
@@ -725,6 +738,14 @@ fn run_world(options: &Options, world: World, start: DateTime<Utc>) -> Result<Ru
                 }
                 // A window was read to its end in this call: a page came back and
                 // no more follow.
+                let pages_read = record
+                    .exchanges
+                    .iter()
+                    .filter(|e| e.url.contains("/orders/2026-01-01/orders?"))
+                    .count();
+                if backlog_read_at.is_none() {
+                    backlog_search_calls += pages_read;
+                }
                 let read_page = record
                     .exchanges
                     .iter()
@@ -890,10 +911,13 @@ fn run_world(options: &Options, world: World, start: DateTime<Utc>) -> Result<Ru
         throttled,
         backlog_seconds,
         virtual_seconds,
+        import_lag_p50_seconds: percentile(&mut import_lags, 0.5),
+        import_lag_p99_seconds: percentile(&mut import_lags, 0.99),
         waited_seconds: waited_until_caught_up.num_milliseconds() as f64 / 1000.0,
         floor_seconds: floor,
         floor_ratio: (floor > 0.0).then(|| backlog_seconds / floor),
         min_search_calls: backlog.div_ceil(100),
+        backlog_search_calls,
         settled,
         redaction,
         failed_writes,
@@ -947,6 +971,15 @@ fn secrets_in_storage(storage: &SqliteStore, world: &World) -> Result<usize> {
         .iter()
         .filter(|needle| dump.iter().any(|entry| entry.contains(needle.as_str())))
         .count())
+}
+
+/// The `share` percentile of `values` (0 when empty).
+pub(crate) fn percentile(values: &mut [f64], share: f64) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values
+        .get(((values.len() as f64 * share).ceil() as usize).saturating_sub(1))
+        .copied()
+        .unwrap_or(0.0)
 }
 
 /// What marks a buyer value of the simulated world (every generated name, street

@@ -194,3 +194,40 @@ fn output_piped_into_a_reader_that_stops_early_is_no_panic() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(output.status.success(), "{:?} {stderr}", output.status);
 }
+
+#[test]
+fn bench_quick_prints_well_formed_lines_within_wide_bounds_of_their_goals() {
+    let output = test_host(&["bench", "--quick", "--json"]);
+    // Exit 1 means a goal was missed (the component's size is, today); the report
+    // is printed either way.
+    assert!(
+        matches!(output.status.code(), Some(0 | 1)),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["quick"], true);
+    let lines = report["lines"].as_array().unwrap();
+    assert!(lines.len() >= 10, "{lines:?}");
+    let ratio = |prefix: &str| -> f64 {
+        let line = lines
+            .iter()
+            .find(|l| l["name"].as_str().unwrap().contains(prefix))
+            .unwrap_or_else(|| panic!("no line {prefix:?}"));
+        for field in ["ours", "reference", "ratio"] {
+            assert!(line[field].as_f64().unwrap().is_finite(), "{line}");
+        }
+        assert!(
+            line["met"].is_boolean() && line["goal"].is_string(),
+            "{line}"
+        );
+        line["ratio"].as_f64().unwrap()
+    };
+    // Twice the goal fails: a regression that doubles virtual time or calls.
+    assert!(ratio("virtual time vs T(N)") < 2.04);
+    assert!(ratio("searchOrders calls vs pages") < 2.02);
+    assert!(ratio("in one batch: calls vs 10") < 2.0);
+    assert!(ratio("worst lag vs the bucket's drain time") < 2.0);
+    assert!(ratio("import lag p99") < 3.0);
+    assert!(ratio("instantiation") < 1_000.0, "well-formed, not timed");
+}

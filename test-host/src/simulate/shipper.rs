@@ -438,14 +438,8 @@ impl Shipper {
                 Some(_) => report.host_mismatches += usize::from(accepted.is_none()),
             }
         }
-        lags.sort_by(f64::total_cmp);
-        let pick = |share: f64| {
-            lags.get(((lags.len() as f64 * share).ceil() as usize).saturating_sub(1))
-                .copied()
-                .unwrap_or(0.0)
-        };
-        report.lag_p50_seconds = pick(0.5);
-        report.lag_p99_seconds = pick(0.99);
+        report.lag_p50_seconds = super::percentile(&mut lags, 0.5);
+        report.lag_p99_seconds = super::percentile(&mut lags, 0.99);
         report.lag_max_seconds = lags.last().copied().unwrap_or(0.0);
         report
     }
