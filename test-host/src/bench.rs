@@ -5,6 +5,7 @@
 //! Each line has our figure, the reference it is measured against, their ratio,
 //! and the goal the ratio must meet.
 
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use anyhow::Result;
@@ -232,7 +233,7 @@ fn component(lines: &mut Vec<Line>, instances: usize) -> Result<()> {
     // The first instance pays for compiling the component; the rest are what a
     // host pays per store.
     let clock = VirtualClock::new(simulate::START.parse()?);
-    let upstream = std::sync::Arc::new(std::sync::Mutex::new(Nowhere));
+    let upstream = Arc::new(Mutex::new(Nowhere));
     drop(Plugin::new(
         upstream.clone(),
         SqliteStore::in_memory()?,
@@ -257,6 +258,191 @@ fn component(lines: &mut Vec<Line>, instances: usize) -> Result<()> {
     Ok(())
 }
 
+/// The simulator, timed: how long the host spent answering, so that it can be
+/// taken out of the component's share.
+struct Timed {
+    amazon: crate::upstream::sim::Simulator,
+    spent: std::time::Duration,
+}
+
+impl crate::upstream::Upstream for Timed {
+    fn respond(
+        &mut self,
+        request: &crate::upstream::Request,
+    ) -> std::result::Result<crate::upstream::Response, String> {
+        let started = Instant::now();
+        let answer = self.amazon.respond(request);
+        self.spent += started.elapsed();
+        answer
+    }
+}
+
+/// The component's own code compiled natively, over the same simulator and the
+/// same SQLite store the wasm instance gets.
+struct Native {
+    amazon: Arc<Mutex<Timed>>,
+    clock: VirtualClock,
+    storage: SqliteStore,
+}
+
+impl amazon_marketplace::host::Host for Native {
+    fn send(
+        &self,
+        request: amazon_marketplace::host::HttpRequest,
+    ) -> std::result::Result<amazon_marketplace::host::HttpResponse, String> {
+        use crate::upstream::Upstream;
+        let (parts, body) = request.into_parts();
+        let request = crate::upstream::Request {
+            method: parts.method.to_string(),
+            url: parts.uri.to_string(),
+            headers: parts
+                .headers
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.to_string(),
+                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    )
+                })
+                .collect(),
+            body,
+        };
+        let answer = self
+            .amazon
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .respond(&request)?;
+        let mut response = http::Response::builder().status(answer.status);
+        for (name, value) in &answer.headers {
+            response = response.header(name, value);
+        }
+        response.body(answer.body).map_err(|e| e.to_string())
+    }
+
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
+    }
+
+    fn get(&self, key: &str) -> std::result::Result<Option<Vec<u8>>, String> {
+        self.storage.get("", key).map_err(|e| e.to_string())
+    }
+
+    fn set(&self, key: &str, value: &[u8]) -> std::result::Result<(), String> {
+        self.storage.set("", key, value).map_err(|e| e.to_string())
+    }
+
+    fn delete(&self, key: &str) -> std::result::Result<(), String> {
+        self.storage.delete("", key).map_err(|e| e.to_string())
+    }
+}
+
+fn timed_simulator(orders: usize, clock: &VirtualClock) -> Arc<Mutex<Timed>> {
+    let world = crate::upstream::sim::World::generate(
+        &crate::upstream::sim::WorldSpec {
+            orders,
+            distinct_asins: 20,
+            ..crate::upstream::sim::WorldSpec::default()
+        },
+        clock.now(),
+    );
+    Arc::new(Mutex::new(Timed {
+        amazon: crate::upstream::sim::Simulator::new(
+            world,
+            clock.clone(),
+            vec!["ATVPDKIKX0DER".into()],
+            chrono::Duration::milliseconds(100),
+        ),
+        spent: std::time::Duration::ZERO,
+    }))
+}
+
+/// Seconds the component itself spent importing a backlog of `orders`: wall time
+/// minus the simulator's, with the clock jumping to each `next-call-after`.
+fn import_cpu(orders: usize, wasm: bool) -> Result<f64> {
+    let start: chrono::DateTime<chrono::Utc> = simulate::START.parse()?;
+    let clock = VirtualClock::new(start);
+    let amazon = timed_simulator(orders, &clock);
+    let settings = crate::scenario::Settings {
+        marketplace_id: "ATVPDKIKX0DER".into(),
+        seller_id: crate::scenario::PLACEHOLDER_SELLER_ID.into(),
+        region: None,
+        sandbox: false,
+        product_identifier: crate::scenario::ProductIdentifier::Sku,
+        import_fba_orders: false,
+        japan_kanji_addresses: false,
+        carrier_codes: Vec::new(),
+    };
+    let mut imported = 0;
+    let mut checkpoint: Option<String> = None;
+    let started;
+    if wasm {
+        let mut plugin = Plugin::new(amazon.clone(), SqliteStore::in_memory()?, clock.clone())?;
+        let settings = settings.to_wit();
+        started = Instant::now();
+        while imported < orders {
+            let (batch, _) = plugin.import_orders(&settings, checkpoint.as_deref())?;
+            let batch = batch.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            imported += batch.orders.len();
+            checkpoint = Some(batch.checkpoint);
+            clock.set(clock.now().max(simulate::time(&batch.next_call_after)));
+        }
+    } else {
+        let host = Native {
+            amazon: amazon.clone(),
+            clock: clock.clone(),
+            storage: SqliteStore::in_memory()?,
+        };
+        let settings = native_settings(&settings);
+        started = Instant::now();
+        while imported < orders {
+            let batch = amazon_marketplace::import_orders(&host, &settings, checkpoint.as_deref())
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            imported += batch.orders.len();
+            checkpoint = Some(batch.checkpoint);
+            clock.set(clock.now().max(batch.next_call_after));
+        }
+    }
+    let total = started.elapsed();
+    let spent = amazon.lock().unwrap_or_else(|p| p.into_inner()).spent;
+    Ok(total.saturating_sub(spent).as_secs_f64())
+}
+
+fn native_settings(
+    settings: &crate::scenario::Settings,
+) -> amazon_marketplace::model::StoreSettings {
+    use amazon_marketplace::model as m;
+    m::StoreSettings {
+        credentials: m::Credentials {
+            lwa_client_id: crate::scenario::PLACEHOLDER_CLIENT_ID.into(),
+            lwa_client_secret: crate::scenario::PLACEHOLDER_CLIENT_SECRET.into(),
+            refresh_token: crate::scenario::PLACEHOLDER_REFRESH_TOKEN.into(),
+            seller_id: settings.seller_id.clone(),
+        },
+        marketplace_id: settings.marketplace_id.clone(),
+        region: None,
+        sandbox: false,
+        product_identifier: m::ProductIdentifier::Sku,
+        import_fba_orders: false,
+        japan_kanji_addresses: false,
+        carrier_codes: Vec::new(),
+    }
+}
+
+fn cpu(lines: &mut Vec<Line>, orders: usize) -> Result<()> {
+    // Native first, then the component, then native again: the better native
+    // figure is the reference, so a machine warming up favours neither.
+    let native = import_cpu(orders, false)?.min(import_cpu(orders, false)?);
+    let wasm = import_cpu(orders, true)?;
+    lines.push(at_most(
+        &format!("import {orders}: component CPU, wasm vs native"),
+        "s",
+        wasm,
+        native,
+        1.3,
+    ));
+    Ok(())
+}
+
 /// An upstream for instances that make no call.
 struct Nowhere;
 
@@ -276,12 +462,14 @@ pub fn run_all(quick: bool) -> Result<BenchReport> {
         backlog(&mut lines, 3_000)?;
         labels(&mut lines, 300)?;
         busy_day(&mut lines, 1_000)?;
+        cpu(&mut lines, 1_000)?;
         component(&mut lines, 20)?;
     } else {
         backlog(&mut lines, 10_000)?;
         backlog(&mut lines, 50_000)?;
         labels(&mut lines, 500)?;
         busy_day(&mut lines, 20_000)?;
+        cpu(&mut lines, 10_000)?;
         component(&mut lines, 200)?;
     }
     Ok(BenchReport { quick, lines })

@@ -393,7 +393,8 @@ fn lock(upstream: &Arc<Mutex<Upstream>>) -> std::sync::MutexGuard<'_, Upstream> 
     upstream.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-fn time(at: &wit::wasi::clocks::wall_clock::Datetime) -> DateTime<Utc> {
+/// A WIT datetime as chrono's.
+pub(crate) fn time(at: &wit::wasi::clocks::wall_clock::Datetime) -> DateTime<Utc> {
     DateTime::from_timestamp(at.seconds as i64, at.nanoseconds).unwrap_or_default()
 }
 
