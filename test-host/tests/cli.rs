@@ -224,6 +224,8 @@ fn bench_quick_prints_well_formed_lines_within_wide_bounds_of_their_goals() {
         line["ratio"].as_f64().unwrap()
     };
     // Twice the goal fails: a regression that doubles virtual time or calls.
+    assert!(ratio("order reads vs the v0 per-order pattern") < 2.0 / 300.0);
+    assert!(ratio("virtual time vs the v0 per-order pattern") < 1.0);
     assert!(ratio("virtual time vs T(N)") < 2.04);
     assert!(ratio("searchOrders calls vs pages") < 2.02);
     assert!(ratio("in one batch: calls vs 10") < 2.0);

@@ -10,6 +10,7 @@ pub mod bucket;
 pub mod catalog;
 pub mod orders;
 pub mod shipping;
+pub mod v0;
 pub mod world;
 
 use std::collections::BTreeMap;
@@ -272,6 +273,13 @@ impl Simulator {
             }
             "getMarketplaceParticipations" => {
                 Response::json(200, &json!({"payload": self.participations()}))
+            }
+            "getOrders" => v0::get_orders(&self.world, &query),
+            "getOrderItems" | "getOrderAddress" | "getOrderBuyerInfo" => {
+                let id = plan
+                    .path_parameter(url.path(), "orderId")
+                    .unwrap_or_default();
+                v0::per_order(&self.world, plan.name, id)
             }
             "getAccount" => Response::json(
                 200,
