@@ -242,7 +242,7 @@ pub struct HostState {
     hooks: UpstreamHooks,
     storage: SqliteStore,
     logs: Vec<LogLine>,
-    limits: wasmtime::StoreLimits,
+    limits: Metered,
 }
 
 /// What one store instance may use, as a platform running third-party plugins
@@ -261,6 +261,37 @@ impl Default for Limits {
             memory_bytes: 64 << 20,
             call_deadline: Duration::from_secs(60),
         }
+    }
+}
+
+/// The instance's limits, and the most linear memory it ever asked for (what a
+/// store costs a host).
+struct Metered {
+    limits: wasmtime::StoreLimits,
+    peak_memory: usize,
+}
+
+impl wasmtime::ResourceLimiter for Metered {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let allowed = self.limits.memory_growing(current, desired, maximum)?;
+        if allowed {
+            self.peak_memory = self.peak_memory.max(desired);
+        }
+        Ok(allowed)
+    }
+
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        self.limits.table_growing(current, desired, maximum)
     }
 }
 
@@ -493,9 +524,12 @@ impl Plugin {
             },
             storage,
             logs: Vec::new(),
-            limits: wasmtime::StoreLimitsBuilder::new()
-                .memory_size(limits.memory_bytes)
-                .build(),
+            limits: Metered {
+                limits: wasmtime::StoreLimitsBuilder::new()
+                    .memory_size(limits.memory_bytes)
+                    .build(),
+                peak_memory: 0,
+            },
         };
         let mut store = Store::new(&runtime.engine, state);
         store.limiter(|state| &mut state.limits);
@@ -522,6 +556,11 @@ impl Plugin {
             clock,
             deadline,
         })
+    }
+
+    /// The most linear memory the instance has had, in bytes.
+    pub fn peak_memory(&self) -> usize {
+        self.store.data().limits.peak_memory
     }
 
     /// Ends the instance (as a crash would) and hands back its storage, so a new

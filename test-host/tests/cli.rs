@@ -231,5 +231,6 @@ fn bench_quick_prints_well_formed_lines_within_wide_bounds_of_their_goals() {
     assert!(ratio("in one batch: calls vs 10") < 2.0);
     assert!(ratio("worst lag vs the bucket's drain time") < 2.0);
     assert!(ratio("import lag p99") < 3.0);
+    assert!(ratio("linear memory of a store") < 2.0);
     assert!(ratio("instantiation") < 1_000.0, "well-formed, not timed");
 }
