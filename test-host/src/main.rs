@@ -213,12 +213,17 @@ fn run(cli: Cli) -> Result<bool> {
                     "reference",
                     "ratio"
                 );
+                let figure = |v: f64| match v.abs() {
+                    a if a >= 1000.0 => format!("{v:.0}"),
+                    a if a >= 10.0 => format!("{v:.1}"),
+                    _ => format!("{v:.3}"),
+                };
                 for line in &report.lines {
                     say!(
-                        "{:<62} {:>12.1} {:>12.1} {:>8.3}  {} {}",
+                        "{:<62} {:>12} {:>12} {:>8.3}  {} {}",
                         line.name,
-                        line.ours,
-                        line.reference,
+                        figure(line.ours),
+                        figure(line.reference),
                         line.ratio,
                         line.goal,
                         if line.met { "met" } else { "MISSED" }
