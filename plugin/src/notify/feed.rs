@@ -178,7 +178,11 @@ pub fn open(
 
 /// What the host is told about an update in this job: `None` until Amazon has
 /// the feed.
-pub fn submission(store: &Store<'_>, id: &str) -> Result<Option<FeedSubmission>, Error> {
+pub fn submission(
+    store: &Store<'_>,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<FeedSubmission>, Error> {
     Ok(match load(store, id)?.map(|job| job.step) {
         Some(Step::Submitted {
             feed_id, check_at, ..
@@ -186,9 +190,10 @@ pub fn submission(store: &Store<'_>, id: &str) -> Result<Option<FeedSubmission>,
             feed_id,
             check_after: check_at,
         }),
+        // Amazon is done: the report is read on the next call the bucket allows.
         Some(Step::Processed { feed_id, .. }) => Some(FeedSubmission {
             feed_id,
-            check_after: DateTime::<Utc>::MIN_UTC,
+            check_after: next_step_at(store, id, now)?,
         }),
         _ => None,
     })
@@ -560,9 +565,7 @@ fn read_report(
             Err(Error::Throttled { .. }) => return Ok(()),
             Err(e @ (Error::Transport(_) | Error::Amazon(_))) => {
                 log::warn!("feed {feed_id}'s report: {e}");
-                let mut job = job.clone();
-                job.retry_at = Some(api.now() + RETRY_AFTER_FAILURE);
-                return save(store, id, &job);
+                return retry_later(api, store, id, job);
             }
             Err(e) => return Err(e),
         };
@@ -582,9 +585,7 @@ fn read_report(
                     .and_then(parse_processing_report),
                 Err(e) => {
                     log::warn!("feed {feed_id}'s report download: {e}");
-                    let mut job = job.clone();
-                    job.retry_at = Some(api.now() + RETRY_AFTER_FAILURE);
-                    return save(store, id, &job);
+                    return retry_later(api, store, id, job);
                 }
             }
         }
@@ -650,6 +651,13 @@ fn read_report(
         }
     }
     close(store, id)
+}
+
+/// The report could not be read now: the job waits, then reads it again.
+fn retry_later(api: &SpApi<'_>, store: &Store<'_>, id: &str, job: &Job) -> Result<(), Error> {
+    let mut job = job.clone();
+    job.retry_at = Some(api.now() + RETRY_AFTER_FAILURE);
+    save(store, id, &job)
 }
 
 /// The feed will not carry the job's updates: they go back to be sent one by one
@@ -845,6 +853,22 @@ mod tests {
             left.stage,
             Stage::Verify,
             "the others are asked about as getOrder allows"
+        );
+    }
+
+    #[test]
+    fn the_next_feed_is_first_looked_at_after_the_time_the_last_one_took() {
+        let host = FakeHost::new();
+        Store::new(&host).save(TURNAROUND_KEY, &140.0).unwrap();
+        submitted_batch(&host, "50006");
+        let again = on_label_created(&host, &us_settings(), &batch(1)).unwrap();
+        assert_eq!(
+            again[0].outcome,
+            NotificationResult::InFeed(FeedSubmission {
+                feed_id: "50006".into(),
+                check_after: crate::testing::at("2026-11-20T15:02:20Z"),
+            }),
+            "140 s, as the last feed took"
         );
     }
 

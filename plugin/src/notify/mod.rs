@@ -235,7 +235,7 @@ fn state_of(
         ));
     }
     Ok(match &entry.stage {
-        Stage::InFeed { job } => match feed::submission(store, job)? {
+        Stage::InFeed { job } => match feed::submission(store, job, now)? {
             Some(submission) => NotificationResult::InFeed(submission),
             None => NotificationResult::Queued(feed::next_step_at(store, job, now)?),
         },
@@ -957,6 +957,36 @@ mod tests {
             }
         }
         assert!(seen_refusal);
+    }
+
+    #[test]
+    fn a_refused_label_asked_about_again_gets_the_refusal_and_sends_nothing() {
+        let host = FakeHost::new();
+        host.expect_token()
+            .expect(
+                "POST",
+                CONFIRM,
+                400,
+                r#"{"errors":[{"code":"InvalidInput","message":"The order is cancelled"}]}"#,
+            )
+            .expect(
+                "GET",
+                "/orders/2026-01-01/orders/111-0000001-0000001",
+                404,
+                r#"{"errors":[{"code":"NotFound","message":"Not found"}]}"#,
+            );
+        let first = on_label_created(&host, &us_settings(), &two_labels()[..1]).unwrap();
+        let again = on_label_created(&host, &us_settings(), &two_labels()[..1]).unwrap();
+        assert_eq!(first[0].outcome, again[0].outcome);
+        assert!(matches!(
+            again[0].outcome,
+            NotificationResult::NotSent(NotSentReason::Rejected(_))
+        ));
+        assert_eq!(
+            host.sent.borrow().len(),
+            3,
+            "nothing more after the first call"
+        );
     }
 
     #[test]
