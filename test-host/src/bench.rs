@@ -440,21 +440,7 @@ impl amazon_marketplace::host::Host for Native {
     ) -> std::result::Result<amazon_marketplace::host::HttpResponse, String> {
         use crate::upstream::Upstream;
         let (parts, body) = request.into_parts();
-        let request = crate::upstream::Request {
-            method: parts.method.to_string(),
-            url: parts.uri.to_string(),
-            headers: parts
-                .headers
-                .iter()
-                .map(|(k, v)| {
-                    (
-                        k.to_string(),
-                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                    )
-                })
-                .collect(),
-            body,
-        };
+        let request = crate::upstream::Request::from_parts(&parts, body);
         let answer = self
             .amazon
             .lock()
@@ -510,16 +496,7 @@ fn import_cpu(orders: usize, wasm: bool) -> Result<f64> {
     let start: chrono::DateTime<chrono::Utc> = simulate::START.parse()?;
     let clock = VirtualClock::new(start);
     let amazon = timed_simulator(orders, &clock);
-    let settings = crate::scenario::Settings {
-        marketplace_id: "ATVPDKIKX0DER".into(),
-        seller_id: crate::scenario::PLACEHOLDER_SELLER_ID.into(),
-        region: None,
-        sandbox: false,
-        product_identifier: crate::scenario::ProductIdentifier::Sku,
-        import_fba_orders: false,
-        japan_kanji_addresses: false,
-        carrier_codes: Vec::new(),
-    };
+    let settings = crate::scenario::Settings::simulated("ATVPDKIKX0DER");
     let mut imported = 0;
     let mut checkpoint: Option<String> = None;
     let started;
@@ -611,17 +588,7 @@ fn tenants(lines: &mut Vec<Line>, orders: usize, held: usize) -> Result<()> {
     let clock = VirtualClock::new(simulate::START.parse()?);
     let amazon = timed_simulator(orders, &clock);
     let mut plugin = Plugin::new(amazon, SqliteStore::in_memory()?, clock.clone())?;
-    let settings = crate::scenario::Settings {
-        marketplace_id: "ATVPDKIKX0DER".into(),
-        seller_id: crate::scenario::PLACEHOLDER_SELLER_ID.into(),
-        region: None,
-        sandbox: false,
-        product_identifier: crate::scenario::ProductIdentifier::Sku,
-        import_fba_orders: false,
-        japan_kanji_addresses: false,
-        carrier_codes: Vec::new(),
-    }
-    .to_wit();
+    let settings = crate::scenario::Settings::simulated("ATVPDKIKX0DER").to_wit();
     let (mut imported, mut checkpoint) = (0, None::<String>);
     while imported < orders {
         let (batch, _) = plugin.import_orders(&settings, checkpoint.as_deref())?;

@@ -149,21 +149,7 @@ impl WasiHttpHooks for UpstreamHooks {
         Box::new(async move {
             let (parts, body) = request.into_parts();
             let body = body.collect().await?.to_bytes();
-            let recorded = UpstreamRequest {
-                method: parts.method.to_string(),
-                url: parts.uri.to_string(),
-                headers: parts
-                    .headers
-                    .iter()
-                    .map(|(k, v)| {
-                        (
-                            k.to_string(),
-                            String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                        )
-                    })
-                    .collect(),
-                body: body.to_vec(),
-            };
+            let recorded = UpstreamRequest::from_parts(&parts, body.to_vec());
             // The sandbox: only Amazon's hosts, within the size limits.
             if let Some(reason) = crate::sandbox::refuse(&recorded.url, recorded.body.len()) {
                 let mut journal = journal.lock().unwrap_or_else(|p| p.into_inner());

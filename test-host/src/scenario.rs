@@ -101,6 +101,21 @@ pub enum ProductIdentifier {
 }
 
 impl Settings {
+    /// A store in `marketplace_id` with the placeholder seller and every option at
+    /// its default: what simulated runs and benchmarks start from.
+    pub fn simulated(marketplace_id: &str) -> Self {
+        Self {
+            marketplace_id: marketplace_id.to_owned(),
+            seller_id: PLACEHOLDER_SELLER_ID.into(),
+            region: None,
+            sandbox: false,
+            product_identifier: ProductIdentifier::Sku,
+            import_fba_orders: false,
+            japan_kanji_addresses: false,
+            carrier_codes: Vec::new(),
+        }
+    }
+
     /// The WIT record, with placeholder credentials.
     pub fn to_wit(&self) -> wit::StoreSettings {
         wit::StoreSettings {

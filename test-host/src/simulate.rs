@@ -25,7 +25,7 @@ use crate::har::Har;
 use crate::kv::SqliteStore;
 use crate::runtime::bindings as wit;
 use crate::runtime::{Plugin, VirtualClock};
-use crate::scenario::{ProductIdentifier, Settings};
+use crate::scenario::Settings;
 use crate::upstream::fault::{Fault, Faults};
 use crate::upstream::recorder::Recorder;
 use crate::upstream::sim::{OperationCount, SimOrder, Simulator, World, WorldSpec};
@@ -509,15 +509,10 @@ fn run_world(options: &Options, world: World, start: DateTime<Utc>) -> Result<Ru
     let last_change = lock(&upstream).inner().inner().world().last_change_at();
 
     let settings = Settings {
-        marketplace_id: options.marketplace.clone(),
-        seller_id: crate::scenario::PLACEHOLDER_SELLER_ID.into(),
-        region: None,
-        sandbox: false,
-        product_identifier: ProductIdentifier::Sku,
         import_fba_orders: options.fba,
         // Only Amazon.co.jp looks at it, and a simulated store there opts in.
         japan_kanji_addresses: true,
-        carrier_codes: Vec::new(),
+        ..Settings::simulated(&options.marketplace)
     }
     .to_wit();
     let mut plugin = Plugin::new(upstream.clone(), SqliteStore::in_memory()?, clock.clone())?;
@@ -807,8 +802,8 @@ fn run_world(options: &Options, world: World, start: DateTime<Utc>) -> Result<Ru
                 .filter(|(_, held)| !held.amazon_fulfilled)
                 .map(|(id, _)| id.clone())
                 .collect();
-            Some(month::run(
-                &mut plugin,
+            let (report, restarted) = month::run(
+                plugin,
                 &upstream,
                 &clock,
                 start + Duration::days(i64::from(days)),
@@ -817,7 +812,9 @@ fn run_world(options: &Options, world: World, start: DateTime<Utc>) -> Result<Ru
                 &merchant,
                 &facts,
                 &options.crash_after_redact_calls,
-            )?)
+            )?;
+            plugin = restarted;
+            Some(report)
         }
         _ => None,
     };

@@ -11,7 +11,7 @@ use chrono::{DateTime, Duration, Utc};
 use test_host::kv::SqliteStore;
 use test_host::runtime::bindings as wit;
 use test_host::runtime::{Limits, Plugin, VirtualClock};
-use test_host::scenario::{PLACEHOLDER_SELLER_ID, ProductIdentifier, Settings};
+use test_host::scenario::Settings;
 use test_host::simulate::{self, Options, Report};
 use test_host::upstream::fault::Fault;
 use test_host::upstream::sim::{Simulator, World, WorldSpec};
@@ -345,17 +345,7 @@ fn start() -> DateTime<Utc> {
 }
 
 fn settings(marketplace: &str) -> wit::StoreSettings {
-    Settings {
-        marketplace_id: marketplace.into(),
-        seller_id: PLACEHOLDER_SELLER_ID.into(),
-        region: None,
-        sandbox: false,
-        product_identifier: ProductIdentifier::Sku,
-        import_fba_orders: false,
-        japan_kanji_addresses: false,
-        carrier_codes: Vec::new(),
-    }
-    .to_wit()
+    Settings::simulated(marketplace).to_wit()
 }
 
 fn simulator(orders: usize, clock: &VirtualClock) -> Arc<Mutex<Simulator>> {

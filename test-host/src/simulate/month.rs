@@ -125,7 +125,7 @@ fn expected(
 /// Runs the host from the clock's time to `end`.
 #[allow(clippy::too_many_arguments)]
 pub fn run(
-    plugin: &mut Plugin,
+    plugin: Plugin,
     upstream: &Arc<Mutex<Upstream>>,
     clock: &VirtualClock,
     end: DateTime<Utc>,
@@ -134,7 +134,8 @@ pub fn run(
     merchant: &BTreeSet<String>,
     labels: &[LabelFacts],
     crash_after: &BTreeSet<usize>,
-) -> Result<RedactionReport> {
+) -> Result<(RedactionReport, Plugin)> {
+    let mut plugin = plugin;
     let mut report = RedactionReport {
         days,
         ..RedactionReport::default()
@@ -185,13 +186,8 @@ pub fn run(
             // The host dies before applying anything: the directives are gone
             // with it, and the component restarts on the storage it left.
             report.crashes += 1;
-            let placeholder = Plugin::new(
-                upstream.clone(),
-                crate::kv::SqliteStore::in_memory()?,
-                clock.clone(),
-            )?;
-            let storage = std::mem::replace(plugin, placeholder).into_storage();
-            *plugin = Plugin::new(upstream.clone(), storage, clock.clone())?;
+            let storage = plugin.into_storage();
+            plugin = Plugin::new(upstream.clone(), storage, clock.clone())?;
         } else if let Ok(directives) = result {
             // Applied to the host's records, then acknowledged. An acknowledgement
             // that fails only means the directives come again, to be applied again.
@@ -259,5 +255,5 @@ pub fn run(
             );
         }
     }
-    Ok(report)
+    Ok((report, plugin))
 }

@@ -20,6 +20,25 @@ pub struct Request {
 }
 
 impl Request {
+    /// The request an HTTP client sends: method, URL, headers and its whole body.
+    pub fn from_parts(parts: &http::request::Parts, body: Vec<u8>) -> Self {
+        Self {
+            method: parts.method.to_string(),
+            url: parts.uri.to_string(),
+            headers: parts
+                .headers
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.to_string(),
+                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    )
+                })
+                .collect(),
+            body,
+        }
+    }
+
     /// The first header named `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
