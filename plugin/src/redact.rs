@@ -8,13 +8,13 @@
 //! Orders keep city, state and postal code; labels lose them too.
 //!
 //! Storage holds order ids, label ids and dates only: `redaction/order/{id}` is the
-//! order's current rule and due time, and `redaction/day/{date}` lists the orders due
-//! that day. Rescheduling an order (it shipped) rewrites its record and leaves the old
-//! day's entry to be discarded when that day is read.
+//! order's current rule and due time, and `redaction/hour/{hour}/{part}` lists the
+//! orders due that hour. Rescheduling an order (it shipped) rewrites its record and leaves the old
+//! hour's entry to be discarded when that hour is read.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
@@ -24,11 +24,17 @@ use crate::model::{
 };
 
 const ORDER_PREFIX: &str = "redaction/order/";
-const DAY_PREFIX: &str = "redaction/day/";
+/// An hour's lists of the orders due in it, in parts. Hours and parts, not one list
+/// a day: a backlog imports tens of thousands of orders in a day, and a batch that
+/// rewrote all of them would make importing N orders cost N².
+const HOUR_PREFIX: &str = "redaction/hour/";
+/// A part takes more ids until it holds this many; then the hour starts a new one.
+const PART_SIZE: usize = 250;
 /// The label-only schedules of an order, for the audit.
 const LABELS_PREFIX: &str = "redaction/labels/";
-/// The days that have a `redaction/day/` list, so `redact` reads only those.
-const DAYS_KEY: &str = "redaction/days";
+/// The hours that have `redaction/hour/` lists, and how many parts each, so `redact`
+/// reads only those.
+const HOURS_KEY: &str = "redaction/hours";
 
 const UNSHIPPED_RETENTION: Duration = Duration::days(14);
 const AFTER_SHIP_DATE: Duration = Duration::days(30);
@@ -91,8 +97,8 @@ pub fn schedule_import(
     schedule_imports(store, &[order_id], imported_at)
 }
 
-/// [`schedule_import`] for a whole batch: the day's list is read and written once per
-/// batch, not once per order, so importing N orders stays linear in N.
+/// [`schedule_import`] for a whole batch: the hour's list is read and written once per
+/// batch, not once per order.
 pub fn schedule_imports(
     store: &Store<'_>,
     order_ids: &[&str],
@@ -111,9 +117,9 @@ pub fn schedule_imports(
         return Ok(());
     }
     let due_at = imported_at + UNSHIPPED_RETENTION;
-    // The day's list first: a crash before the records are written leaves ids that
+    // The hour's list first: a crash before the records are written leaves ids that
     // `redact` skips, and the next import schedules the orders again.
-    add_to_day(store, due_at.date_naive(), &new)?;
+    add_to_hour(store, &hour_of(due_at), &new)?;
     for order_id in new {
         store.save(
             &format!("{ORDER_PREFIX}{order_id}"),
@@ -342,37 +348,58 @@ pub fn delivered(
 }
 
 fn schedule(store: &Store<'_>, order_id: &str, scheduled: Scheduled) -> Result<(), Error> {
-    add_to_day(store, scheduled.due_at.date_naive(), &[order_id])?;
+    add_to_hour(store, &hour_of(scheduled.due_at), &[order_id])?;
     store.save(&format!("{ORDER_PREFIX}{order_id}"), &scheduled)
 }
 
-fn add_to_day(store: &Store<'_>, day: NaiveDate, order_ids: &[&str]) -> Result<(), Error> {
-    let day_key = format!("{DAY_PREFIX}{day}");
-    let mut due_that_day: BTreeSet<String> = store.load(&day_key)?.unwrap_or_default();
-    due_that_day.extend(order_ids.iter().map(|id| (*id).to_owned()));
-    store.save(&day_key, &due_that_day)?;
-    let mut days: BTreeSet<NaiveDate> = store.load(DAYS_KEY)?.unwrap_or_default();
-    if days.insert(day) {
-        store.save(DAYS_KEY, &days)?;
+/// The hour `at` falls in, as `2026-12-01T09`: these sort as the hours do.
+fn hour_of(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%dT%H").to_string()
+}
+
+fn part_key(hour: &str, part: u32) -> String {
+    format!("{HOUR_PREFIX}{hour}/{part}")
+}
+
+/// Adds ids to the hour's last part while it is small, else to a new part: no write
+/// rereads more than [`PART_SIZE`] ids.
+fn add_to_hour(store: &Store<'_>, hour: &str, order_ids: &[&str]) -> Result<(), Error> {
+    let mut hours: BTreeMap<String, u32> = store.load(HOURS_KEY)?.unwrap_or_default();
+    let parts = hours.get(hour).copied().unwrap_or(0);
+    let mut part = parts.saturating_sub(1);
+    let mut listed: BTreeSet<String> = store.load(&part_key(hour, part))?.unwrap_or_default();
+    if parts > 0 && listed.len() + order_ids.len() > PART_SIZE {
+        part = parts;
+        // Not counted yet, yet perhaps written before a crash: kept, not overwritten.
+        listed = store.load(&part_key(hour, part))?.unwrap_or_default();
+    }
+    listed.extend(order_ids.iter().map(|id| (*id).to_owned()));
+    store.save(&part_key(hour, part), &listed)?;
+    if part >= parts {
+        hours.insert(hour.to_owned(), part + 1);
+        store.save(HOURS_KEY, &hours)?;
     }
     Ok(())
 }
 
-/// The directives due now and not yet acknowledged. A day's list keeps an order
+/// The directives due now and not yet acknowledged. An hour's list keeps an order
 /// until all of its directives are acknowledged; the order's record stays for good.
 pub fn redact(host: &dyn Host) -> Result<Vec<RedactionDirective>, Error> {
     let store = Store::new(host);
     let now = host.now();
-    let mut days: BTreeSet<NaiveDate> = store.load(DAYS_KEY)?.unwrap_or_default();
-    let due_days: Vec<NaiveDate> = days
+    let mut hours: BTreeMap<String, u32> = store.load(HOURS_KEY)?.unwrap_or_default();
+    let this_hour = hour_of(now);
+    let due_parts: Vec<(String, u32)> = hours
         .iter()
-        .copied()
-        .filter(|d| *d <= now.date_naive())
+        .filter(|(hour, _)| **hour <= this_hour)
+        .flat_map(|(hour, parts)| (0..*parts).map(|part| (hour.clone(), part)))
         .collect();
     let mut directives = Vec::new();
-    for day in due_days {
-        let day_key = format!("{DAY_PREFIX}{day}");
-        let listed: BTreeSet<String> = store.load(&day_key)?.unwrap_or_default();
+    // An hour leaves the index once each of its parts is gone.
+    let mut kept: BTreeSet<String> = BTreeSet::new();
+    for (hour, part) in due_parts {
+        let hour_key = part_key(&hour, part);
+        let listed: BTreeSet<String> = store.load(&hour_key)?.unwrap_or_default();
         let mut open = BTreeSet::new();
         for order_id in &listed {
             let scheduled = match store.load::<Scheduled>(&format!("{ORDER_PREFIX}{order_id}")) {
@@ -385,8 +412,8 @@ pub fn redact(host: &dyn Host) -> Result<Vec<RedactionDirective>, Error> {
                     continue;
                 }
             };
-            if scheduled.due_at.date_naive() != day {
-                continue; // rescheduled to another day; that day's list has it
+            if hour_of(scheduled.due_at) != hour {
+                continue; // rescheduled to another hour; that hour's list has it
             }
             if scheduled.due_at > now {
                 open.insert(order_id.clone());
@@ -404,20 +431,22 @@ pub fn redact(host: &dyn Host) -> Result<Vec<RedactionDirective>, Error> {
         // Housekeeping: a list that keeps an id too many costs a read next time,
         // so a failed write here must not hold back the directives already found.
         if open.is_empty() {
-            match store.remove(&day_key) {
-                Ok(()) => {
-                    days.remove(&day);
-                }
-                Err(e) => log::warn!("the list of {day} was not removed: {e}"),
+            if let Err(e) = store.remove(&hour_key) {
+                log::warn!("the list {hour_key} was not removed: {e}");
+                kept.insert(hour);
             }
-        } else if open != listed
-            && let Err(e) = store.save(&day_key, &open)
-        {
-            log::warn!("the list of {day} was not shortened: {e}");
+        } else {
+            kept.insert(hour);
+            if open != listed
+                && let Err(e) = store.save(&hour_key, &open)
+            {
+                log::warn!("the list {hour_key} was not shortened: {e}");
+            }
         }
     }
-    if let Err(e) = store.save(DAYS_KEY, &days) {
-        log::warn!("the list of days was not updated: {e}");
+    hours.retain(|hour, _| *hour > this_hour || kept.contains(hour));
+    if let Err(e) = store.save(HOURS_KEY, &hours) {
+        log::warn!("the list of hours was not updated: {e}");
     }
     Ok(directives)
 }
@@ -489,6 +518,43 @@ mod tests {
     fn due(host: &FakeHost, when: &str) -> Vec<RedactionDirective> {
         host.set_now(at(when));
         redact(host).unwrap()
+    }
+
+    #[test]
+    fn a_backlog_s_hour_is_kept_in_short_parts_and_each_part_goes_once_acknowledged() {
+        let host = FakeHost::new();
+        let store = Store::new(&host);
+        let ids: Vec<String> = (0..1000).map(|n| format!("111-{n:07}")).collect();
+        for batch in ids.chunks(100) {
+            let batch: Vec<&str> = batch.iter().map(String::as_str).collect();
+            schedule_imports(&store, &batch, at("2026-11-01T10:20:00Z")).unwrap();
+        }
+        let part_lengths = |host: &FakeHost| -> Vec<usize> {
+            host.store
+                .borrow()
+                .iter()
+                .filter(|(key, _)| key.starts_with(HOUR_PREFIX))
+                .map(|(_, list)| {
+                    serde_json::from_slice::<BTreeSet<String>>(list)
+                        .unwrap()
+                        .len()
+                })
+                .collect()
+        };
+        let parts = part_lengths(&host);
+        assert!(parts.len() >= 1000 / PART_SIZE, "{parts:?}");
+        assert!(parts.iter().all(|n| *n <= PART_SIZE), "{parts:?}");
+        assert_eq!(parts.iter().sum::<usize>(), 1000);
+
+        assert!(due(&host, "2026-11-15T10:19:59Z").is_empty());
+        let directives = due(&host, "2026-11-15T10:20:00Z");
+        assert_eq!(directives.len(), 2000, "each order and its customer record");
+        let ids: Vec<String> = directives.iter().map(|d| d.id.clone()).collect();
+        acknowledge(&host, &ids).unwrap();
+        assert!(due(&host, "2026-11-15T10:30:00Z").is_empty());
+        assert!(part_lengths(&host).is_empty(), "every part is gone");
+        let hours: BTreeMap<String, u32> = Store::new(&host).load(HOURS_KEY).unwrap().unwrap();
+        assert!(hours.is_empty(), "and the hour with them: {hours:?}");
     }
 
     #[test]
