@@ -245,18 +245,47 @@ fn grams_per(unit: WeightUnit) -> Decimal {
 }
 
 /// Fills an order's items from the cache and sums its weight.
-pub fn fill(order: &mut Order, store: &Store<'_>, marketplace: &str, now: DateTime<Utc>) {
+pub fn fill(order: &mut Order, known: &mut Known<'_, '_>) {
     for item in &mut order.items {
         let Some(asin) = item.asin.as_deref() else {
             continue;
         };
-        if let Some(info) = cached(store, marketplace, asin, now) {
-            item.weight = info.weight;
-            item.dimensions = info.dimensions;
-            item.image_url = info.image_url;
+        if let Some(info) = known.get(asin) {
+            item.weight = info.weight.clone();
+            item.dimensions = info.dimensions.clone();
+            item.image_url = info.image_url.clone();
         }
     }
     order.weight = order_weight(order);
+}
+
+/// The cache as of one moment, each ASIN read from storage once: a batch's orders
+/// share few products.
+pub struct Known<'s, 'h> {
+    store: &'s Store<'h>,
+    marketplace: &'s str,
+    now: DateTime<Utc>,
+    read: std::collections::BTreeMap<String, Option<ProductInfo>>,
+}
+
+impl<'s, 'h> Known<'s, 'h> {
+    pub fn new(store: &'s Store<'h>, marketplace: &'s str, now: DateTime<Utc>) -> Self {
+        Self {
+            store,
+            marketplace,
+            now,
+            read: std::collections::BTreeMap::new(),
+        }
+    }
+
+    /// [`cached`], remembered.
+    pub fn get(&mut self, asin: &str) -> Option<&ProductInfo> {
+        if !self.read.contains_key(asin) {
+            let info = cached(self.store, self.marketplace, asin, self.now);
+            self.read.insert(asin.to_owned(), info);
+        }
+        self.read.get(asin).and_then(Option::as_ref)
+    }
 }
 
 /// Σ quantity × item weight, exactly, when every item has a weight: in their unit

@@ -374,11 +374,12 @@ fn read_catalog(
 ) -> Result<Vec<ProductInfo>, Error> {
     let marketplace = settings.marketplace_id.as_str();
     let now = api.now();
+    let mut known_before = catalog::Known::new(store, marketplace, now);
     for order in orders.iter().filter(|o| catalog::wants_product_info(o)) {
         for asin in order.items.iter().filter_map(|i| i.asin.as_ref()) {
             if position.products.len() < MAX_PRODUCTS
                 && !position.products.iter().any(|p| &p.0 == asin)
-                && catalog::cached(store, marketplace, asin, now).is_none()
+                && known_before.get(asin).is_none()
             {
                 position.products.push(PendingProduct(asin.clone(), 0));
             }
@@ -413,8 +414,9 @@ fn read_catalog(
         }
     }
     // What the cache knows costs nothing: every order takes it.
+    let mut known = catalog::Known::new(store, marketplace, now.max(api.now()));
     for order in orders.iter_mut() {
-        catalog::fill(order, store, marketplace, now.max(api.now()));
+        catalog::fill(order, &mut known);
     }
     Ok(products)
 }
@@ -436,6 +438,34 @@ enum Verdict {
     Skipped,
 }
 
+/// The fields of an order that decide whether it is imported, and nothing else:
+/// building the whole order as a JSON tree cost more than mapping it.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Envelope {
+    order_id: Option<serde_json::Value>,
+    sales_channel: Option<serde_json::Value>,
+    fulfillment: Option<serde_json::Value>,
+    last_updated_time: Option<serde_json::Value>,
+}
+
+impl From<Envelope> for serde_json::Value {
+    fn from(envelope: Envelope) -> Self {
+        let fields = [
+            ("orderId", envelope.order_id),
+            ("salesChannel", envelope.sales_channel),
+            ("fulfillment", envelope.fulfillment),
+            ("lastUpdatedTime", envelope.last_updated_time),
+        ];
+        serde_json::Value::Object(
+            fields
+                .into_iter()
+                .filter_map(|(key, value)| Some((key.to_owned(), value?)))
+                .collect(),
+        )
+    }
+}
+
 /// Decides what becomes of one order Amazon sent: imported, skipped as not this
 /// store's, dropped as a repeat of the overlap, or put on the retry list.
 fn accept(
@@ -445,8 +475,13 @@ fn accept(
     position: &mut Checkpoint,
     batch: &mut Collected,
 ) -> Verdict {
-    // A page's orders are valid JSON (the page parsed), so this only reads fields.
-    let fields: serde_json::Value = serde_json::from_str(raw.get()).unwrap_or_default();
+    // A page's orders are valid JSON (the page parsed), so this only reads fields:
+    // the few it decides on, unless the order is odd enough (a repeated key) to need
+    // the whole tree.
+    let fields = serde_json::from_str::<Envelope>(raw.get())
+        .map(serde_json::Value::from)
+        .or_else(|_| serde_json::from_str(raw.get()))
+        .unwrap_or_default();
     let text = |path: &[&str]| {
         path.iter()
             .try_fold(&fields, |v, key| v.get(key))
