@@ -1,6 +1,12 @@
 //! Builds the component (profile `component`, `wasm32-wasip2`) so `cargo run -p test-host` and
 //! `cargo test` work from a fresh clone, and exposes its path as `PLUGIN_WASM`.
 //!
+//! The component ships to every host, so its size matters: the core module is linked
+//! alone, shrunk by binaryen's `wasm-opt -Oz` when `WASM_OPT` names one (binaryen
+//! 118 or later; `.ci/run` installs it), and then made a component, as the linker
+//! would have. Without it the component is the same code, larger. `PLUGIN_WASM_OPT`
+//! says which.
+//!
 //! The nested cargo gets its own target directory: sharing the outer one would
 //! deadlock on cargo's build lock.
 
@@ -25,6 +31,7 @@ fn main() {
         println!("cargo:rerun-if-changed={}", workspace.join(path).display());
     }
     println!("cargo:rerun-if-env-changed=CARGO_TARGET_DIR");
+    println!("cargo:rerun-if-env-changed=WASM_OPT");
 
     ensure_target_installed();
 
@@ -66,6 +73,8 @@ fn main() {
     ] {
         build.env_remove(var);
     }
+    // The core module only: the component is made below, after `wasm-opt`.
+    build.env("CARGO_ENCODED_RUSTFLAGS", "-Clink-arg=--skip-wit-component");
     let status = build
         .status()
         .unwrap_or_else(|e| panic!("could not run cargo to build the component: {e}"));
@@ -74,16 +83,63 @@ fn main() {
         "building the component for {TARGET} failed"
     );
 
-    let wasm = target_dir
-        .join(TARGET)
-        .join("component")
-        .join("amazon_marketplace.wasm");
+    let out = target_dir.join(TARGET).join("component");
+    let core = out.join("amazon_marketplace.wasm");
     assert!(
-        wasm.exists(),
+        core.exists(),
         "the component build produced no {}",
-        wasm.display()
+        core.display()
     );
+    let (core, optimizer) = match wasm_opt() {
+        Some(wasm_opt) => (shrink(&wasm_opt, &core), wasm_opt),
+        None => (core, "none".into()),
+    };
+    let module =
+        std::fs::read(&core).unwrap_or_else(|e| panic!("could not read {}: {e}", core.display()));
+    let component = wit_component::ComponentEncoder::default()
+        .validate(true)
+        .module(&module)
+        .and_then(|mut encoder| encoder.encode())
+        .unwrap_or_else(|e| panic!("could not make a component of {}: {e:#}", core.display()));
+    let wasm = out.join("amazon_marketplace.component.wasm");
+    std::fs::write(&wasm, component)
+        .unwrap_or_else(|e| panic!("could not write {}: {e}", wasm.display()));
     println!("cargo:rustc-env=PLUGIN_WASM={}", wasm.display());
+    println!("cargo:rustc-env=PLUGIN_WASM_OPT={optimizer}");
+}
+
+/// The `wasm-opt` named by `WASM_OPT`, if any. Only by name: an older one found on
+/// the PATH could fail the build or change the component unasked.
+fn wasm_opt() -> Option<String> {
+    env::var("WASM_OPT").ok().filter(|path| !path.is_empty())
+}
+
+/// `wasm-opt -Oz` over the core module, with the wasm features Rust's
+/// `wasm32-wasip2` target emits and wasmtime runs, and no others.
+fn shrink(wasm_opt: &str, core: &Path) -> PathBuf {
+    let shrunk = core.with_extension("opt.wasm");
+    let status = Command::new(wasm_opt)
+        .arg("-Oz")
+        .args([
+            "--enable-bulk-memory",
+            "--enable-bulk-memory-opt",
+            "--enable-nontrapping-float-to-int",
+            "--enable-sign-ext",
+            "--enable-mutable-globals",
+            "--enable-multivalue",
+            "--enable-reference-types",
+        ])
+        .arg(core)
+        .arg("-o")
+        .arg(&shrunk)
+        .status()
+        .unwrap_or_else(|e| panic!("could not run {wasm_opt} (WASM_OPT): {e}"));
+    assert!(
+        status.success(),
+        "{wasm_opt} -Oz failed on {}",
+        core.display()
+    );
+    shrunk
 }
 
 /// One component build directory per checkout. Two checkouts sharing a
