@@ -206,8 +206,9 @@ fn run(cli: Cli) -> Result<bool> {
             if json {
                 say!("{}", serde_json::to_string_pretty(&report)?);
             } else {
+                let width = report.lines.iter().map(|l| l.name.len()).max().unwrap_or(4);
                 say!(
-                    "{:<62} {:>12} {:>12} {:>8}  goal",
+                    "{:<width$} {:>12} {:>12} {:>8}  goal",
                     "line",
                     "ours",
                     "reference",
@@ -220,7 +221,7 @@ fn run(cli: Cli) -> Result<bool> {
                 };
                 for line in &report.lines {
                     say!(
-                        "{:<62} {:>12} {:>12} {:>8.3}  {} {}",
+                        "{:<width$} {:>12} {:>12} {:>8.3}  {} {}",
                         line.name,
                         figure(line.ours),
                         figure(line.reference),

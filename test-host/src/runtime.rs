@@ -402,25 +402,105 @@ impl logging::Host for HostState {
     }
 }
 
-/// The engine and the pre-instantiated component, built once per process.
-struct Runtime {
+/// How an engine gives instances their memory.
+#[derive(Debug, Clone, Copy)]
+pub enum Allocation {
+    /// Each instance maps its own memory when it starts (wasmtime's default).
+    OnDemand,
+    /// Slots for `instances` live instances, each of at most `memory_bytes`, mapped
+    /// once up front and reused: what a host running many stores would pick.
+    Pooling {
+        /// Instances held at once.
+        instances: u32,
+        /// Linear memory per instance.
+        memory_bytes: usize,
+    },
+}
+
+/// Core instances and tables one instance of the component makes (its module, the
+/// canonical ABI's shim and fixup), with room to spare.
+const CORE_INSTANCES_PER_STORE: u32 = 4;
+const TABLES_PER_STORE: u32 = 3;
+
+/// An engine and the component, compiled, linked and pre-instantiated: what a
+/// host builds once and instantiates per store.
+pub struct Runtime {
     engine: Engine,
     pre: bindings::OrderSourcePre<HostState>,
 }
 
+impl Runtime {
+    /// Compiles the embedded component for an engine with `allocation`.
+    pub fn compile(allocation: Allocation) -> Result<Self> {
+        let engine = engine(allocation)?;
+        let component = Component::new(&engine, COMPONENT)
+            .map_err(|e| anyhow::Error::from(e).context("compiling the component"))?;
+        Self::link(engine, &component)
+    }
+
+    /// The compiled component, as bytes a host can keep and load without compiling.
+    pub fn serialize(&self) -> Result<Vec<u8>> {
+        Ok(self.pre.instance_pre().component().serialize()?)
+    }
+
+    /// A runtime from a file of [`Runtime::serialize`]'s bytes, mapped rather than
+    /// read. wasmtime refuses bytes from another version or configuration.
+    ///
+    /// # Safety
+    /// wasmtime runs the file's code as native code: it must be what `serialize`
+    /// wrote, and nothing may change it while the runtime lives.
+    pub unsafe fn load(allocation: Allocation, compiled: &std::path::Path) -> Result<Self> {
+        let engine = engine(allocation)?;
+        // SAFETY: the caller vouches for the file (above).
+        let component = unsafe { Component::deserialize_file(&engine, compiled) }
+            .map_err(|e| anyhow::Error::from(e).context("loading the compiled component"))?;
+        Self::link(engine, &component)
+    }
+
+    fn link(engine: Engine, component: &Component) -> Result<Self> {
+        let mut linker = Linker::<HostState>::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_sync(&mut linker)?;
+        kv::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| state)?;
+        logging::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| state)?;
+        let pre = bindings::OrderSourcePre::new(linker.instantiate_pre(component)?)?;
+        Ok(Self { engine, pre })
+    }
+}
+
+/// The process's runtime: on-demand allocation, built on first use.
 fn runtime() -> Result<&'static Runtime> {
     static RUNTIME: OnceLock<Result<Runtime, String>> = OnceLock::new();
     RUNTIME
-        .get_or_init(|| build_runtime().map_err(|e| format!("{e:#}")))
+        .get_or_init(|| Runtime::compile(Allocation::OnDemand).map_err(|e| format!("{e:#}")))
         .as_ref()
         .map_err(|e| anyhow::anyhow!("{e}"))
 }
 
-fn build_runtime() -> Result<Runtime> {
+fn engine(allocation: Allocation) -> Result<Engine> {
     let mut config = Config::new();
     config.epoch_interruption(true);
+    // `TEST_HOST_PERFMAP=1` names the component's functions for `perf`.
+    if std::env::var_os("TEST_HOST_PERFMAP").is_some() {
+        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
+    if let Allocation::Pooling {
+        instances,
+        memory_bytes,
+    } = allocation
+    {
+        let mut pool = wasmtime::PoolingAllocationConfig::new();
+        pool.total_component_instances(instances)
+            .total_core_instances(instances.saturating_mul(CORE_INSTANCES_PER_STORE))
+            .total_memories(instances)
+            .total_tables(instances.saturating_mul(TABLES_PER_STORE))
+            .max_memory_size(memory_bytes);
+        config.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pool));
+        // Each slot reserves its memory's bound, not the default 4 GiB of address space.
+        config.memory_reservation(memory_bytes as u64);
+    }
     let engine = Engine::new(&config)?;
-    // One ticker for the process: it only advances the epoch.
+    // One ticker per engine: it only advances the epoch, and stops with the engine.
     let ticking = engine.weak();
     std::thread::spawn(move || {
         while let Some(engine) = ticking.upgrade() {
@@ -429,15 +509,7 @@ fn build_runtime() -> Result<Runtime> {
             std::thread::sleep(EPOCH_TICK);
         }
     });
-    let component = Component::new(&engine, COMPONENT)
-        .map_err(|e| anyhow::Error::from(e).context("compiling the component"))?;
-    let mut linker = Linker::<HostState>::new(&engine);
-    wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
-    wasmtime_wasi_http::p2::add_only_http_to_linker_sync(&mut linker)?;
-    kv::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| state)?;
-    logging::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| state)?;
-    let pre = bindings::OrderSourcePre::new(linker.instantiate_pre(&component)?)?;
-    Ok(Runtime { engine, pre })
+    Ok(engine)
 }
 
 /// The compiled component's type, for inspecting its imports and exports.
@@ -492,7 +564,18 @@ impl Plugin {
         clock: VirtualClock,
         limits: Limits,
     ) -> Result<Self> {
-        let runtime = runtime()?;
+        Self::in_runtime(runtime()?, upstream, storage, clock, limits)
+    }
+
+    /// [`Plugin::with_limits`] in a runtime of the caller's (another allocator, or a
+    /// component loaded from its compiled bytes).
+    pub fn in_runtime(
+        runtime: &Runtime,
+        upstream: Arc<Mutex<dyn Upstream>>,
+        storage: SqliteStore,
+        clock: VirtualClock,
+        limits: Limits,
+    ) -> Result<Self> {
         let stderr = MemoryOutputPipe::new(64 * 1024);
         let wasi = WasiCtxBuilder::new()
             .wall_clock(clock.clone())

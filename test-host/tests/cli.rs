@@ -233,4 +233,11 @@ fn bench_quick_prints_well_formed_lines_within_wide_bounds_of_their_goals() {
     assert!(ratio("import lag p99") < 3.0);
     assert!(ratio("linear memory of a store") < 2.0);
     assert!(ratio("instantiation") < 1_000.0, "well-formed, not timed");
+    assert!(
+        ratio("from the compiled component on disk") < 1_000.0,
+        "not timed"
+    );
+    assert!(ratio("component size") < 2.0);
+    assert!(ratio("resident memory per live store (on-demand") < 2.0);
+    assert!(ratio("resident memory per live store (pooling") < 2.0);
 }
