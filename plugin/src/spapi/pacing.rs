@@ -82,7 +82,13 @@ impl Bucket {
     /// Amazon's `x-amzn-RateLimit-Limit` names the rate that applies to this seller.
     pub fn set_rate(&mut self, now: DateTime<Utc>, rate: f64) {
         if rate.is_finite() && rate > 0.0 && rate <= 1000.0 {
-            self.tokens = self.tokens_at(now);
+            // The time since the last look refilled at the lower of the two rates: a
+            // header that lowers the rate must not leave what the old one promised.
+            let slower = Self {
+                rate: self.rate.min(rate),
+                ..*self
+            };
+            self.tokens = slower.tokens_at(now);
             self.at = now.max(self.at);
             self.rate = rate;
         }
@@ -153,6 +159,18 @@ mod tests {
         assert_eq!((bucket.ready_at(start) - start).num_milliseconds(), 100);
         bucket.set_rate(start, f64::NAN);
         assert_eq!(bucket.rate, 10.0, "a nonsense header is ignored");
+    }
+
+    #[test]
+    fn a_lower_rate_learned_late_refills_nothing_at_the_old_one() {
+        let start = at("2026-11-20T00:00:00Z");
+        let mut bucket = Bucket::full(&UsagePlan::SEARCH_ORDERS, start);
+        bucket.empty(start);
+        // The answer says the seller's rate is a tenth of the default, 100 s after
+        // the request: those 100 s refilled at the seller's rate, not the default.
+        let answered = start + Duration::seconds(100);
+        bucket.set_rate(answered, 0.00056);
+        assert!((bucket.tokens_at(answered) - 0.056).abs() < 1e-9);
     }
 
     #[test]
