@@ -118,6 +118,30 @@ fn a_backlog_of_ten_thousand_takes_amazon_s_floor() {
 }
 
 #[test]
+fn a_backlog_too_long_for_one_page_token_s_life_is_read_once_and_on_pace() {
+    // 50 pages at 0.00021 a second: 30 after the burst take 39.7 hours, longer than
+    // a page token lives (24 h), as 50,000 orders would at the default rate.
+    let rate = 0.00021;
+    let report = run(Options {
+        orders: 5000,
+        search_orders_rate: Some(rate),
+        ..Options::default()
+    });
+    assert_truth(&report);
+    assert_eq!(report.duplicated, 0, "{report:#?}");
+    assert_eq!(report.throttled, 0, "{report:#?}");
+    let floor = 30.0 / rate;
+    assert!(
+        (floor..floor * 1.05).contains(&report.backlog_seconds),
+        "{} s against {floor} s",
+        report.backlog_seconds
+    );
+    // 50 pages, a partial page where each of the windows ends (every 12 hours),
+    // and the call that proves the last one settled.
+    assert!(calls(&report, "searchOrders") <= 56, "{report:#?}");
+}
+
+#[test]
 fn a_seller_granted_a_higher_rate_is_paced_by_amazon_s_header() {
     // 30 pages: 20 from the burst, then 10 at the granted rate, twice the default.
     let report = run(Options {

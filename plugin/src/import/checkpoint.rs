@@ -66,6 +66,18 @@ pub struct Window {
     /// Versions delivered so far that the next window's overlap will re-read.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub boundary: Vec<Delivered>,
+    /// The latest `lastUpdatedTime` read so far, while every order came in order of
+    /// update: everything Amazon has up to it has been read, so the window can end
+    /// there. Amazon does not document an order, so the window checks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frontier: Option<DateTime<Utc>>,
+    /// An order came out of update order: the window can only be read to its end.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unordered: bool,
+    /// Versions delivered within the overlap before `frontier`: what a window that
+    /// starts there drops as repeats.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tail: Vec<Delivered>,
 }
 
 /// An order version: the order id and Amazon's `lastUpdatedTime`, as Amazon wrote it.

@@ -40,6 +40,11 @@ pub const CURSOR_OVERLAP: Duration = Duration::minutes(5);
 pub const AMAZON_SETTLE_TIME: Duration = Duration::minutes(2);
 /// A page token lives 24 hours; a window older than this starts again.
 const PAGE_TOKEN_LIFETIME: Duration = Duration::hours(23);
+/// A window read in order of update for this long ends where its pages reached and
+/// the next one starts there, long before its page token could expire: a backlog
+/// of more than about 48,000 orders cannot be paged in one window within 24 hours
+/// at Amazon's default rate.
+const WINDOW_REFRESH: Duration = Duration::hours(12);
 /// Datasets read inline, so one call returns complete orders.
 const INCLUDED_DATA: &str =
     "BUYER,RECIPIENT,PROCEEDS,PROMOTION,CANCELLATION,FULFILLMENT,PACKAGES,PAYMENT";
@@ -203,17 +208,46 @@ fn read_page(
     batch: &mut Collected,
 ) -> Result<bool, Error> {
     if let Some(window) = &position.window
-        && now - window.opened_at > PAGE_TOKEN_LIFETIME
+        && window.token.is_some()
+        && now - window.opened_at > WINDOW_REFRESH
+        && !window.unordered
+        && window.tail.len() < MAX_DELIVERED
+        && let Some(frontier) = window.frontier
     {
-        log::warn!(
-            "the window opened at {} outlived its page token; reading it again",
+        log::info!(
+            "the window opened at {} ends at {frontier}, where its pages reached; the next starts there",
             window.opened_at
         );
+        end_window_at(position, frontier);
+    }
+    let mut narrower = None;
+    if let Some(window) = &position.window
+        && now - window.opened_at > PAGE_TOKEN_LIFETIME
+    {
+        // Out of update order, so it cannot end early: read again, half as wide,
+        // until a window fits in its token's life.
+        log::warn!(
+            "the window opened at {} outlived its page token; reading half of it again",
+            window.opened_at
+        );
+        narrower = Some(position.cursor + (window.before - position.cursor) / 2);
         position.window = None;
     }
     let window = match position.window.take() {
         Some(window) => window,
-        None => open_window(settings, position.cursor, now),
+        None => {
+            let mut window = open_window(settings, position.cursor, now);
+            if let Some(before) = narrower.filter(|b| *b < window.before) {
+                window.before = before;
+                let stamp = before.to_rfc3339_opts(SecondsFormat::Secs, true);
+                for (name, value) in &mut window.filters {
+                    if name == "lastUpdatedBefore" {
+                        *value = stamp.clone();
+                    }
+                }
+            }
+            window
+        }
     };
     let mut query: Vec<(&str, String)> = window
         .filters
@@ -272,8 +306,9 @@ fn read_page(
         // Versions the next window's overlap will read again, repeats included (a
         // short window's overlap can reach back past the one before).
         if version.0 >= overlap_start && window.boundary.len() < MAX_DELIVERED {
-            window.boundary.push(version.1);
+            window.boundary.push(version.1.clone());
         }
+        advance_frontier(&mut window, version);
     }
 
     match response
@@ -293,6 +328,39 @@ fn read_page(
             position.window = None;
             Ok(true)
         }
+    }
+}
+
+/// Follows the window's order of update: the frontier moves with each version, and
+/// the tail keeps the versions within the overlap before it.
+fn advance_frontier(window: &mut Window, (updated_at, version): (DateTime<Utc>, Delivered)) {
+    if window.unordered {
+        return;
+    }
+    if window
+        .frontier
+        .is_some_and(|frontier| updated_at < frontier)
+    {
+        window.unordered = true;
+        window.tail.clear();
+        return;
+    }
+    let frontier = *window.frontier.insert(updated_at);
+    let since = frontier - CURSOR_OVERLAP;
+    window.tail.retain(|Delivered(_, text)| {
+        DateTime::parse_from_rfc3339(text).is_ok_and(|t| t.with_timezone(&Utc) >= since)
+    });
+    if window.tail.len() < MAX_DELIVERED {
+        window.tail.push(version);
+    }
+}
+
+/// Ends the open window at `frontier`: the next one starts the overlap before it,
+/// and drops the versions this one delivered there.
+fn end_window_at(position: &mut Checkpoint, frontier: DateTime<Utc>) {
+    if let Some(window) = position.window.take() {
+        position.cursor = position.cursor.max(frontier - CURSOR_OVERLAP);
+        position.delivered = window.tail;
     }
 }
 
@@ -319,6 +387,9 @@ fn open_window(settings: &StoreSettings, after: DateTime<Utc>, now: DateTime<Utc
         opened_at: now,
         token: None,
         boundary: Vec::new(),
+        frontier: None,
+        unordered: false,
+        tail: Vec::new(),
     }
 }
 
@@ -655,6 +726,17 @@ mod tests {
             "fulfillment":{{"fulfillmentStatus":"{status}","fulfilledBy":"{by}",
               "shipByWindow":{{"latestDateTime":"2026-11-22T23:59:59Z"}}}},
             "orderItems":[{{"orderItemId":"1","quantityOrdered":1,"product":{{"asin":"B000000001","sellerSku":"SKU-1"}}}}]}}"#
+        )
+    }
+
+    fn unshipped_updated(id: &str, updated: &str) -> String {
+        order_in(
+            id,
+            "UNSHIPPED",
+            "ATVPDKIKX0DER",
+            "AMAZON",
+            "MERCHANT",
+            updated,
         )
     }
 
@@ -1192,27 +1274,74 @@ mod tests {
     }
 
     #[test]
-    fn a_window_left_for_a_day_starts_again_before_its_token_expires() {
+    fn a_window_read_in_update_order_ends_where_its_pages_reached_before_its_token_expires() {
         let host = host();
+        let at_ten = |id| unshipped_updated(id, "2026-11-20T10:00:00Z");
+        let at_eleven = |id| unshipped_updated(id, "2026-11-20T11:00:00Z");
         host.expect_token()
             .expect(
                 "GET",
                 SEARCH_PATH,
                 200,
-                &page(&[order("111-1", "UNSHIPPED")], Some("t1")),
+                &page(&[at_ten("111-1"), at_eleven("111-2")], Some("t1")),
             )
             .expect_token()
             .expect(
                 "GET",
                 SEARCH_PATH,
                 200,
-                &page(&[order("111-1", "UNSHIPPED")], None),
+                &page(&[at_eleven("111-2"), at_eleven("111-3")], None),
             );
         let first = import(&host, None);
-        host.set_now(at("2026-11-21T15:00:00Z"));
+        assert_eq!(ids(&first), ["111-1", "111-2"]);
+        // Twelve hours on, the token would still work, but a window this slow might
+        // not end before it expires.
+        host.set_now(at("2026-11-21T03:00:01Z"));
         let later = import(&host, Some(&first.checkpoint));
-        assert_eq!(ids(&later), ["111-1"]);
+        assert_eq!(
+            ids(&later),
+            ["111-3"],
+            "111-2 came again unchanged: dropped"
+        );
         let query = query_of(&host.sent.borrow()[3].uri);
+        assert_eq!(value(&query, "paginationToken"), None);
+        assert_eq!(
+            value(&query, "lastUpdatedAfter"),
+            Some("2026-11-20T10:55:00Z"),
+            "the overlap before the last order read"
+        );
+        assert_eq!(
+            value(&query, "lastUpdatedBefore"),
+            Some("2026-11-21T02:58:01Z")
+        );
+    }
+
+    #[test]
+    fn a_window_out_of_update_order_is_read_again_half_as_wide_when_its_token_would_expire() {
+        let host = host();
+        let at_ten = |id| unshipped_updated(id, "2026-11-20T10:00:00Z");
+        let at_eleven = |id| unshipped_updated(id, "2026-11-20T11:00:00Z");
+        host.expect_token()
+            .expect(
+                "GET",
+                SEARCH_PATH,
+                200,
+                &page(&[at_eleven("111-2"), at_ten("111-1")], Some("t1")),
+            )
+            .expect_token()
+            .expect("GET", SEARCH_PATH, 200, &page(&[], Some("t2")))
+            .expect_token()
+            .expect("GET", SEARCH_PATH, 200, &page(&[], None));
+        let first = import(&host, None);
+        // Twelve hours on, a window out of order goes on with its token.
+        host.set_now(at("2026-11-21T03:00:01Z"));
+        let middle = import(&host, Some(&first.checkpoint));
+        let query = query_of(&host.sent.borrow()[3].uri);
+        assert_eq!(value(&query, "paginationToken"), Some("t1"));
+        // A day on, it cannot be paged further and cannot end early.
+        host.set_now(at("2026-11-21T15:00:00Z"));
+        import(&host, Some(&middle.checkpoint));
+        let query = query_of(&host.sent.borrow()[5].uri);
         assert_eq!(
             value(&query, "paginationToken"),
             None,
@@ -1225,7 +1354,8 @@ mod tests {
         );
         assert_eq!(
             value(&query, "lastUpdatedBefore"),
-            Some("2026-11-21T14:58:00Z")
+            Some("2026-11-13T14:59:00Z"),
+            "half as wide as the window it replaces"
         );
     }
 
