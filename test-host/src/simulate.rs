@@ -57,6 +57,12 @@ pub struct Options {
     pub seed: u64,
     /// Changes during the run, as a share of `orders`.
     pub changes: f64,
+    /// The share of the changes that are new orders (the rest ship, cancel or
+    /// otherwise move existing ones on).
+    pub arrival_share: f64,
+    /// The changes happen within this long of the start; by default while the
+    /// backlog is read, and for an hour at least.
+    pub change_horizon: Option<Duration>,
     /// Import calls (1-based) after which the host crashes: it drops the returned
     /// batch and restarts the component on the same storage.
     pub crash_after_calls: BTreeSet<usize>,
@@ -106,6 +112,8 @@ impl Default for Options {
             other_marketplace: None,
             seed: 1,
             changes: 0.0,
+            arrival_share: 0.3,
+            change_horizon: None,
             crash_after_calls: BTreeSet::new(),
             faults: Vec::new(),
             revoke_tokens_before_calls: BTreeSet::new(),
@@ -446,9 +454,10 @@ pub fn run(options: &Options) -> Result<Run> {
             0
         },
         change_rate: options.changes,
-        // Changes happen while the backlog is read, and for an hour at least.
-        change_horizon: Duration::seconds(floor_seconds(options.orders) as i64)
-            .max(Duration::hours(1)),
+        change_horizon: options.change_horizon.unwrap_or_else(|| {
+            Duration::seconds(floor_seconds(options.orders) as i64).max(Duration::hours(1))
+        }),
+        arrival_share: options.arrival_share,
         distinct_asins: options.distinct_asins,
         seller_ships: options.ship.is_some(),
     };

@@ -336,6 +336,7 @@ mod tests {
                 non_amazon_orders: 0,
                 change_rate: changes,
                 change_horizon: Duration::minutes(10),
+                arrival_share: 0.3,
                 distinct_asins: 300,
                 seller_ships: false,
             },

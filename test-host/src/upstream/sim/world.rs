@@ -159,6 +159,8 @@ pub struct WorldSpec {
     pub change_rate: f64,
     /// The changes happen between the start and this long after it.
     pub change_horizon: Duration,
+    /// The share of changes that are new orders; the rest move existing ones on.
+    pub arrival_share: f64,
     /// How many different products (ASINs) the orders are made of.
     pub distinct_asins: u32,
     /// The seller ships its own orders through the component (labels): Amazon's
@@ -179,6 +181,7 @@ impl Default for WorldSpec {
             non_amazon_orders: 0,
             change_rate: 0.0,
             change_horizon: Duration::hours(1),
+            arrival_share: 0.3,
             distinct_asins: 300,
             seller_ships: false,
         }
@@ -242,7 +245,7 @@ impl World {
         let mut events: Vec<(DateTime<Utc>, Change)> = (0..changes)
             .map(|_| {
                 let at = start + Duration::milliseconds(world.rng.random_range(0..horizon));
-                let kind = if world.rng.random_bool(0.3) {
+                let kind = if world.rng.random_bool(spec.arrival_share.clamp(0.0, 1.0)) {
                     Change::Arrival
                 } else {
                     Change::Progress
@@ -571,6 +574,7 @@ mod tests {
             non_amazon_orders: 5,
             change_rate: 0.5,
             change_horizon: Duration::hours(1),
+            arrival_share: 0.3,
             distinct_asins: 300,
             seller_ships: false,
         }
