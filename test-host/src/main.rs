@@ -506,7 +506,7 @@ fn print_step(number: usize, step: &StepReport) {
                 say!(
                     "   => {} still queued, next delivery after {}",
                     value["pending"],
-                    text(value, &["next_call_after"])
+                    text(value, &["next-call-after"])
                 );
             }
             Call::Redact => describe_directives(value),
@@ -516,7 +516,7 @@ fn print_step(number: usize, step: &StepReport) {
                     say!(
                         "   => {} due {}{}",
                         text(entry, &["directive", "id"]),
-                        text(entry, &["directive", "due_at"]),
+                        text(entry, &["directive", "due-at"]),
                         if entry["acknowledged"] == true {
                             ", acknowledged"
                         } else {
@@ -541,15 +541,29 @@ fn compact(value: &Value) -> String {
     serde_json::to_string(value).unwrap_or_default()
 }
 
+/// A WIT value for people: a case with its payload as `case(payload)`, a list as
+/// `a, b`, text as it is.
+fn wit_text(value: &Value) -> String {
+    match value {
+        Value::String(text) => text.clone(),
+        Value::Array(items) => items.iter().map(wit_text).collect::<Vec<_>>().join(", "),
+        Value::Object(map) if map.len() == 1 => {
+            let (case, payload) = map.iter().next().expect("one entry");
+            format!("{case}({})", wit_text(payload))
+        }
+        other => compact(other),
+    }
+}
+
 fn describe_connection(value: &Value) {
     say!(
         "   => store \"{}\" on {} ({}, {}, {}), selling plan {}",
-        text(value, &["store", "store_name"]),
+        text(value, &["store", "store-name"]),
         text(value, &["store", "marketplace", "name"]),
-        text(value, &["store", "marketplace", "country_code"]),
-        text(value, &["store", "marketplace", "currency_code"]),
+        text(value, &["store", "marketplace", "country-code"]),
+        text(value, &["store", "marketplace", "currency-code"]),
         text(value, &["store", "marketplace", "domain"]),
-        compact(&value["selling_plan"]).trim_matches('"'),
+        wit_text(&value["selling-plan"]),
     );
     let others: Vec<String> = value["marketplaces"]
         .as_array()
@@ -568,19 +582,19 @@ fn describe_import(value: &Value) {
         orders.len(),
         value["skipped"].as_array().map_or(0, Vec::len),
         value["more"],
-        text(value, &["next_call_after"]),
+        text(value, &["next-call-after"]),
     );
     // Counts and ids only: the demo never prints buyer data.
     for order in &orders {
         say!(
             "      {} {} ({}), ship by {}, total {} {}, buyer data: {}",
-            text(order, &["order_id"]),
-            compact(&order["status"]).trim_matches('"'),
-            text(order, &["marketplace_status"]),
-            text(order, &["ship_by"]),
-            text(order, &["order_total", "amount"]),
-            text(order, &["order_total", "currency_code"]),
-            if order["ship_to"].is_null() {
+            text(order, &["order-id"]),
+            wit_text(&order["status"]),
+            text(order, &["marketplace-status"]),
+            text(order, &["ship-by"]),
+            text(order, &["order-total", "amount"]),
+            text(order, &["order-total", "currency-code"]),
+            if order["ship-to"].is_null() {
                 "withheld by Amazon"
             } else {
                 "present"
@@ -589,10 +603,10 @@ fn describe_import(value: &Value) {
         for item in order["items"].as_array().into_iter().flatten() {
             say!(
                 "         {} x{} @ {} {}",
-                text(item, &["product_id"]),
+                text(item, &["product-id"]),
                 item["quantity"],
-                text(item, &["unit_price", "amount"]),
-                text(item, &["unit_price", "currency_code"]),
+                text(item, &["unit-price", "amount"]),
+                text(item, &["unit-price", "currency-code"]),
             );
         }
     }
@@ -602,9 +616,9 @@ fn describe_outcomes(value: &Value) {
     for outcome in value.as_array().into_iter().flatten() {
         say!(
             "   => label {} / order {}: {}",
-            text(outcome, &["label_id"]),
-            text(outcome, &["order_id"]),
-            compact(&outcome["outcome"]),
+            text(outcome, &["label-id"]),
+            text(outcome, &["order-id"]),
+            wit_text(&outcome["outcome"]),
         );
     }
 }
@@ -617,10 +631,10 @@ fn describe_directives(value: &Value) {
     for directive in &directives {
         say!(
             "   => redact {} with \"{}\" ({}): {}",
-            compact(&directive["target"]),
+            wit_text(&directive["target"]),
             text(directive, &["replacement"]),
-            compact(&directive["rule"]).trim_matches('"'),
-            compact(&directive["fields"]),
+            wit_text(&directive["rule"]),
+            wit_text(&directive["fields"]),
         );
     }
 }

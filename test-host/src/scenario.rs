@@ -17,6 +17,8 @@ use std::sync::{Arc, Mutex};
 use anyhow::{Context, Result, bail};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use wasmtime::component::types::{ComponentItem, Type};
 
 use crate::har::{Har, Replay};
 use crate::kv::SqliteStore;
@@ -187,6 +189,21 @@ pub enum Call {
     RedactionAudit,
 }
 
+impl Call {
+    /// The export's name in the WIT.
+    pub fn export_name(self) -> &'static str {
+        match self {
+            Call::Connect => "connect",
+            Call::ImportOrders => "import-orders",
+            Call::OnLabelCreated => "on-label-created",
+            Call::DeliverNotifications => "deliver-notifications",
+            Call::Redact => "redact",
+            Call::OnDelivered => "on-delivered",
+            Call::RedactionAudit => "redaction-audit",
+        }
+    }
+}
+
 /// WIT `label-event` with readable dates.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -289,12 +306,14 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    fn from_result<T: Serialize>(result: Result<T, wit::Error>) -> Self {
+    /// The result of the export `call`, in the WIT's own names.
+    fn from_result<T: Serialize>(call: Call, result: Result<T, wit::Error>) -> Self {
+        let (ok, err) = result_types(call);
         match result {
-            Ok(value) => Outcome::Ok(readable(to_json(&value))),
+            Ok(value) => Outcome::Ok(in_wit_names(to_json(&value), ok.as_ref())),
             Err(error) => Outcome::Err {
                 case: error_case(&error).to_owned(),
-                error: readable(to_json(&error)),
+                error: in_wit_names(to_json(&error), err.as_ref()),
             },
         }
     }
@@ -313,27 +332,102 @@ fn to_json<T: Serialize>(value: &T) -> serde_json::Value {
         .unwrap_or_else(|e| serde_json::Value::String(format!("unserializable: {e}")))
 }
 
-/// WIT datetimes (`{seconds, nanoseconds}`) become RFC 3339 text for people.
-fn readable(value: serde_json::Value) -> serde_json::Value {
-    use serde_json::Value;
-    match value {
-        Value::Object(map)
-            if map.len() == 2 && map.contains_key("seconds") && map.contains_key("nanoseconds") =>
-        {
-            let seconds = map["seconds"].as_i64().unwrap_or(0);
-            let nanos = map["nanoseconds"]
-                .as_u64()
-                .and_then(|n| u32::try_from(n).ok())
-                .unwrap_or(0);
-            DateTime::from_timestamp(seconds, nanos)
-                .map(|t| Value::String(t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)))
-                .unwrap_or(Value::Object(map))
+/// The `ok` and `err` types of the export `call`, from the compiled component.
+fn result_types(call: Call) -> (Option<Type>, Option<Type>) {
+    let Ok((engine, component)) = crate::runtime::component_type() else {
+        return (None, None);
+    };
+    let name = call.export_name();
+    match component.get_export(&engine, name).map(|export| export.ty) {
+        Some(ComponentItem::ComponentFunc(func)) => match func.results().next() {
+            Some(Type::Result(result)) => (result.ok(), result.err()),
+            _ => (None, None),
+        },
+        _ => (None, None),
+    }
+}
+
+/// A value as the Rust bindings serialise it, in the WIT's own names instead:
+/// kebab-case fields and cases, `ok`/`err`, and WIT datetimes as RFC 3339 text.
+/// Walked with the WIT type, so a string is renamed only where it is a case.
+fn in_wit_names(value: Value, ty: Option<&Type>) -> Value {
+    let same = |rust: &str, wit: &str| {
+        let plain = |name: &str| name.replace(['-', '_'], "").to_lowercase();
+        plain(rust) == plain(wit)
+    };
+    match (value, ty) {
+        (Value::Object(map), Some(Type::Record(record))) => {
+            let fields: Vec<_> = record.fields().collect();
+            if fields.len() == 2 && fields[0].name == "seconds" && fields[1].name == "nanoseconds" {
+                let seconds = map["seconds"].as_i64().unwrap_or(0);
+                let nanos = map["nanoseconds"]
+                    .as_u64()
+                    .and_then(|n| u32::try_from(n).ok())
+                    .unwrap_or(0);
+                if let Some(at) = DateTime::from_timestamp(seconds, nanos) {
+                    return Value::String(at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true));
+                }
+            }
+            let mut map = map;
+            let mut out = serde_json::Map::new();
+            for field in fields {
+                let key = map.keys().find(|key| same(key, field.name)).cloned();
+                if let Some(value) = key.and_then(|key| map.remove(&key)) {
+                    out.insert(field.name.to_owned(), in_wit_names(value, Some(&field.ty)));
+                }
+            }
+            Value::Object(out)
         }
-        Value::Object(map) => {
-            Value::Object(map.into_iter().map(|(k, v)| (k, readable(v))).collect())
+        (Value::String(case), Some(Type::Enum(cases))) => Value::String(
+            cases
+                .names()
+                .find(|name| same(&case, name))
+                .map_or(case.clone(), str::to_owned),
+        ),
+        (Value::String(case), Some(Type::Variant(variant))) => Value::String(
+            variant
+                .cases()
+                .find(|c| same(&case, c.name))
+                .map_or(case.clone(), |c| c.name.to_owned()),
+        ),
+        (Value::Object(map), Some(Type::Variant(variant))) if map.len() == 1 => {
+            let (key, payload) = map.into_iter().next().expect("one entry");
+            match variant.cases().find(|c| same(&key, c.name)) {
+                Some(case) => serde_json::json!({
+                    case.name: in_wit_names(payload, case.ty.as_ref())
+                }),
+                None => serde_json::json!({ key: payload }),
+            }
         }
-        Value::Array(items) => Value::Array(items.into_iter().map(readable).collect()),
-        other => other,
+        (Value::Object(map), Some(Type::Result(result))) if map.len() == 1 => {
+            let (key, payload) = map.into_iter().next().expect("one entry");
+            let (name, ty) = if key == "Ok" {
+                ("ok", result.ok())
+            } else {
+                ("err", result.err())
+            };
+            serde_json::json!({ name: in_wit_names(payload, ty.as_ref()) })
+        }
+        (value, Some(Type::Option(inner))) if !value.is_null() => {
+            in_wit_names(value, Some(&inner.ty()))
+        }
+        (Value::Array(items), Some(Type::List(list))) => {
+            let ty = list.ty();
+            Value::Array(
+                items
+                    .into_iter()
+                    .map(|item| in_wit_names(item, Some(&ty)))
+                    .collect(),
+            )
+        }
+        (Value::Array(items), Some(Type::Tuple(tuple))) => Value::Array(
+            items
+                .into_iter()
+                .zip(tuple.types())
+                .map(|(item, ty)| in_wit_names(item, Some(&ty)))
+                .collect(),
+        ),
+        (value, _) => value,
     }
 }
 
@@ -454,7 +548,7 @@ impl Session {
             let (outcome, record) = match step.call {
                 Call::Connect => {
                     let (result, record) = plugin.connect(&settings)?;
-                    (Outcome::from_result(result), record)
+                    (Outcome::from_result(step.call, result), record)
                 }
                 Call::ImportOrders => {
                     let (result, record) =
@@ -462,17 +556,17 @@ impl Session {
                     if let Ok(batch) = &result {
                         checkpoint = Some(batch.checkpoint.clone());
                     }
-                    (Outcome::from_result(result), record)
+                    (Outcome::from_result(step.call, result), record)
                 }
                 Call::OnLabelCreated => {
                     let labels: Vec<_> = step.labels.iter().map(Label::to_wit).collect();
                     let (result, record) = plugin.on_label_created(&settings, &labels)?;
-                    (Outcome::from_result(result), record)
+                    (Outcome::from_result(step.call, result), record)
                 }
                 Call::RedactionAudit => {
                     let order_id = step.order_id.clone().unwrap_or_default();
                     let (result, record) = plugin.redaction_audit(&order_id)?;
-                    (Outcome::from_result(result), record)
+                    (Outcome::from_result(step.call, result), record)
                 }
                 Call::OnDelivered => {
                     let events: Vec<wit::DeliveryEvent> = step
@@ -485,11 +579,11 @@ impl Session {
                         })
                         .collect();
                     let (result, record) = plugin.on_delivered(&events)?;
-                    (Outcome::from_result(result), record)
+                    (Outcome::from_result(step.call, result), record)
                 }
                 Call::DeliverNotifications => {
                     let (result, record) = plugin.deliver_notifications(&settings)?;
-                    (Outcome::from_result(result), record)
+                    (Outcome::from_result(step.call, result), record)
                 }
                 Call::Redact => {
                     let (result, record) = plugin.redact()?;
@@ -505,7 +599,7 @@ impl Session {
                             ));
                         }
                     }
-                    (Outcome::from_result(result), record)
+                    (Outcome::from_result(step.call, result), record)
                 }
             };
             let label = format!(

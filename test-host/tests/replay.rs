@@ -88,8 +88,8 @@ fn every_fixture_has_a_test_and_replays_exactly() {
 fn connect_returns_the_store_every_marketplace_and_capabilities() {
     let report = run("connect-success.har");
     let connection = ok(&report, 0);
-    assert_eq!(connection["store"]["store_name"], "BestSellerStore");
-    assert_eq!(connection["store"]["marketplace"]["currency_code"], "USD");
+    assert_eq!(connection["store"]["store-name"], "BestSellerStore");
+    assert_eq!(connection["store"]["marketplace"]["currency-code"], "USD");
     assert_eq!(
         connection["store"]["marketplace"]["domain"],
         "www.amazon.com"
@@ -101,8 +101,8 @@ fn connect_returns_the_store_every_marketplace_and_capabilities() {
         .map(|m| m["id"].as_str().unwrap())
         .collect();
     assert_eq!(ids, ["ATVPDKIKX0DER", "A2EUQ1WTGCTBG2", "A1AM78C64UM0Y8"]);
-    assert_eq!(connection["selling_plan"], "Professional");
-    assert_eq!(connection["capabilities"]["marketplace_emails_buyer"], true);
+    assert_eq!(connection["selling-plan"], "professional");
+    assert_eq!(connection["capabilities"]["marketplace-emails-buyer"], true);
     let methods: Vec<&str> = report.steps[0]
         .record
         .exchanges
@@ -117,14 +117,14 @@ fn connect_errors_are_typed() {
     let report = run("connect-invalid-grant.har");
     let (case, detail) = error(&report, 0);
     assert_eq!(case, "reauthorization-required");
-    assert_eq!(detail["ReauthorizationRequired"]["code"], "invalid_grant");
+    assert_eq!(detail["reauthorization-required"]["code"], "invalid_grant");
 
     let report = run("connect-forbidden.har");
     let (case, detail) = error(&report, 0);
     assert_eq!(case, "access-denied");
-    assert_eq!(detail["AccessDenied"]["status"], 403);
+    assert_eq!(detail["access-denied"]["status"], 403);
     assert_eq!(
-        detail["AccessDenied"]["request_id"],
+        detail["access-denied"]["request-id"],
         "00000000-0000-4000-8000-000000000002"
     );
 
@@ -132,7 +132,7 @@ fn connect_errors_are_typed() {
     let (case, detail) = error(&report, 0);
     assert_eq!(case, "marketplace-not-participating");
     assert_eq!(
-        detail["MarketplaceNotParticipating"],
+        detail["marketplace-not-participating"],
         json!({"requested": "A2EUQ1WTGCTBG2", "participating": ["ATVPDKIKX0DER"]})
     );
 
@@ -149,7 +149,7 @@ fn connect_errors_are_typed() {
     let report = run("faults/connect-truncated-response.har");
     let (case, detail) = error(&report, 0);
     assert_eq!(case, "malformed-response");
-    let detail = detail["MalformedResponse"]["detail"].as_str().unwrap();
+    let detail = detail["malformed-response"]["detail"].as_str().unwrap();
     assert!(detail.starts_with("truncated JSON"), "{detail}");
 }
 
@@ -159,24 +159,24 @@ fn import_maps_orders_and_pages_with_the_same_filters() {
     let first = ok(&report, 0);
     assert_eq!(first["more"], true);
     let order = &first["orders"][0];
-    assert_eq!(order["order_id"], "113-0000001-0000001");
-    assert_eq!(order["status"], "AwaitingShipment");
-    assert_eq!(order["ship_by"], "2026-11-23T00:00:00Z");
-    assert_eq!(order["items"][0]["product_id"], "ECHO-DOT-4-CHARCOAL");
+    assert_eq!(order["order-id"], "113-0000001-0000001");
+    assert_eq!(order["status"], "awaiting-shipment");
+    assert_eq!(order["ship-by"], "2026-11-23T00:00:00Z");
+    assert_eq!(order["items"][0]["product-id"], "ECHO-DOT-4-CHARCOAL");
     assert_eq!(order["items"][0]["quantity"], 2);
     assert_eq!(
-        order["items"][0]["unit_price"],
-        json!({"amount": "49.99", "currency_code": "USD"})
+        order["items"][0]["unit-price"],
+        json!({"amount": "49.99", "currency-code": "USD"})
     );
-    assert_eq!(order["order_total"]["amount"], "154.99");
-    assert_eq!(order["is_gift"], true);
-    assert_eq!(order["internal_notes"], "Amazon Prime; Amazon Business");
+    assert_eq!(order["order-total"]["amount"], "154.99");
+    assert_eq!(order["is-gift"], true);
+    assert_eq!(order["internal-notes"], "Amazon Prime; Amazon Business");
 
     let second = ok(&report, 1);
     assert_eq!(second["more"], false);
-    assert_eq!(second["orders"][0]["status"], "AwaitingPayment");
+    assert_eq!(second["orders"][0]["status"], "awaiting-payment");
     assert!(
-        second["orders"][0]["ship_to"].is_null(),
+        second["orders"][0]["ship-to"].is_null(),
         "Amazon withholds the address of pending orders"
     );
     assert!(
@@ -189,21 +189,21 @@ fn import_maps_orders_and_pages_with_the_same_filters() {
 #[test]
 fn a_label_is_confirmed_once_and_a_rejection_is_reported() {
     let report = run("label-confirmed.har");
-    assert_eq!(ok(&report, 0)[0]["outcome"], "Sent");
+    assert_eq!(ok(&report, 0)[0]["outcome"], "sent");
     assert_eq!(
         ok(&report, 1)[0]["outcome"],
-        json!({"NotSent": "AlreadyNotified"})
+        json!({"not-sent": "already-notified"})
     );
     assert!(report.steps[1].record.exchanges.is_empty());
 
     let report = run("label-already-at-amazon.har");
     assert_eq!(
         ok(&report, 0)[0]["outcome"],
-        "Sent",
+        "sent",
         "Amazon's PACKAGES data has this tracking"
     );
     let report = run("label-rejected.har");
-    let rejected = &ok(&report, 0)[0]["outcome"]["NotSent"]["Rejected"];
+    let rejected = &ok(&report, 0)[0]["outcome"]["not-sent"]["rejected"];
     assert_eq!(rejected["status"], 400);
     assert_eq!(rejected["code"], "Invalid Input");
 }
@@ -221,7 +221,12 @@ fn the_demo_redacts_on_the_seeds_schedule() {
         2,
         "the unshipped order: its order and customer records"
     );
-    assert!(day_15.iter().all(|d| d["rule"] == "UnshippedAfterImport" && d["replacement"] == "REDACTED (Amazon)"));
+    assert!(
+        day_15
+            .iter()
+            .all(|d| d["rule"] == "unshipped-after-import"
+                && d["replacement"] == "REDACTED (Amazon)")
+    );
     let day_33 = ok(&report, 6).as_array().unwrap().clone();
     assert_eq!(
         day_33.len(),
@@ -232,7 +237,7 @@ fn the_demo_redacts_on_the_seeds_schedule() {
         assert!(
             day_33
                 .iter()
-                .any(|d| d["target"] == json!({"Label": label})),
+                .any(|d| d["target"] == json!({"label": label})),
             "{label}"
         );
     }
@@ -392,7 +397,7 @@ fn orders(report: &RunReport, step: usize) -> Vec<Value> {
 fn order<'a>(orders: &'a [Value], id: &str) -> &'a Value {
     orders
         .iter()
-        .find(|o| o["order_id"] == id)
+        .find(|o| o["order-id"] == id)
         .unwrap_or_else(|| panic!("{id} not imported"))
 }
 
@@ -404,63 +409,63 @@ fn every_field_comes_from_amazon_s_data_exactly_as_written() {
     assert!(ok(&report, 0)["skipped"].as_array().unwrap().is_empty());
 
     let full = order(&orders, "113-0000010-0000010");
-    assert_eq!(full["status"], "AwaitingShipment");
-    assert_eq!(full["marketplace_status"], "UNSHIPPED");
+    assert_eq!(full["status"], "awaiting-shipment");
+    assert_eq!(full["marketplace-status"], "UNSHIPPED");
     assert_eq!(
         full["customer"]["email"],
         "sample-buyer@marketplace.amazon.com"
     );
     assert_eq!(full["customer"]["company"], "Synthetic Company");
-    assert_eq!(full["customer"]["purchase_order_number"], "PO-SYNTHETIC-1");
-    assert_eq!(full["ship_to"]["phone"], "+1-206-555-0100");
-    assert_eq!(full["ship_to"]["pickup_point"], true);
-    assert_eq!(full["ship_to"]["residential"], false);
-    assert_eq!(full["ship_to"]["latin_script"], true);
-    assert_eq!(full["requested_service"], "STANDARD");
-    assert_eq!(full["payment_method"], "GC, CreditCard");
+    assert_eq!(full["customer"]["purchase-order-number"], "PO-SYNTHETIC-1");
+    assert_eq!(full["ship-to"]["phone"], "+1-206-555-0100");
+    assert_eq!(full["ship-to"]["pickup-point"], true);
+    assert_eq!(full["ship-to"]["residential"], false);
+    assert_eq!(full["ship-to"]["latin-script"], true);
+    assert_eq!(full["requested-service"], "STANDARD");
+    assert_eq!(full["payment-method"], "GC, CreditCard");
     // Amounts exactly as Amazon wrote them.
     assert_eq!(
-        full["order_total"],
-        json!({"amount": "0.30", "currency_code": "USD"})
+        full["order-total"],
+        json!({"amount": "0.30", "currency-code": "USD"})
     );
-    assert_eq!(full["item_subtotal"]["amount"], "0.40");
-    assert_eq!(full["shipping_paid"]["amount"], "0.10");
-    assert_eq!(full["tax_paid"]["amount"], "0.00");
+    assert_eq!(full["item-subtotal"]["amount"], "0.40");
+    assert_eq!(full["shipping-paid"]["amount"], "0.10");
+    assert_eq!(full["tax-paid"]["amount"], "0.00");
     assert_eq!(
         full["discounts"],
-        json!([{"promotion_id": null, "amount": {"amount": "-0.20", "currency_code": "USD"}}])
+        json!([{"promotion-id": null, "amount": {"amount": "-0.20", "currency-code": "USD"}}])
     );
-    assert_eq!(full["is_gift"], true);
-    assert_eq!(full["gift_message"], "Synthetic gift message");
-    assert_eq!(full["gift_wrap"], "PREMIUM");
-    assert_eq!(full["notes_from_buyer"], "Leave at the side door");
+    assert_eq!(full["is-gift"], true);
+    assert_eq!(full["gift-message"], "Synthetic gift message");
+    assert_eq!(full["gift-wrap"], "PREMIUM");
+    assert_eq!(full["notes-from-buyer"], "Leave at the side door");
     let flags = &full["flags"];
     assert_eq!(
-        (&flags["prime"], &flags["business"], &flags["easy_ship"]),
+        (&flags["prime"], &flags["business"], &flags["easy-ship"]),
         (&json!(true), &json!(true), &json!(true))
     );
-    assert_eq!(flags["replacement_for"], "113-0000009-0000009");
+    assert_eq!(flags["replacement-for"], "113-0000009-0000009");
     assert_eq!(
         full["programs"][3], "A_PROGRAM_FROM_THE_FUTURE",
         "unknown programs are kept"
     );
     assert!(
-        full["internal_notes"]
+        full["internal-notes"]
             .as_str()
             .unwrap()
             .contains("Amazon Easy Ship")
     );
     assert_eq!(
-        full["ship_by"], "2026-11-23T00:00:00Z",
+        full["ship-by"], "2026-11-23T00:00:00Z",
         "Amazon's latest ship date"
     );
-    assert_eq!(full["deliver_by"], "2026-11-26T15:00:00Z");
+    assert_eq!(full["deliver-by"], "2026-11-26T15:00:00Z");
 
     let first = &full["items"][0];
-    assert_eq!(first["unit_price"]["amount"], "0.10");
+    assert_eq!(first["unit-price"]["amount"], "0.10");
     assert_eq!(
         first["discounts"],
-        json!([{"promotion_id": "PROMO-SYNTHETIC-1", "amount": {"amount": "-0.10", "currency_code": "USD"}}])
+        json!([{"promotion-id": "PROMO-SYNTHETIC-1", "amount": {"amount": "-0.10", "currency-code": "USD"}}])
     );
     let options: Vec<(String, String)> = first["options"]
         .as_array()
@@ -482,56 +487,56 @@ fn every_field_comes_from_amazon_s_data_exactly_as_written() {
         "https://www.amazon.com/custom/view/synthetic-1".into()
     )));
     assert!(options.contains(&("Gift wrap".into(), "Premium".into())));
-    assert_eq!(first["transparency_required"], true);
-    assert_eq!(first["serial_numbers_required"], true);
-    assert_eq!(first["ioss_number"], "IM0000000001");
+    assert_eq!(first["transparency-required"], true);
+    assert_eq!(first["serial-numbers-required"], true);
+    assert_eq!(first["ioss-number"], "IM0000000001");
     assert_eq!(
-        first["shipping_constraints"],
+        first["shipping-constraints"],
         json!([
-            "PalletDelivery",
-            "CashOnDelivery",
-            "SignatureConfirmation",
-            "IdentityVerification",
-            "AgeVerification"
+            "pallet-delivery",
+            "cash-on-delivery",
+            "signature-confirmation",
+            "identity-verification",
+            "age-verification"
         ])
     );
     assert_eq!(
-        first["warehouse_location"],
+        first["warehouse-location"],
         Value::Null,
         "Amazon has no such field"
     );
     // Product info from Amazon's catalog example: the package, as the catalog wrote it.
     assert_eq!(
         first["weight"],
-        json!({"value": "62.142", "unit": "Kilograms"})
+        json!({"value": "62.142", "unit": "kilograms"})
     );
     assert_eq!(first["dimensions"]["length"], "79.9999999184");
-    assert_eq!(first["dimensions"]["unit"], "Inches");
+    assert_eq!(first["dimensions"]["unit"], "inches");
     assert_eq!(
-        first["image_url"],
+        first["image-url"],
         "https://m.media-amazon.com/images/I/91uohwV+k3L.jpg"
     );
     let second = &full["items"][1];
     assert_eq!(second["asin"], Value::Null);
     assert_eq!(
-        second["product_id"], second["sku"],
+        second["product-id"], second["sku"],
         "no ASIN: the SKU identifies it"
     );
 
     let held = order(&orders, "113-0000011-0000011");
     assert_eq!(
-        held["status"], "OnHold",
+        held["status"], "on-hold",
         "the buyer asked to cancel: nobody ships it"
     );
     assert_eq!(
-        held["cancellation_request"],
-        json!({"requested_by": "BUYER", "reason": "Ordered by mistake"})
+        held["cancellation-request"],
+        json!({"requested-by": "BUYER", "reason": "Ordered by mistake"})
     );
 
     let elsewhere = order(&orders, "113-0000012-0000012");
-    assert_eq!(elsewhere["status"], "Shipped");
+    assert_eq!(elsewhere["status"], "shipped");
     assert_eq!(
-        elsewhere["shipments"][0]["tracking_number"],
+        elsewhere["shipments"][0]["tracking-number"],
         "1Z999AA1234567890"
     );
     assert_eq!(elsewhere["shipments"][0]["status"], "DELIVERED");
@@ -539,27 +544,27 @@ fn every_field_comes_from_amazon_s_data_exactly_as_written() {
     let sparse = order(&orders, "113-0000013-0000013");
     assert_eq!(sparse["items"].as_array().unwrap().len(), 12);
     assert_eq!(sparse["customer"], Value::Null);
-    assert_eq!(sparse["order_total"], Value::Null);
-    assert_eq!(sparse["requested_service"], "A_LEVEL_FROM_THE_FUTURE");
+    assert_eq!(sparse["order-total"], Value::Null);
+    assert_eq!(sparse["requested-service"], "A_LEVEL_FROM_THE_FUTURE");
 }
 
 #[test]
 fn an_unknown_status_is_held_for_a_person() {
     let report = run("faults/import-unknown-status.har");
     let orders = orders(&report, 0);
-    assert_eq!(orders[0]["status"], "OnHold");
-    assert_eq!(orders[0]["marketplace_status"], "A_STATUS_FROM_THE_FUTURE");
+    assert_eq!(orders[0]["status"], "on-hold");
+    assert_eq!(orders[0]["marketplace-status"], "A_STATUS_FROM_THE_FUTURE");
 }
 
 #[test]
 fn kanji_addresses_arrive_as_written_and_only_with_the_setting() {
     let report = run("import-japan-kanji.har");
     let orders = orders(&report, 0);
-    let address = &orders[0]["ship_to"];
+    let address = &orders[0]["ship-to"];
     assert_eq!(address["city"], "東京都");
     assert_eq!(address["street1"], "港区六本木1-2-3");
-    assert_eq!(address["latin_script"], false);
-    assert_eq!(orders[0]["order_total"]["amount"], "5980");
+    assert_eq!(address["latin-script"], false);
+    assert_eq!(orders[0]["order-total"]["amount"], "5980");
 
     let refused = run("import-japan-without-kanji.har");
     assert_eq!(error(&refused, 0).0, "kanji-addresses-required");
@@ -575,10 +580,10 @@ fn a_brazilian_business_order_keeps_amazon_s_amounts_and_programs() {
     let orders = orders(&report, 0);
     let order = &orders[0];
     assert_eq!(
-        order["order_total"],
-        json!({"amount": "1599.90", "currency_code": "BRL"})
+        order["order-total"],
+        json!({"amount": "1599.90", "currency-code": "BRL"})
     );
-    assert_eq!(order["items"][0]["unit_price"]["amount"], "1599.90");
+    assert_eq!(order["items"][0]["unit-price"]["amount"], "1599.90");
     assert_eq!(order["flags"]["business"], true);
     assert!(
         order["programs"]
@@ -587,12 +592,12 @@ fn a_brazilian_business_order_keeps_amazon_s_amounts_and_programs() {
             .contains(&json!("DELIVERY_BY_AMAZON")),
         "kept as sent"
     );
-    assert_eq!(order["ship_to"]["city"], "São Paulo");
+    assert_eq!(order["ship-to"]["city"], "São Paulo");
     assert_eq!(
-        order["ship_to"]["latin_script"], true,
+        order["ship-to"]["latin-script"], true,
         "accents are Latin script"
     );
-    assert_eq!(order["ship_to"]["residential"], false, "COMMERCIAL");
+    assert_eq!(order["ship-to"]["residential"], false, "COMMERCIAL");
     // One item, one product: its weight is the order's.
     assert_eq!(order["weight"], order["items"][0]["weight"]);
 }
@@ -609,7 +614,7 @@ fn a_request_body_over_4_kib_reaches_amazon() {
         .recv_timeout(std::time::Duration::from_secs(120))
         .expect("the 7.7 KB confirmation never completed");
     let outcome = &ok(&report, 0)[0];
-    assert_eq!(outcome["outcome"], "Sent");
+    assert_eq!(outcome["outcome"], "sent");
 }
 
 #[test]
@@ -631,14 +636,14 @@ fn directives_repeat_until_acknowledged_and_redacted_stays_redacted() {
     let order = &ok(&report, 4)["orders"][0];
     assert_eq!(order["customer"]["name"], "REDACTED (Amazon)");
     assert_eq!(order["customer"]["email"], "REDACTED (Amazon)");
-    assert_eq!(order["ship_to"]["street1"], "REDACTED (Amazon)");
-    assert_eq!(order["ship_to"]["phone"], "REDACTED (Amazon)");
-    assert_eq!(order["gift_message"], "REDACTED (Amazon)");
+    assert_eq!(order["ship-to"]["street1"], "REDACTED (Amazon)");
+    assert_eq!(order["ship-to"]["phone"], "REDACTED (Amazon)");
+    assert_eq!(order["gift-message"], "REDACTED (Amazon)");
     assert_eq!(
-        order["ship_to"]["city"], "Seattle",
+        order["ship-to"]["city"], "Seattle",
         "the order keeps its city"
     );
-    assert_eq!(order["ship_to"]["postal_code"], "98101");
+    assert_eq!(order["ship-to"]["postal-code"], "98101");
 }
 
 #[test]
@@ -646,23 +651,23 @@ fn a_throttled_update_is_delivered_once_amazon_allows() {
     let report = run("label-throttled-then-delivered.har");
     assert_eq!(
         ok(&report, 0)[0]["outcome"],
-        json!({"Queued": "2026-11-20T15:00:00.500Z"})
+        json!({"queued": "2026-11-20T15:00:00.500Z"})
     );
     assert_eq!(
         ok(&report, 1)[0]["outcome"],
-        json!({"NotSent": {"EarlierUpdateQueued": "L-1"}}),
+        json!({"not-sent": {"earlier-update-queued": "L-1"}}),
         "one update per order: the second label waits for nothing and is not sent"
     );
     let early = ok(&report, 2);
     assert_eq!(early["outcomes"], json!([]));
-    assert_eq!(early["next_call_after"], "2026-11-20T15:00:00.500Z");
+    assert_eq!(early["next-call-after"], "2026-11-20T15:00:00.500Z");
     assert!(
         report.steps[2].record.exchanges.is_empty(),
         "early: nothing is sent"
     );
     let delivered = ok(&report, 3);
-    assert_eq!(delivered["outcomes"][0]["label_id"], "L-1");
-    assert_eq!(delivered["outcomes"][0]["outcome"], "Sent");
+    assert_eq!(delivered["outcomes"][0]["label-id"], "L-1");
+    assert_eq!(delivered["outcomes"][0]["outcome"], "sent");
     assert_eq!(delivered["pending"], 0);
 }
 
@@ -672,10 +677,10 @@ fn a_split_order_is_confirmed_once_in_full_and_a_combined_package_for_each_order
     // label carries both of its lines, the combined package confirms two orders
     // with one tracking number.
     let report = run("label-split-and-combined.har");
-    assert_eq!(ok(&report, 1)[0]["outcome"], "Sent");
+    assert_eq!(ok(&report, 1)[0]["outcome"], "sent");
     assert_eq!(
         ok(&report, 2)[0]["outcome"],
-        json!({"NotSent": "AlreadyNotified"})
+        json!({"not-sent": "already-notified"})
     );
     let combined: Vec<&Value> = ok(&report, 3)
         .as_array()
@@ -683,7 +688,7 @@ fn a_split_order_is_confirmed_once_in_full_and_a_combined_package_for_each_order
         .iter()
         .map(|o| &o["outcome"])
         .collect();
-    assert_eq!(combined, [&json!("Sent"), &json!("Sent")]);
+    assert_eq!(combined, [&json!("sent"), &json!("sent")]);
     assert_eq!(
         report.steps[2].record.exchanges.len(),
         0,
@@ -703,7 +708,7 @@ fn a_delivery_makes_the_pii_due_30_days_later_to_the_second() {
     // Delivered 11-22 15:00; ship date + 30 days would be 12-30, label + 44 days 01-03.
     assert!(
         due.iter()
-            .all(|d| d["rule"] == "TrackedShipment" && d["due_at"] == "2026-12-22T15:00:00Z")
+            .all(|d| d["rule"] == "tracked-shipment" && d["due-at"] == "2026-12-22T15:00:00Z")
     );
 }
 
@@ -721,7 +726,7 @@ fn the_audit_lists_each_directive_with_its_due_time_and_acknowledgement() {
     );
     assert!(
         audit.iter().all(
-            |e| e["acknowledged"] == true && e["directive"]["due_at"] == "2026-12-04T15:00:00Z"
+            |e| e["acknowledged"] == true && e["directive"]["due-at"] == "2026-12-04T15:00:00Z"
         )
     );
 }
