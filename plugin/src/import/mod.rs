@@ -224,8 +224,9 @@ fn read_page(
     if let Some(window) = &position.window
         && now - window.opened_at > PAGE_TOKEN_LIFETIME
     {
-        // Out of update order, so it cannot end early: read again, half as wide,
-        // until a window fits in its token's life.
+        // It could not end early (out of update order, or more versions at its edge
+        // than a checkpoint keeps): read again, half as wide, until a window fits in
+        // its token's life.
         log::warn!(
             "the window opened at {} outlived its page token; reading half of it again",
             window.opened_at
