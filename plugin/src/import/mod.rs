@@ -236,19 +236,7 @@ fn read_page(
     }
     let window = match position.window.take() {
         Some(window) => window,
-        None => {
-            let mut window = open_window(settings, position.cursor, now);
-            if let Some(before) = narrower.filter(|b| *b < window.before) {
-                window.before = before;
-                let stamp = before.to_rfc3339_opts(SecondsFormat::Secs, true);
-                for (name, value) in &mut window.filters {
-                    if name == "lastUpdatedBefore" {
-                        *value = stamp.clone();
-                    }
-                }
-            }
-            window
-        }
+        None => open_window(settings, position.cursor, now, narrower),
     };
     let mut query: Vec<(&str, String)> = window
         .filters
@@ -275,7 +263,7 @@ fn read_page(
                     "searchOrders refused the page token ({}); reading the window again",
                     e.code
                 );
-                position.window = Some(open_window(settings, position.cursor, now));
+                position.window = Some(open_window(settings, position.cursor, now, None));
                 return Ok(false);
             }
             Err(e) => {
@@ -311,6 +299,7 @@ fn read_page(
         }
         advance_frontier(&mut window, version);
     }
+    trim_tail(&mut window);
 
     match response
         .pagination
@@ -333,7 +322,7 @@ fn read_page(
 }
 
 /// Follows the window's order of update: the frontier moves with each version, and
-/// the tail keeps the versions within the overlap before it.
+/// the tail collects them ([`trim_tail`] keeps those within the overlap).
 fn advance_frontier(window: &mut Window, (updated_at, version): (DateTime<Utc>, Delivered)) {
     if window.unordered {
         return;
@@ -346,14 +335,21 @@ fn advance_frontier(window: &mut Window, (updated_at, version): (DateTime<Utc>, 
         window.tail.clear();
         return;
     }
-    let frontier = *window.frontier.insert(updated_at);
+    window.frontier = Some(updated_at);
+    window.tail.push(version);
+}
+
+/// Keeps in the tail only the versions within the overlap before the frontier, once
+/// a page: more than a checkpoint keeps means the window cannot end early.
+fn trim_tail(window: &mut Window) {
+    let Some(frontier) = window.frontier else {
+        return;
+    };
     let since = frontier - CURSOR_OVERLAP;
     window.tail.retain(|Delivered(_, text)| {
         DateTime::parse_from_rfc3339(text).is_ok_and(|t| t.with_timezone(&Utc) >= since)
     });
-    if window.tail.len() < MAX_DELIVERED {
-        window.tail.push(version);
-    }
+    window.tail.truncate(MAX_DELIVERED);
 }
 
 /// Ends the open window at `frontier`: the next one starts the overlap before it,
@@ -365,10 +361,18 @@ fn end_window_at(position: &mut Checkpoint, frontier: DateTime<Utc>) {
     }
 }
 
-fn open_window(settings: &StoreSettings, after: DateTime<Utc>, now: DateTime<Utc>) -> Window {
-    let before = (now - AMAZON_SETTLE_TIME)
+/// A window from `after` to what Amazon has settled by `now`, or to `until` when
+/// that is sooner.
+fn open_window(
+    settings: &StoreSettings,
+    after: DateTime<Utc>,
+    now: DateTime<Utc>,
+    until: Option<DateTime<Utc>>,
+) -> Window {
+    let settled = (now - AMAZON_SETTLE_TIME)
         .duration_trunc(Duration::seconds(1))
         .unwrap_or(now - AMAZON_SETTLE_TIME);
+    let before = until.map_or(settled, |until| until.min(settled));
     let fulfilled_by = if settings.import_fba_orders {
         "MERCHANT,AMAZON"
     } else {
@@ -1315,6 +1319,27 @@ mod tests {
             value(&query, "lastUpdatedBefore"),
             Some("2026-11-21T02:58:01Z")
         );
+    }
+
+    #[test]
+    fn an_order_of_a_window_read_again_half_as_wide_comes_again() {
+        let host = host();
+        let early = unshipped_updated("111-0", "2026-11-08T10:00:00Z");
+        let late = unshipped_updated("111-2", "2026-11-20T11:00:00Z");
+        host.expect_token()
+            .expect(
+                "GET",
+                SEARCH_PATH,
+                200,
+                &page(&[late, early.clone()], Some("t1")),
+            )
+            .expect_token()
+            .expect("GET", SEARCH_PATH, 200, &page(&[early], None));
+        let first = import(&host, None);
+        assert_eq!(ids(&first), ["111-2", "111-0"]);
+        host.set_now(at("2026-11-21T15:00:00Z"));
+        let again = import(&host, Some(&first.checkpoint));
+        assert_eq!(ids(&again), ["111-0"], "delivered before, and again");
     }
 
     #[test]
