@@ -550,28 +550,19 @@ fn import_cpu(orders: usize, wasm: bool) -> Result<f64> {
     let start: chrono::DateTime<chrono::Utc> = simulate::START.parse()?;
     let clock = VirtualClock::new(start);
     let amazon = timed_simulator(orders, &clock);
-    let settings = crate::scenario::Settings::simulated("ATVPDKIKX0DER");
-    let mut imported = 0;
-    let mut checkpoint: Option<String> = None;
     let started;
     if wasm {
         let mut plugin = Plugin::new(amazon.clone(), SqliteStore::in_memory()?, clock.clone())?;
-        let settings = settings.to_wit();
         started = Instant::now();
-        while imported < orders {
-            let (batch, _) = plugin.import_orders(&settings, checkpoint.as_deref())?;
-            let batch = batch.map_err(|e| anyhow::anyhow!("{e:?}"))?;
-            imported += batch.orders.len();
-            checkpoint = Some(batch.checkpoint);
-            clock.set(clock.now().max(simulate::time(&batch.next_call_after)));
-        }
+        import_all(&mut plugin, orders, &clock)?;
     } else {
         let host = Native {
             amazon: amazon.clone(),
             clock: clock.clone(),
             storage: SqliteStore::in_memory()?,
         };
-        let settings = native_settings(&settings);
+        let settings = native_settings(&crate::scenario::Settings::simulated("ATVPDKIKX0DER"));
+        let (mut imported, mut checkpoint) = (0, None::<String>);
         started = Instant::now();
         while imported < orders {
             let batch = amazon_marketplace::import_orders(&host, &settings, checkpoint.as_deref())
@@ -584,6 +575,21 @@ fn import_cpu(orders: usize, wasm: bool) -> Result<f64> {
     let total = started.elapsed();
     let spent = amazon.lock().unwrap_or_else(|p| p.into_inner()).spent;
     Ok(total.saturating_sub(spent).as_secs_f64())
+}
+
+/// Imports `orders` through the component, the clock jumping to each
+/// `next-call-after`.
+fn import_all(plugin: &mut Plugin, orders: usize, clock: &VirtualClock) -> Result<()> {
+    let settings = crate::scenario::Settings::simulated("ATVPDKIKX0DER").to_wit();
+    let (mut imported, mut checkpoint) = (0, None::<String>);
+    while imported < orders {
+        let (batch, _) = plugin.import_orders(&settings, checkpoint.as_deref())?;
+        let batch = batch.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        imported += batch.orders.len();
+        checkpoint = Some(batch.checkpoint);
+        clock.set(clock.now().max(simulate::time(&batch.next_call_after)));
+    }
+    Ok(())
 }
 
 fn native_settings(
@@ -645,15 +651,7 @@ fn tenants(lines: &mut Vec<Line>, orders: usize, held: usize) -> Result<()> {
     let clock = VirtualClock::new(simulate::START.parse()?);
     let amazon = timed_simulator(orders, &clock);
     let mut plugin = Plugin::new(amazon, SqliteStore::in_memory()?, clock.clone())?;
-    let settings = crate::scenario::Settings::simulated("ATVPDKIKX0DER").to_wit();
-    let (mut imported, mut checkpoint) = (0, None::<String>);
-    while imported < orders {
-        let (batch, _) = plugin.import_orders(&settings, checkpoint.as_deref())?;
-        let batch = batch.map_err(|e| anyhow::anyhow!("{e:?}"))?;
-        imported += batch.orders.len();
-        checkpoint = Some(batch.checkpoint);
-        clock.set(clock.now().max(simulate::time(&batch.next_call_after)));
-    }
+    import_all(&mut plugin, orders, &clock)?;
     lines.push(at_most(
         &format!("linear memory of a store that imported {orders} orders vs 2 MB"),
         "bytes",
