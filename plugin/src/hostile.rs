@@ -174,7 +174,7 @@ proptest! {
         host.expect_token().expect("GET", "/catalog/2022-04-01/items/B1", 200, &body);
         let settings = us_settings();
         let api = crate::spapi::SpApi::authorize(&host, &settings).unwrap();
-        let _ = crate::catalog::fetch(&api, &crate::host::Store::new(&host), "ATVPDKIKX0DER", "B1");
+        let _ = crate::import::catalog::fetch(&api, &crate::host::Store::new(&host), "ATVPDKIKX0DER", "B1");
     }
 
     #[test]

@@ -4,13 +4,12 @@
 //! compiles and is tested natively. `component.rs` is the only wasm-specific file: it
 //! implements `Host` over WASI and converts between WIT and domain types.
 
-pub mod catalog;
 pub mod connect;
 pub mod decimal;
 pub mod error;
 pub mod host;
 pub mod import;
-pub mod mapping;
+pub mod keys;
 pub mod model;
 pub mod notify;
 pub mod redact;

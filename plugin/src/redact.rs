@@ -20,21 +20,19 @@ use serde::{Deserialize, Serialize};
 use crate::error::Error;
 use crate::host::{Host, Store};
 use crate::model::{
-    LabelEvent, Order, PiiField, REDACTED, RedactionDirective, RedactionRule, RedactionTarget,
+    DeliveryEvent, LabelEvent, Order, PiiField, REDACTED, RedactionDirective, RedactionRule,
+    RedactionTarget,
+};
+// Due orders are listed by hour, in parts (`redaction/hour/{hour}/{part}`), not in one
+// list a day: a backlog imports tens of thousands of orders in a day, and a batch that
+// rewrote all of them would make importing N orders cost N².
+use crate::keys::{
+    REDACTION_HOUR_PREFIX as HOUR_PREFIX, REDACTION_HOURS as HOURS_KEY,
+    REDACTION_LABELS_PREFIX as LABELS_PREFIX, REDACTION_ORDER_PREFIX as ORDER_PREFIX,
 };
 
-const ORDER_PREFIX: &str = "redaction/order/";
-/// An hour's lists of the orders due in it, in parts. Hours and parts, not one list
-/// a day: a backlog imports tens of thousands of orders in a day, and a batch that
-/// rewrote all of them would make importing N orders cost N².
-const HOUR_PREFIX: &str = "redaction/hour/";
 /// A part takes more ids until it holds this many; then the hour starts a new one.
 const PART_SIZE: usize = 250;
-/// The label-only schedules of an order, for the audit.
-const LABELS_PREFIX: &str = "redaction/labels/";
-/// The hours that have `redaction/hour/` lists, and how many parts each, so `redact`
-/// reads only those.
-const HOURS_KEY: &str = "redaction/hours";
 
 const UNSHIPPED_RETENTION: Duration = Duration::days(14);
 const AFTER_SHIP_DATE: Duration = Duration::days(30);
@@ -312,6 +310,18 @@ pub fn acknowledge(host: &dyn Host, ids: &[String]) -> Result<(), Error> {
         if scheduled.acknowledged.insert(id.clone()) {
             store.save(&key, &scheduled)?;
         }
+    }
+    Ok(())
+}
+
+/// `on-delivered`: the carrier delivered these packages. Each moves its order's (or
+/// label's) schedule as [`delivered`] says; the first storage failure stops the call,
+/// and the host reports the same events again (a delivery already applied moves
+/// nothing).
+pub fn on_delivered(host: &dyn Host, events: &[DeliveryEvent]) -> Result<(), Error> {
+    let store = Store::new(host);
+    for event in events {
+        delivered(&store, &event.order_id, &event.label_id, event.delivered_at)?;
     }
     Ok(())
 }
@@ -681,6 +691,26 @@ mod tests {
                 .iter()
                 .all(|d| d.rule == RedactionRule::TrackedShipment)
         );
+    }
+
+    #[test]
+    fn a_label_planned_to_ship_late_is_due_44_days_after_it_was_created_to_the_second() {
+        let host = FakeHost::new();
+        let store = Store::new(&host);
+        // Created Nov 21, planned to ship Dec 31: ship date + 30 = Jan 30, label + 44
+        // = Jan 4. The label's clock wins.
+        let late = LabelEvent {
+            ship_date: at("2026-12-31T00:00:00Z"),
+            ..shipped(true)
+        };
+        schedule_shipment(&store, "111-1", &late, late.created_at).unwrap();
+        assert!(due(&host, "2027-01-03T23:59:59Z").is_empty());
+        let directives = due(&host, "2027-01-04T00:00:00Z");
+        assert_eq!(directives.len(), 3, "the order, its customer and its label");
+        for directive in &directives {
+            assert_eq!(directive.rule, RedactionRule::TrackedShipment);
+            assert_eq!(directive.due_at, at("2027-01-04T00:00:00Z"));
+        }
     }
 
     #[test]

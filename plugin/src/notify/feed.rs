@@ -22,13 +22,9 @@ use crate::spapi::feeds::{
 };
 use crate::spapi::{Operation, SpApi, decode, pacing};
 
-/// `feed-job/{id}`: one feed from the document to the report.
-const JOB_PREFIX: &str = "feed-job/";
-/// The ids of the jobs in progress.
-const JOB_INDEX: &str = "feed-jobs";
-/// How long Amazon took to process the last feed, in seconds: the estimate for the
-/// next one.
-const TURNAROUND_KEY: &str = "feed-turnaround";
+use crate::keys::{
+    FEED_JOB_INDEX as JOB_INDEX, FEED_JOB_PREFIX as JOB_PREFIX, FEED_TURNAROUND as TURNAROUND_KEY,
+};
 /// The estimate before any feed was seen through.
 const DEFAULT_TURNAROUND: Duration = Duration::seconds(120);
 /// Between two looks at a feed Amazon is still processing.

@@ -12,14 +12,7 @@ use crate::host::Store;
 use crate::model::{LabelEvent, LabelOrder};
 use crate::spapi::shipments::ConfirmShipmentRequest;
 
-/// `shipment/{order id}`: Amazon has tracking for this order.
-pub const SHIPMENT_PREFIX: &str = "shipment/";
-/// `outbox/{order id}`: an update Amazon does not have yet.
-pub const OUTBOX_PREFIX: &str = "outbox/";
-/// `rejected/{order id}`: Amazon refused this label's update.
-pub const REJECTED_PREFIX: &str = "rejected/";
-/// The order ids that have an outbox entry (the key-value store cannot list keys).
-pub const OUTBOX_INDEX: &str = "outbox-index";
+pub use crate::keys::{OUTBOX_INDEX, OUTBOX_PREFIX, REJECTED_PREFIX, SHIPMENT_PREFIX};
 
 /// Where an update stands.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

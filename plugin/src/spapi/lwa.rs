@@ -14,7 +14,7 @@ pub const TOKEN_URL: &str = "https://api.amazon.com/auth/o2/token";
 /// Operation name used in errors and logs.
 pub const OPERATION: &str = "lwa-token";
 /// Where the cached access token lives.
-pub const CACHE_KEY: &str = "auth/access-token";
+pub use crate::keys::ACCESS_TOKEN as CACHE_KEY;
 /// Refresh this long before expiry, so a token never lapses mid-call.
 const EXPIRY_MARGIN: Duration = Duration::seconds(120);
 /// The longest lifetime believed: LWA issues one-hour tokens; a larger value is an

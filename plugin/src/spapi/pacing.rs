@@ -96,7 +96,7 @@ impl Bucket {
 }
 
 fn key(plan: &UsagePlan) -> String {
-    format!("pacing/{}", plan.name)
+    format!("{}{}", crate::keys::PACING_PREFIX, plan.name)
 }
 
 /// The stored view of `plan`'s bucket, or a full one. A damaged record is replaced

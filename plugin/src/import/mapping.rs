@@ -11,7 +11,8 @@ use crate::model::{
     ItemOption, Order, OrderFlags, OrderItem, OrderStatus, ProductIdentifier, ShippingConstraint,
 };
 use crate::spapi::orders::{
-    AssociatedOrder, Breakdown, CustomerAddress, Package, WireOrder, WireOrderItem,
+    AssociatedOrder, Breakdown, Buyer, CustomerAddress, GiftOption, OrderPayment, Package,
+    Recipient, WireOrder, WireOrderItem,
 };
 
 /// How the store wants orders shaped.
@@ -67,25 +68,7 @@ pub fn map_order(wire: WireOrder, options: MappingOptions) -> Result<Order, Stri
         });
     let status = status_for(&marketplace_status, channel, cancellation_request.is_some());
 
-    let gift_wrap = wire
-        .order_items
-        .iter()
-        .filter_map(|i| {
-            i.fulfillment
-                .as_ref()?
-                .packing
-                .as_ref()?
-                .gift_option
-                .as_ref()
-        })
-        .find_map(|g| g.gift_wrap_level.clone().filter(|l| !l.is_empty()));
-    let is_gift = wire.order_items.iter().any(|i| {
-        i.fulfillment
-            .as_ref()
-            .and_then(|f| f.packing.as_ref())
-            .and_then(|p| p.gift_option.as_ref())
-            .is_some()
-    });
+    let (is_gift, gift_wrap) = gift_options(&wire.order_items);
     let items = wire
         .order_items
         .into_iter()
@@ -100,29 +83,7 @@ pub fn map_order(wire: WireOrder, options: MappingOptions) -> Result<Order, Stri
     // Amazon sends no buyer PII for FBA orders; drop anything that slipped through so
     // an FBA order can never carry any.
     let (customer, ship_to, notes_from_buyer) = if merchant {
-        let customer = wire.buyer.map(|b| Customer {
-            name: b.buyer_name,
-            email: b.buyer_email,
-            company: b.buyer_company_name,
-            purchase_order_number: b.buyer_purchase_order_number,
-        });
-        match wire.recipient {
-            Some(recipient) => {
-                let notes = recipient.delivery_preference.and_then(|p| {
-                    let parts: Vec<String> = [
-                        p.address_instruction,
-                        p.drop_off_location.map(|d| format!("Drop-off: {d}")),
-                    ]
-                    .into_iter()
-                    .flatten()
-                    .filter(|s| !s.trim().is_empty())
-                    .collect();
-                    (!parts.is_empty()).then(|| parts.join("\n"))
-                });
-                (customer, recipient.delivery_address.map(map_address), notes)
-            }
-            None => (customer, None, None),
-        }
+        buyer_data(wire.buyer, wire.recipient)
     } else {
         (None, None, None)
     };
@@ -138,18 +99,7 @@ pub fn map_order(wire: WireOrder, options: MappingOptions) -> Result<Order, Stri
             .map(|b| crate::model::Money::from(&b.subtotal))
     };
     let flags = flags(&wire.programs, &wire.associated_orders);
-    let payment_methods: Vec<String> = wire
-        .payment
-        .map(|p| p.payment_executions)
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|e| e.payment_method.filter(|m| !m.is_empty()))
-        .fold(Vec::new(), |mut methods, method| {
-            if !methods.contains(&method) {
-                methods.push(method);
-            }
-            methods
-        });
+    let payment_methods = payment_methods(wire.payment);
 
     Ok(Order {
         ordered_at: time(&wire.created_time, "createdTime")?,
@@ -187,6 +137,65 @@ pub fn map_order(wire: WireOrder, options: MappingOptions) -> Result<Order, Stri
         weight: None,
         items,
     })
+}
+
+/// Whether any item is a gift, and the first gift-wrap level Amazon names.
+fn gift_options(items: &[WireOrderItem]) -> (bool, Option<String>) {
+    fn gift_option(item: &WireOrderItem) -> Option<&GiftOption> {
+        item.fulfillment
+            .as_ref()
+            .and_then(|f| f.packing.as_ref())
+            .and_then(|p| p.gift_option.as_ref())
+    }
+    let gift_wrap = items
+        .iter()
+        .filter_map(gift_option)
+        .find_map(|g| g.gift_wrap_level.clone().filter(|l| !l.is_empty()));
+    (items.iter().any(|i| gift_option(i).is_some()), gift_wrap)
+}
+
+/// The buyer, the delivery address and the buyer's delivery notes of a
+/// merchant-fulfilled order.
+fn buyer_data(
+    buyer: Option<Buyer>,
+    recipient: Option<Recipient>,
+) -> (Option<Customer>, Option<Address>, Option<String>) {
+    let customer = buyer.map(|b| Customer {
+        name: b.buyer_name,
+        email: b.buyer_email,
+        company: b.buyer_company_name,
+        purchase_order_number: b.buyer_purchase_order_number,
+    });
+    let Some(recipient) = recipient else {
+        return (customer, None, None);
+    };
+    let notes = recipient.delivery_preference.and_then(|p| {
+        let parts: Vec<String> = [
+            p.address_instruction,
+            p.drop_off_location.map(|d| format!("Drop-off: {d}")),
+        ]
+        .into_iter()
+        .flatten()
+        .filter(|s| !s.trim().is_empty())
+        .collect();
+        (!parts.is_empty()).then(|| parts.join("\n"))
+    });
+    (customer, recipient.delivery_address.map(map_address), notes)
+}
+
+/// Amazon's payment methods, each once, in the order Amazon lists them.
+fn payment_methods(payment: Option<OrderPayment>) -> Vec<String> {
+    payment
+        .map(|p| p.payment_executions)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|e| e.payment_method.filter(|m| !m.is_empty()))
+        .fold(Vec::new(), |mut methods, method| {
+            if !methods.contains(&method) {
+                methods.push(method);
+            }
+            methods
+        })
 }
 
 /// Amazon's fulfillment status in the host's terms.

@@ -37,7 +37,7 @@ struct StoredInfo {
 }
 
 fn key(marketplace: &str, asin: &str) -> String {
-    format!("catalog/{marketplace}/{asin}")
+    format!("{}{marketplace}/{asin}", crate::keys::CATALOG_PREFIX)
 }
 
 /// The seed's rule: merchant-fulfilled orders that already shipped or were cancelled
@@ -412,9 +412,9 @@ mod tests {
         let order = |items: Vec<OrderItem>| {
             let json = r#"{"orderId":"1","createdTime":"2026-11-20T10:00:00Z","lastUpdatedTime":"2026-11-20T10:00:00Z",
                 "salesChannel":{"channelName":"AMAZON"},"fulfillment":{"fulfillmentStatus":"UNSHIPPED"},"orderItems":[]}"#;
-            let mut order = crate::mapping::map_order(
+            let mut order = crate::import::mapping::map_order(
                 serde_json::from_str(json).unwrap(),
-                crate::mapping::MappingOptions {
+                crate::import::mapping::MappingOptions {
                     product_identifier: crate::model::ProductIdentifier::Sku,
                 },
             )

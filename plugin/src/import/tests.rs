@@ -1,0 +1,982 @@
+use super::*;
+use crate::model::OrderStatus;
+use crate::spapi::lwa;
+use crate::testing::{FakeHost, at, us_settings};
+
+/// A host whose catalog cache already knows the tests' product, so the import
+/// tests script only the order calls; the catalog has tests of its own.
+fn host() -> FakeHost {
+    let host = FakeHost::new();
+    host.store.borrow_mut().insert(
+        "catalog/ATVPDKIKX0DER/B000000001".into(),
+        br#"{"info":{"weight":["1.5","pounds"],"dimensions":null,"image_url":null},"fetched_at":"2026-11-20T00:00:00Z","known":true}"#.to_vec(),
+    );
+    host
+}
+
+fn order(id: &str, status: &str) -> String {
+    order_in(
+        id,
+        status,
+        "ATVPDKIKX0DER",
+        "AMAZON",
+        "MERCHANT",
+        "2026-11-20T11:00:00Z",
+    )
+}
+
+fn order_in(
+    id: &str,
+    status: &str,
+    marketplace: &str,
+    channel: &str,
+    by: &str,
+    updated: &str,
+) -> String {
+    format!(
+        r#"{{"orderId":"{id}","createdTime":"2026-11-20T10:00:00Z","lastUpdatedTime":"{updated}",
+        "salesChannel":{{"channelName":"{channel}","marketplaceId":"{marketplace}"}},
+        "fulfillment":{{"fulfillmentStatus":"{status}","fulfilledBy":"{by}",
+          "shipByWindow":{{"latestDateTime":"2026-11-22T23:59:59Z"}}}},
+        "orderItems":[{{"orderItemId":"1","quantityOrdered":1,"product":{{"asin":"B000000001","sellerSku":"SKU-1"}}}}]}}"#
+    )
+}
+
+fn unshipped_updated(id: &str, updated: &str) -> String {
+    order_in(
+        id,
+        "UNSHIPPED",
+        "ATVPDKIKX0DER",
+        "AMAZON",
+        "MERCHANT",
+        updated,
+    )
+}
+
+fn page(orders: &[String], next: Option<&str>) -> String {
+    let pagination = next.map_or(String::new(), |t| {
+        format!(r#","pagination":{{"nextToken":"{t}"}}"#)
+    });
+    format!(r#"{{"orders":[{}]{pagination}}}"#, orders.join(","))
+}
+
+fn query_of(uri: &str) -> Vec<(String, String)> {
+    let query = uri.split_once('?').map(|(_, q)| q).unwrap_or("");
+    form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect()
+}
+
+fn value<'q>(query: &'q [(String, String)], name: &str) -> Option<&'q str> {
+    query
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+fn import(host: &FakeHost, checkpoint: Option<&str>) -> ImportBatch {
+    import_orders(host, &us_settings(), checkpoint).unwrap()
+}
+
+fn ids(batch: &ImportBatch) -> Vec<&str> {
+    batch.orders.iter().map(|o| o.order_id.as_str()).collect()
+}
+
+#[test]
+fn a_window_is_fixed_when_it_opens_and_the_next_starts_at_its_end() {
+    let host = host();
+    host.expect_token()
+        .expect(
+            "GET",
+            SEARCH_PATH,
+            200,
+            &page(&[order("111-1", "UNSHIPPED")], Some("a+b/c=")),
+        )
+        // Amazon's own bound in the answer (here absurd) never moves the cursor.
+        .expect(
+            "GET",
+            SEARCH_PATH,
+            200,
+            &page(&[order("111-2", "PENDING")], None).replace(
+                r#""orders""#,
+                r#""lastUpdatedBefore":"2098-01-01T00:00:00Z","orders""#,
+            ),
+        );
+    let first = import(&host, None);
+    assert!(first.more);
+    assert_eq!(first.orders[0].status, OrderStatus::AwaitingShipment);
+    assert_eq!(
+        first.next_call_after,
+        host.now(),
+        "the burst allows the next page now"
+    );
+
+    host.set_now(at("2026-11-20T15:00:30Z"));
+    let second = import(&host, Some(&first.checkpoint));
+    assert!(!second.more);
+    assert_eq!(second.orders[0].status, OrderStatus::AwaitingPayment);
+
+    let sent = host.sent.borrow();
+    let (one, two) = (query_of(&sent[1].uri), query_of(&sent[2].uri));
+    assert_eq!(
+        value(&one, "lastUpdatedAfter"),
+        Some("2026-11-06T15:00:00Z"),
+        "14 days back"
+    );
+    assert_eq!(
+        value(&one, "lastUpdatedBefore"),
+        Some("2026-11-20T14:58:00Z"),
+        "two minutes back"
+    );
+    assert_eq!(
+        two[..one.len()],
+        one[..],
+        "every page repeats the window's filters"
+    );
+    assert_eq!(value(&two, "paginationToken"), Some("a+b/c="));
+    assert!(
+        sent[2].uri.contains("paginationToken=a%2Bb%2Fc%3D"),
+        "encoded once: {}",
+        sent[2].uri
+    );
+    drop(sent);
+
+    // The next window: from the last one's end less the overlap, up to two
+    // minutes before its own start, one restore period later.
+    assert_eq!(
+        second.next_call_after,
+        at("2026-11-20T15:00:30Z") + Duration::milliseconds(178_572)
+    );
+    host.set_now(second.next_call_after);
+    host.expect("GET", SEARCH_PATH, 200, &page(&[], None));
+    import(&host, Some(&second.checkpoint));
+    let third = query_of(&host.sent.borrow()[3].uri);
+    assert_eq!(
+        value(&third, "lastUpdatedAfter"),
+        Some("2026-11-20T14:53:00Z")
+    );
+    assert_eq!(
+        value(&third, "lastUpdatedBefore"),
+        Some("2026-11-20T15:01:28Z")
+    );
+    assert_eq!(value(&third, "paginationToken"), None);
+}
+
+#[test]
+fn an_early_call_returns_nothing_and_calls_nobody() {
+    let host = host();
+    host.expect_token().expect(
+        "GET",
+        SEARCH_PATH,
+        200,
+        &page(&[order("111-1", "UNSHIPPED")], None),
+    );
+    let batch = import(&host, None);
+    let sent = host.sent.borrow().len();
+
+    host.set_now(batch.next_call_after - Duration::seconds(1));
+    let early = import(&host, Some(&batch.checkpoint));
+    assert!(early.orders.is_empty() && early.skipped.is_empty());
+    assert_eq!(
+        early.checkpoint, batch.checkpoint,
+        "the position does not move"
+    );
+    assert_eq!(early.next_call_after, batch.next_call_after);
+    assert_eq!(
+        host.sent.borrow().len(),
+        sent,
+        "no request at all, not even to Login with Amazon"
+    );
+}
+
+#[test]
+fn the_burst_is_spent_then_calls_wait_for_each_token() {
+    let host = host();
+    host.expect_token();
+    let mut checkpoint: Option<String> = None;
+    for page_number in 0..20 {
+        host.expect(
+            "GET",
+            SEARCH_PATH,
+            200,
+            &page(&[], Some(&format!("t{page_number}"))),
+        );
+        let batch = import(&host, checkpoint.as_deref());
+        checkpoint = Some(batch.checkpoint);
+        if page_number < 19 {
+            assert_eq!(batch.next_call_after, host.now(), "page {page_number}");
+        } else {
+            assert_eq!(
+                batch.next_call_after,
+                host.now() + Duration::milliseconds(178_572)
+            );
+        }
+    }
+    let waiting = import(&host, checkpoint.as_deref());
+    assert!(waiting.more && waiting.orders.is_empty());
+    assert_eq!(host.unanswered(), 0);
+    assert_eq!(
+        host.sent.borrow().len(),
+        21,
+        "the 21st page is not requested"
+    );
+}
+
+#[test]
+fn throttling_is_an_empty_batch_at_the_same_position() {
+    let host = host();
+    host.expect_token().expect(
+        "GET",
+        SEARCH_PATH,
+        429,
+        r#"{"errors":[{"code":"QuotaExceeded","message":"You exceeded your quota for the requested resource."}]}"#,
+    );
+    let batch = import(&host, None);
+    assert!(batch.orders.is_empty());
+    assert_eq!(
+        batch.next_call_after,
+        host.now() + Duration::milliseconds(178_572)
+    );
+    let position = Checkpoint::decode(&batch.checkpoint, &us_settings()).unwrap();
+    assert_eq!(
+        position.cursor,
+        at("2026-11-06T15:00:00Z"),
+        "nothing was read, nothing moved"
+    );
+    assert!(
+        position.window.is_none(),
+        "the window opens afresh when Amazon allows"
+    );
+}
+
+#[test]
+fn the_same_checkpoint_gives_the_same_orders_again() {
+    let host = host();
+    host.expect_token()
+        .expect(
+            "GET",
+            SEARCH_PATH,
+            200,
+            &page(&[order("111-1", "UNSHIPPED")], Some("t1")),
+        )
+        .expect(
+            "GET",
+            SEARCH_PATH,
+            200,
+            &page(&[order("111-2", "UNSHIPPED")], None),
+        )
+        .expect(
+            "GET",
+            SEARCH_PATH,
+            200,
+            &page(&[order("111-2", "UNSHIPPED")], None),
+        );
+    let first = import(&host, None);
+    let dropped = import(&host, Some(&first.checkpoint));
+    // The host crashed before storing `dropped`: it calls again with `first`'s.
+    let again = import(&host, Some(&first.checkpoint));
+    assert_eq!(ids(&dropped), ids(&again));
+    assert_eq!(dropped.checkpoint, again.checkpoint);
+    let sent = host.sent.borrow();
+    assert_eq!(
+        sent[2].uri, sent[3].uri,
+        "the same page, with the same token"
+    );
+}
+
+#[test]
+fn the_overlap_drops_what_the_last_window_delivered() {
+    let host = host();
+    // Updated a minute before the first window's end: inside the next overlap.
+    let late = order_in(
+        "111-7",
+        "UNSHIPPED",
+        "ATVPDKIKX0DER",
+        "AMAZON",
+        "MERCHANT",
+        "2026-11-20T14:57:00Z",
+    );
+    let changed = late
+        .replace("UNSHIPPED", "SHIPPED")
+        .replace("14:57:00Z", "14:59:30Z");
+    host.expect_token()
+        .expect(
+            "GET",
+            SEARCH_PATH,
+            200,
+            &page(std::slice::from_ref(&late), None),
+        )
+        .expect(
+            "GET",
+            SEARCH_PATH,
+            200,
+            &page(std::slice::from_ref(&late), None),
+        )
+        .expect(
+            "GET",
+            SEARCH_PATH,
+            200,
+            &page(std::slice::from_ref(&late), None),
+        )
+        .expect("GET", SEARCH_PATH, 200, &page(&[changed], None));
+    let first = import(&host, None);
+    assert_eq!(ids(&first), ["111-7"]);
+    host.set_now(first.next_call_after);
+    let second = import(&host, Some(&first.checkpoint));
+    assert!(
+        second.orders.is_empty(),
+        "the same version is not delivered twice"
+    );
+    // The third window is three minutes later and its overlap still reaches
+    // back to the first window's end: the repeat is still dropped.
+    host.set_now(second.next_call_after);
+    let third = import(&host, Some(&second.checkpoint));
+    assert!(third.orders.is_empty(), "still not delivered twice");
+    host.set_now(third.next_call_after);
+    let fourth = import(&host, Some(&third.checkpoint));
+    assert_eq!(ids(&fourth), ["111-7"], "a newer version is");
+    let third = fourth;
+    assert_eq!(third.orders[0].status, OrderStatus::Shipped);
+}
+
+#[test]
+fn an_unreadable_order_is_retried_with_get_order_until_it_maps() {
+    let host = host();
+    let broken = r#"{"orderId":"222-1","createdTime":"x","lastUpdatedTime":"2026-11-20T11:00:00Z","salesChannel":{"channelName":"AMAZON","marketplaceId":"ATVPDKIKX0DER"},"orderItems":[]}"#;
+    host.expect_token().expect(
+        "GET",
+        SEARCH_PATH,
+        200,
+        &page(&[order("111-1", "UNSHIPPED"), broken.into()], None),
+    );
+    let first = import(&host, None);
+    assert_eq!(ids(&first), ["111-1"], "the others are not held back");
+    assert_eq!(first.skipped[0].order_id, "222-1");
+    assert_eq!(first.skipped[0].reason, SkipReason::Unreadable);
+    assert!(first.skipped[0].will_retry);
+    assert_eq!(
+        first.next_call_after,
+        host.now() + Duration::minutes(1),
+        "the retry is due first"
+    );
+
+    // A minute later: only the retry is due (the next window waits for its token).
+    host.set_now(first.next_call_after);
+    host.expect(
+        "GET",
+        "/orders/2026-01-01/orders/222-1",
+        200,
+        &format!(r#"{{"order":{broken}}}"#),
+    );
+    let second = import(&host, Some(&first.checkpoint));
+    assert_eq!(second.skipped.len(), 1);
+    assert!(second.skipped[0].will_retry);
+    assert!(
+        host.sent
+            .borrow()
+            .last()
+            .unwrap()
+            .uri
+            .contains("includedData=")
+    );
+
+    // The next window comes due first (one restore period after the first),
+    // then the retry, two minutes after the last reading.
+    host.set_now(second.next_call_after);
+    assert_eq!(host.now(), at("2026-11-20T15:02:58.572Z"));
+    host.expect("GET", SEARCH_PATH, 200, &page(&[], None));
+    let window = import(&host, Some(&second.checkpoint));
+    assert!(window.orders.is_empty() && window.skipped.is_empty());
+    host.set_now(window.next_call_after);
+    assert_eq!(host.now(), at("2026-11-20T15:03:00Z"));
+    host.expect(
+        "GET",
+        "/orders/2026-01-01/orders/222-1",
+        200,
+        &format!(r#"{{"order":{}}}"#, order("222-1", "UNSHIPPED")),
+    );
+    let second = window;
+    let third = import(&host, Some(&second.checkpoint));
+    assert_eq!(ids(&third), ["222-1"]);
+    assert!(third.skipped.is_empty());
+    let position = Checkpoint::decode(&third.checkpoint, &us_settings()).unwrap();
+    assert!(position.retry.is_empty());
+}
+
+#[test]
+fn an_order_that_never_maps_is_given_up_after_five_readings() {
+    let host = host();
+    let broken = r#"{"orderId":"222-1","createdTime":"x","lastUpdatedTime":"2026-11-20T11:00:00Z","salesChannel":{"channelName":"AMAZON"},"orderItems":[]}"#;
+    host.expect_token()
+        .expect("GET", SEARCH_PATH, 200, &page(&[broken.into()], None));
+    let mut batch = import(&host, None);
+    let mut reasons = vec![batch.skipped[0].reason];
+    let mut retry_times = Vec::new();
+    while reasons.len() < 5 {
+        host.set_now(batch.next_call_after);
+        let position = Checkpoint::decode(&batch.checkpoint, &us_settings()).unwrap();
+        if position.next_page_at <= host.now() {
+            host.expect("GET", SEARCH_PATH, 200, &page(&[], None));
+        }
+        if position.retry.iter().any(|r| r.next_at <= host.now()) {
+            retry_times.push(host.now());
+            host.expect(
+                "GET",
+                "/orders/2026-01-01/orders/222-1",
+                200,
+                &format!(r#"{{"order":{broken}}}"#),
+            );
+        }
+        batch = import(&host, Some(&batch.checkpoint));
+        assert_eq!(host.unanswered(), 0);
+        reasons.extend(batch.skipped.iter().map(|s| s.reason));
+    }
+    assert_eq!(
+        reasons,
+        [
+            SkipReason::Unreadable,
+            SkipReason::Unreadable,
+            SkipReason::Unreadable,
+            SkipReason::Unreadable,
+            SkipReason::GivenUp
+        ]
+    );
+    let start = at("2026-11-20T15:00:00Z");
+    let minutes: Vec<i64> = retry_times
+        .iter()
+        .map(|t| (*t - start).num_minutes())
+        .collect();
+    assert_eq!(minutes, [1, 3, 7, 15], "1, 2, 4 and 8 minutes apart");
+    assert!(!batch.skipped[0].will_retry);
+    assert!(
+        Checkpoint::decode(&batch.checkpoint, &us_settings())
+            .unwrap()
+            .retry
+            .is_empty()
+    );
+}
+
+#[test]
+fn orders_that_are_not_this_stores_are_skipped_with_a_reason() {
+    let host = host();
+    let updated = "2026-11-20T11:00:00Z";
+    host.expect_token().expect(
+        "GET",
+        SEARCH_PATH,
+        200,
+        &page(
+            &[
+                order_in(
+                    "111-1",
+                    "UNSHIPPED",
+                    "A2EUQ1WTGCTBG2",
+                    "AMAZON",
+                    "MERCHANT",
+                    updated,
+                ),
+                order_in(
+                    "111-2",
+                    "UNSHIPPED",
+                    "ATVPDKIKX0DER",
+                    "NON_AMAZON",
+                    "AMAZON",
+                    updated,
+                ),
+                order_in(
+                    "111-3",
+                    "SHIPPED",
+                    "ATVPDKIKX0DER",
+                    "AMAZON",
+                    "AMAZON",
+                    updated,
+                ),
+                order("111-4", "UNSHIPPED"),
+            ],
+            None,
+        ),
+    );
+    let batch = import(&host, None);
+    assert_eq!(ids(&batch), ["111-4"]);
+    let reasons: Vec<_> = batch
+        .skipped
+        .iter()
+        .map(|s| (s.order_id.as_str(), s.reason, s.will_retry))
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            ("111-1", SkipReason::OtherMarketplace, false),
+            ("111-2", SkipReason::NonAmazonSalesChannel, false),
+            ("111-3", SkipReason::AmazonFulfilled, false),
+        ]
+    );
+    let query = query_of(&host.sent.borrow()[1].uri);
+    assert_eq!(
+        value(&query, "fulfilledBy"),
+        Some("MERCHANT"),
+        "FBA orders are not even requested"
+    );
+    assert_eq!(value(&query, "marketplaceIds"), Some("ATVPDKIKX0DER"));
+}
+
+#[test]
+fn an_empty_next_token_ends_the_window() {
+    let host = host();
+    host.expect_token().expect(
+        "GET",
+        SEARCH_PATH,
+        200,
+        r#"{"orders":[],"pagination":{"nextToken":""}}"#,
+    );
+    let batch = import(&host, None);
+    assert!(!batch.more);
+    assert!(
+        Checkpoint::decode(&batch.checkpoint, &us_settings())
+            .unwrap()
+            .window
+            .is_none()
+    );
+}
+
+#[test]
+fn an_expired_page_token_reads_the_window_again() {
+    let host = host();
+    host.expect_token()
+        .expect(
+            "GET",
+            SEARCH_PATH,
+            200,
+            &page(&[order("111-1", "UNSHIPPED")], Some("t1")),
+        )
+        .expect(
+            "GET",
+            SEARCH_PATH,
+            400,
+            r#"{"errors":[{"code":"InvalidInput","message":"Invalid paginationToken"}]}"#,
+        )
+        .expect(
+            "GET",
+            SEARCH_PATH,
+            200,
+            &page(&[order("111-1", "UNSHIPPED")], None),
+        );
+    let first = import(&host, None);
+    let refused = import(&host, Some(&first.checkpoint));
+    assert!(refused.orders.is_empty());
+    assert!(refused.more, "the window starts again at once");
+    assert_eq!(refused.next_call_after, host.now());
+    let position = Checkpoint::decode(&refused.checkpoint, &us_settings()).unwrap();
+    assert_eq!(
+        position.window.as_ref().and_then(|w| w.token.as_ref()),
+        None
+    );
+    assert_eq!(
+        position.cursor,
+        at("2026-11-06T15:00:00Z"),
+        "the cursor never moved"
+    );
+    let again = import(&host, Some(&refused.checkpoint));
+    assert_eq!(ids(&again), ["111-1"]);
+    assert_eq!(
+        query_of(&host.sent.borrow()[3].uri)
+            .iter()
+            .filter(|(k, _)| k == "paginationToken")
+            .count(),
+        0
+    );
+}
+
+#[test]
+fn a_window_read_in_update_order_ends_where_its_pages_reached_before_its_token_expires() {
+    let host = host();
+    let at_ten = |id| unshipped_updated(id, "2026-11-20T10:00:00Z");
+    let at_eleven = |id| unshipped_updated(id, "2026-11-20T11:00:00Z");
+    host.expect_token()
+        .expect(
+            "GET",
+            SEARCH_PATH,
+            200,
+            &page(&[at_ten("111-1"), at_eleven("111-2")], Some("t1")),
+        )
+        .expect_token()
+        .expect(
+            "GET",
+            SEARCH_PATH,
+            200,
+            &page(&[at_eleven("111-2"), at_eleven("111-3")], None),
+        );
+    let first = import(&host, None);
+    assert_eq!(ids(&first), ["111-1", "111-2"]);
+    // Twelve hours on, the token would still work, but a window this slow might
+    // not end before it expires.
+    host.set_now(at("2026-11-21T03:00:01Z"));
+    let later = import(&host, Some(&first.checkpoint));
+    assert_eq!(
+        ids(&later),
+        ["111-3"],
+        "111-2 came again unchanged: dropped"
+    );
+    let query = query_of(&host.sent.borrow()[3].uri);
+    assert_eq!(value(&query, "paginationToken"), None);
+    assert_eq!(
+        value(&query, "lastUpdatedAfter"),
+        Some("2026-11-20T10:55:00Z"),
+        "the overlap before the last order read"
+    );
+    assert_eq!(
+        value(&query, "lastUpdatedBefore"),
+        Some("2026-11-21T02:58:01Z")
+    );
+}
+
+#[test]
+fn an_order_of_a_window_read_again_half_as_wide_comes_again() {
+    let host = host();
+    let early = unshipped_updated("111-0", "2026-11-08T10:00:00Z");
+    let late = unshipped_updated("111-2", "2026-11-20T11:00:00Z");
+    host.expect_token()
+        .expect(
+            "GET",
+            SEARCH_PATH,
+            200,
+            &page(&[late, early.clone()], Some("t1")),
+        )
+        .expect_token()
+        .expect("GET", SEARCH_PATH, 200, &page(&[early], None));
+    let first = import(&host, None);
+    assert_eq!(ids(&first), ["111-2", "111-0"]);
+    host.set_now(at("2026-11-21T15:00:00Z"));
+    let again = import(&host, Some(&first.checkpoint));
+    assert_eq!(ids(&again), ["111-0"], "delivered before, and again");
+}
+
+#[test]
+fn a_window_out_of_update_order_is_read_again_half_as_wide_when_its_token_would_expire() {
+    let host = host();
+    let at_ten = |id| unshipped_updated(id, "2026-11-20T10:00:00Z");
+    let at_eleven = |id| unshipped_updated(id, "2026-11-20T11:00:00Z");
+    host.expect_token()
+        .expect(
+            "GET",
+            SEARCH_PATH,
+            200,
+            &page(&[at_eleven("111-2"), at_ten("111-1")], Some("t1")),
+        )
+        .expect_token()
+        .expect("GET", SEARCH_PATH, 200, &page(&[], Some("t2")))
+        .expect_token()
+        .expect("GET", SEARCH_PATH, 200, &page(&[], None));
+    let first = import(&host, None);
+    // Twelve hours on, a window out of order goes on with its token.
+    host.set_now(at("2026-11-21T03:00:01Z"));
+    let middle = import(&host, Some(&first.checkpoint));
+    let query = query_of(&host.sent.borrow()[3].uri);
+    assert_eq!(value(&query, "paginationToken"), Some("t1"));
+    // A day on, it cannot be paged further and cannot end early.
+    host.set_now(at("2026-11-21T15:00:00Z"));
+    import(&host, Some(&middle.checkpoint));
+    let query = query_of(&host.sent.borrow()[5].uri);
+    assert_eq!(
+        value(&query, "paginationToken"),
+        None,
+        "Amazon's token is 24 h old"
+    );
+    assert_eq!(
+        value(&query, "lastUpdatedAfter"),
+        Some("2026-11-06T15:00:00Z"),
+        "from the cursor"
+    );
+    assert_eq!(
+        value(&query, "lastUpdatedBefore"),
+        Some("2026-11-13T14:59:00Z"),
+        "half as wide as the window it replaces"
+    );
+}
+
+#[test]
+fn a_401_evicts_the_cached_token_and_the_call_is_made_again() {
+    let host = host();
+    host.expect_token()
+        .expect("GET", SEARCH_PATH, 401, r#"{"errors":[{"code":"Unauthorized","message":"Access to requested resource is denied."}]}"#)
+        .expect("POST", "/auth/o2/token", 200, r#"{"access_token":"Atza|fresh","expires_in":3600}"#)
+        .expect("GET", SEARCH_PATH, 200, &page(&[order("111-1", "UNSHIPPED")], None));
+    let batch = import(&host, None);
+    assert_eq!(ids(&batch), ["111-1"]);
+    let sent = host.sent.borrow();
+    let token = |i: usize| {
+        sent[i]
+            .headers
+            .iter()
+            .find(|(k, _)| k == "x-amz-access-token")
+            .unwrap()
+            .1
+            .clone()
+    };
+    assert_eq!(token(3), "Atza|fresh");
+    assert!(host.key_exists(lwa::CACHE_KEY));
+}
+
+#[test]
+fn a_checkpoint_from_another_store_is_refused() {
+    let host = host();
+    host.expect_token()
+        .expect("GET", SEARCH_PATH, 200, &page(&[], None));
+    let batch = import(&host, None);
+    let mut canada = us_settings();
+    canada.marketplace_id = "A2EUQ1WTGCTBG2".into();
+    let error = import_orders(&host, &canada, Some(&batch.checkpoint)).unwrap_err();
+    assert!(
+        matches!(error, Error::InvalidInput { ref field, .. } if field == "checkpoint"),
+        "{error:?}"
+    );
+}
+
+#[test]
+fn a_japanese_store_without_the_kanji_setting_reads_nothing() {
+    let host = host();
+    let mut japan = us_settings();
+    japan.marketplace_id = "A1VC38T7YXB528".into();
+    assert_eq!(
+        import_orders(&host, &japan, None),
+        Err(Error::KanjiAddressesRequired)
+    );
+    assert!(host.sent.borrow().is_empty());
+}
+
+#[test]
+fn imported_merchant_orders_are_scheduled_for_redaction() {
+    let host = host();
+    host.expect_token().expect(
+        "GET",
+        SEARCH_PATH,
+        200,
+        &page(&[order("111-1", "UNSHIPPED")], None),
+    );
+    import(&host, None);
+    assert!(host.key_exists("redaction/order/111-1"));
+}
+
+fn order_with_items(id: &str, status: &str, asins: &[&str]) -> String {
+    let items: Vec<String> = asins
+        .iter()
+        .enumerate()
+        .map(|(n, asin)| {
+            format!(
+                r#"{{"orderItemId":"{id}-{n}","quantityOrdered":2,"product":{{"asin":"{asin}"}}}}"#
+            )
+        })
+        .collect();
+    format!(
+        r#"{{"orderId":"{id}","createdTime":"2026-11-20T10:00:00Z","lastUpdatedTime":"2026-11-20T11:00:00Z",
+        "salesChannel":{{"channelName":"AMAZON","marketplaceId":"ATVPDKIKX0DER"}},
+        "fulfillment":{{"fulfillmentStatus":"{status}","fulfilledBy":"MERCHANT"}},
+        "orderItems":[{}]}}"#,
+        items.join(",")
+    )
+}
+
+fn catalog_item(asin: &str, pounds: &str) -> String {
+    format!(
+        r#"{{"asin":"{asin}","dimensions":[{{"marketplaceId":"ATVPDKIKX0DER","package":{{"weight":{{"unit":"pounds","value":{pounds}}}}}}}],
+        "images":[{{"marketplaceId":"ATVPDKIKX0DER","images":[{{"variant":"MAIN","link":"https://m.media-amazon.com/images/I/{asin}.jpg","height":500,"width":500}}]}}]}}"#
+    )
+}
+
+#[test]
+fn product_info_comes_within_the_catalog_bucket_and_never_holds_an_order_back() {
+    let host = FakeHost::new();
+    host.expect_token()
+        .expect(
+            "GET",
+            SEARCH_PATH,
+            200,
+            &page(
+                &[
+                    order_with_items("111-1", "UNSHIPPED", &["B0CAT00001", "B0CAT00002"]),
+                    order_with_items("111-2", "UNSHIPPED", &["B0CAT00003"]),
+                    order_with_items("111-3", "SHIPPED", &["B0CAT00004"]),
+                ],
+                None,
+            ),
+        )
+        .expect(
+            "GET",
+            "/catalog/2022-04-01/items/B0CAT00001",
+            200,
+            &catalog_item("B0CAT00001", "0.1"),
+        )
+        .expect(
+            "GET",
+            "/catalog/2022-04-01/items/B0CAT00002",
+            200,
+            &catalog_item("B0CAT00002", "0.2"),
+        );
+    let first = import(&host, None);
+    assert_eq!(
+        ids(&first),
+        ["111-1", "111-2", "111-3"],
+        "no order waits for the catalog"
+    );
+    let complete = &first.orders[0];
+    assert_eq!(complete.items[0].weight.as_ref().unwrap().value, "0.1");
+    assert_eq!(
+        complete.items[0].image_url.as_deref(),
+        Some("https://m.media-amazon.com/images/I/B0CAT00001.jpg")
+    );
+    let weight = complete.weight.as_ref().unwrap();
+    assert_eq!(
+        (weight.value.as_str(), weight.unit),
+        ("0.6", crate::model::WeightUnit::Pounds),
+        "2 × 0.1 + 2 × 0.2, exactly"
+    );
+    assert_eq!(
+        first.orders[1].items[0].weight, None,
+        "the burst of 2 is spent"
+    );
+    assert_eq!(first.orders[1].weight, None);
+    assert_eq!(
+        first.orders[2].items[0].weight, None,
+        "shipped merchant orders are not looked up"
+    );
+    assert_eq!(
+        first.next_call_after,
+        host.now() + Duration::milliseconds(500),
+        "the catalog's next token"
+    );
+    let sent: Vec<String> = host.sent.borrow().iter().map(|s| s.uri.clone()).collect();
+    assert!(
+        sent[2].contains("marketplaceIds=ATVPDKIKX0DER")
+            && sent[2].contains("includedData=dimensions%2Cimages"),
+        "{sent:?}"
+    );
+    assert!(!sent.iter().any(|u| u.contains("B0CAT00004")));
+
+    host.set_now(first.next_call_after);
+    host.expect(
+        "GET",
+        "/catalog/2022-04-01/items/B0CAT00003",
+        200,
+        &catalog_item("B0CAT00003", "3"),
+    );
+    let second = import(&host, Some(&first.checkpoint));
+    assert!(second.orders.is_empty());
+    assert_eq!(
+        second.products.len(),
+        1,
+        "the info follows for the order already delivered"
+    );
+    assert_eq!(second.products[0].asin, "B0CAT00003");
+    assert_eq!(second.products[0].weight.as_ref().unwrap().value, "3");
+    assert_eq!(host.sent.borrow().len(), 5, "only the catalog was called");
+
+    // Cached now: the same products in a later order cost nothing.
+    host.set_now(
+        second
+            .next_call_after
+            .max(host.now() + Duration::minutes(3)),
+    );
+    host.expect(
+        "GET",
+        SEARCH_PATH,
+        200,
+        &page(
+            &[order_with_items(
+                "111-5",
+                "UNSHIPPED",
+                &["B0CAT00001", "B0CAT00003"],
+            )],
+            None,
+        ),
+    );
+    let third = import(&host, Some(&second.checkpoint));
+    assert_eq!(third.orders[0].weight.as_ref().unwrap().value, "6.2");
+    assert_eq!(host.unanswered(), 0);
+}
+
+#[test]
+fn a_catalog_that_refuses_never_fails_the_import() {
+    let host = FakeHost::new();
+    let refused = r#"{"errors":[{"code":"Unauthorized","message":"Access to requested resource is denied."}]}"#;
+    host.expect_token()
+        .expect(
+            "GET",
+            SEARCH_PATH,
+            200,
+            &page(
+                &[order_with_items(
+                    "111-1",
+                    "UNSHIPPED",
+                    &["B0CAT00001", "B0CAT00002"],
+                )],
+                None,
+            ),
+        )
+        .expect(
+            "GET",
+            "/catalog/2022-04-01/items/B0CAT00001",
+            404,
+            r#"{"errors":[{"code":"NotFound","message":"not found"}]}"#,
+        )
+        .expect("GET", "/catalog/2022-04-01/items/B0CAT00002", 403, refused);
+    let mut batch = import(&host, None);
+    assert_eq!(ids(&batch), ["111-1"]);
+    assert!(batch.orders[0].items.iter().all(|i| i.weight.is_none()));
+    let position = Checkpoint::decode(&batch.checkpoint, &us_settings()).unwrap();
+    assert_eq!(
+        position.products,
+        [PendingProduct("B0CAT00002".into(), 1)],
+        "the unknown ASIN is not asked again"
+    );
+    // A refusal may pass (a revoked token): asked twice more, then given up.
+    for _ in 0..2 {
+        host.set_now(batch.next_call_after);
+        host.expect_token()
+            .expect("GET", "/catalog/2022-04-01/items/B0CAT00002", 403, refused);
+        batch = import(&host, Some(&batch.checkpoint));
+    }
+    assert_eq!(host.unanswered(), 0);
+    let position = Checkpoint::decode(&batch.checkpoint, &us_settings()).unwrap();
+    assert!(position.products.is_empty());
+}
+
+#[test]
+fn an_order_whose_pii_is_due_comes_back_redacted() {
+    let host = host();
+    let with_buyer = order("111-1", "UNSHIPPED").replace(
+        r#""salesChannel""#,
+        r#""buyer":{"buyerName":"Sample Buyer","buyerEmail":"sample@marketplace.amazon.com"},
+           "recipient":{"deliveryAddress":{"name":"Sample Buyer","addressLine1":"1 Example Way","city":"Seattle","postalCode":"98101"}},
+           "salesChannel""#,
+    );
+    host.expect_token().expect(
+        "GET",
+        SEARCH_PATH,
+        200,
+        &page(std::slice::from_ref(&with_buyer), None),
+    );
+    let first = import(&host, None);
+    assert_eq!(
+        first.orders[0].customer.as_ref().unwrap().name.as_deref(),
+        Some("Sample Buyer")
+    );
+
+    // 15 days later the PII is due; Amazon then sends the order again.
+    host.set_now(at("2026-12-05T15:00:00Z"));
+    assert!(!crate::redact::redact(&host).unwrap().is_empty());
+    let changed = with_buyer.replace("11:00:00Z", "12:00:00Z");
+    host.expect_token()
+        .expect("GET", SEARCH_PATH, 200, &page(&[changed], None));
+    let again = import(&host, Some(&first.checkpoint));
+    let order = &again.orders[0];
+    let customer = order.customer.as_ref().unwrap();
+    assert_eq!(customer.name.as_deref(), Some("REDACTED (Amazon)"));
+    assert_eq!(customer.email.as_deref(), Some("REDACTED (Amazon)"));
+    let address = order.ship_to.as_ref().unwrap();
+    assert_eq!(address.street1.as_deref(), Some("REDACTED (Amazon)"));
+    assert_eq!(
+        address.city.as_deref(),
+        Some("Seattle"),
+        "the order keeps its city"
+    );
+    assert_eq!(address.postal_code.as_deref(), Some("98101"));
+}

@@ -1,0 +1,68 @@
+//! Every key the component writes to the host's key-value store, in one place, so
+//! the storage layout (the README's table) can be read here and two concerns never
+//! share a prefix. Keys hold ids, dates and Amazon's non-personal data only.
+
+/// The LWA access token and its expiry, bound to the app and seller.
+pub const ACCESS_TOKEN: &str = "auth/access-token";
+/// `pacing/{operation}`: the component's view of Amazon's bucket for an operation.
+pub const PACING_PREFIX: &str = "pacing/";
+/// `catalog/{marketplace}/{asin}`: a product's weight, size and image, when read.
+pub const CATALOG_PREFIX: &str = "catalog/";
+/// `unshipped/{order id}`: the order's items Amazon counts as unshipped, from import.
+pub const UNSHIPPED_PREFIX: &str = "unshipped/";
+/// `shipment/{order id}`: Amazon has tracking for this order.
+pub const SHIPMENT_PREFIX: &str = "shipment/";
+/// `outbox/{order id}`: an update Amazon does not have yet.
+pub const OUTBOX_PREFIX: &str = "outbox/";
+/// `rejected/{order id}`: Amazon refused this label's update.
+pub const REJECTED_PREFIX: &str = "rejected/";
+/// The order ids that have an outbox entry (the key-value store cannot list keys).
+pub const OUTBOX_INDEX: &str = "outbox-index";
+/// `feed-job/{id}`: one feed from the document to the report.
+pub const FEED_JOB_PREFIX: &str = "feed-job/";
+/// The ids of the feed jobs in progress.
+pub const FEED_JOB_INDEX: &str = "feed-jobs";
+/// How long Amazon took to process the last feed, in seconds: the estimate for the
+/// next one.
+pub const FEED_TURNAROUND: &str = "feed-turnaround";
+/// `redaction/order/{order id}`: an order's redaction schedule.
+pub const REDACTION_ORDER_PREFIX: &str = "redaction/order/";
+/// `redaction/hour/{hour}/{part}`: an hour's lists of the orders due in it, in parts.
+pub const REDACTION_HOUR_PREFIX: &str = "redaction/hour/";
+/// `redaction/labels/{order id}`: the label-only schedules of an order, for the audit.
+pub const REDACTION_LABELS_PREFIX: &str = "redaction/labels/";
+/// The hours that have `redaction/hour/` lists, and how many parts each.
+pub const REDACTION_HOURS: &str = "redaction/hours";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_prefix_is_the_start_of_another_concern_s_key() {
+        let keys = [
+            ACCESS_TOKEN,
+            PACING_PREFIX,
+            CATALOG_PREFIX,
+            UNSHIPPED_PREFIX,
+            SHIPMENT_PREFIX,
+            OUTBOX_PREFIX,
+            REJECTED_PREFIX,
+            OUTBOX_INDEX,
+            FEED_JOB_PREFIX,
+            FEED_JOB_INDEX,
+            FEED_TURNAROUND,
+            REDACTION_ORDER_PREFIX,
+            REDACTION_HOUR_PREFIX,
+            REDACTION_LABELS_PREFIX,
+            REDACTION_HOURS,
+        ];
+        for (i, a) in keys.iter().enumerate() {
+            for (j, b) in keys.iter().enumerate() {
+                if i != j && a.ends_with('/') {
+                    assert!(!b.starts_with(a), "{b} falls under the prefix {a}");
+                }
+            }
+        }
+    }
+}
