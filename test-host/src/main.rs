@@ -5,18 +5,18 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use serde_json::Value;
+use serde::Serialize;
 
-use test_host::kv::SqliteStore;
-use test_host::scenario::{Call, Outcome, RunReport, Session, StepReport};
-use test_host::simulate;
+use test_host::drive::scenario::Session;
+use test_host::drive::{bench, campaign, simulate};
+use test_host::embed::SqliteStorage;
 
-/// `println!` that ends the program quietly when whoever reads stdout has gone (the
+/// `print!` that ends the program quietly when whoever reads stdout has gone (the
 /// output piped into `head`), instead of panicking on the broken pipe.
-macro_rules! say {
+macro_rules! show {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
-        if let Err(error) = writeln!(std::io::stdout(), $($arg)*) {
+        if let Err(error) = write!(std::io::stdout(), $($arg)*) {
             if error.kind() == std::io::ErrorKind::BrokenPipe {
                 std::process::exit(0);
             }
@@ -153,13 +153,15 @@ fn run(cli: Cli) -> Result<bool> {
     match cli.command {
         Command::Demo { storage } => {
             let session = Session::from_json(DEMO)?;
-            say!("Amazon Marketplace component demo");
-            say!("{}", session.scenario.description);
-            say!(
-                "Recorded session: fixtures/demo.har. Credentials are placeholders; nothing leaves this machine.\n"
+            show!(
+                "Amazon Marketplace component demo\n{}\n",
+                session.scenario.description
+            );
+            show!(
+                "Recorded session: fixtures/demo.har. Credentials are placeholders; nothing leaves this machine.\n\n"
             );
             let report = session.run_with_storage(open_storage(storage.as_deref())?)?;
-            print_report(&report);
+            show!("{report}");
             Ok(report.passed())
         }
         Command::Replay {
@@ -170,71 +172,24 @@ fn run(cli: Cli) -> Result<bool> {
             let report = Session::from_file(&session)?
                 .run_with_storage(open_storage(storage.as_deref())?)?;
             if json {
-                say!("{}", serde_json::to_string_pretty(&report)?);
+                print_json(&report)?;
             } else {
-                say!("{}\n", report.description);
-                print_report(&report);
+                show!("{}\n\n{report}", report.description);
             }
             Ok(report.passed())
         }
         Command::Faults { runs, seed, json } => {
-            let bar = (!json && runs > 1).then(|| {
-                let bar = indicatif::ProgressBar::new(runs as u64);
-                bar.set_style(
-                    indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} runs, {elapsed}")
-                        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-                );
-                bar
-            });
-            let report = test_host::campaign::run(runs, seed, |done| {
-                if let Some(bar) = &bar {
-                    bar.set_position(done as u64);
-                }
-            })?;
-            if let Some(bar) = bar {
-                bar.finish_and_clear();
-            }
-            if json {
-                say!("{}", serde_json::to_string_pretty(&report)?);
-            } else {
-                print_campaign(&report);
-            }
+            let report = campaign::run_with_progress(runs, seed, !json)?;
+            print(&report, json)?;
             Ok(report.clean())
         }
         Command::Bench { quick, json } => {
-            let report = test_host::bench::run_all(quick)?;
-            if json {
-                say!("{}", serde_json::to_string_pretty(&report)?);
-            } else {
-                let width = report.lines.iter().map(|l| l.name.len()).max().unwrap_or(4);
-                say!(
-                    "{:<width$} {:>12} {:>12} {:>8}  goal",
-                    "line",
-                    "ours",
-                    "reference",
-                    "ratio"
-                );
-                let figure = |v: f64| match v.abs() {
-                    a if a >= 1000.0 => format!("{v:.0}"),
-                    a if a >= 10.0 => format!("{v:.1}"),
-                    _ => format!("{v:.3}"),
-                };
-                for line in &report.lines {
-                    say!(
-                        "{:<width$} {:>12} {:>12} {:>8.3}  {} {}",
-                        line.name,
-                        figure(line.ours),
-                        figure(line.reference),
-                        line.ratio,
-                        line.goal,
-                        if line.met { "met" } else { "MISSED" }
-                    );
-                }
-            }
+            let report = bench::run_all(quick)?;
+            print(&report, json)?;
             Ok(report.all_met())
         }
         Command::ComponentSize => {
-            say!("{}", test_host::runtime::COMPONENT.len());
+            show!("{}\n", test_host::embed::runtime::COMPONENT.len());
             Ok(true)
         }
         Command::Simulate {
@@ -252,13 +207,7 @@ fn run(cli: Cli) -> Result<bool> {
             har_out,
         } => {
             let amazon_orders = match amazon_orders {
-                Some(path) => Some(
-                    serde_json::from_str(
-                        &std::fs::read_to_string(&path)
-                            .with_context(|| format!("reading {}", path.display()))?,
-                    )
-                    .with_context(|| format!("{} is not JSON", path.display()))?,
-                ),
+                Some(path) => Some(read_json(&path)?),
                 None => None,
             };
             if !(0.0..=100.0).contains(&changes) {
@@ -287,354 +236,36 @@ fn run(cli: Cli) -> Result<bool> {
                 std::fs::write(path, serde_json::to_vec_pretty(har)?)
                     .with_context(|| format!("writing {}", path.display()))?;
             }
-            let report = &run.report;
-            if json {
-                say!("{}", serde_json::to_string_pretty(report)?);
-            } else {
-                print_simulation(report);
-            }
-            Ok(report.problems().is_empty())
+            print(&run.report, json)?;
+            Ok(run.report.problems().is_empty())
         }
     }
 }
 
-fn print_campaign(report: &test_host::campaign::CampaignReport) {
-    say!(
-        "Fault campaign, seed {}: {} runs, {} ended with Amazon's truth",
-        report.seed,
-        report.runs,
-        report.passed
-    );
-    say!(
-        "  handled       {} orders, {} labels, {} redaction directives",
-        report.orders,
-        report.labels,
-        report.directives
-    );
-    say!(
-        "  injected      {} request faults, {} failed storage writes, {} host crashes",
-        report.faults_injected,
-        report.failed_writes,
-        report.crashes
-    );
-    say!(
-        "  orders        lost {}, duplicated {}, stale {}",
-        report.orders_lost,
-        report.orders_duplicated,
-        report.orders_stale
-    );
-    say!(
-        "  updates       lost {}, sent twice {}",
-        report.notifications_lost,
-        report.notifications_sent_twice
-    );
-    say!(
-        "  directives    lost {}, off time {}",
-        report.directives_lost,
-        report.directives_off_time
-    );
-    say!(
-        "  component     traps {}, hangs {}, secrets in storage {}; other errors {}",
-        report.traps,
-        report.hangs,
-        report.secrets_in_storage,
-        report.errors
-    );
-    for failed in &report.failed_runs {
-        say!(
-            "FAILED run, replay with --runs 1 --seed {}: {}",
-            failed.seed,
-            failed.problems.join("; ")
-        );
-    }
-}
-
-fn print_simulation(report: &simulate::Report) {
-    say!(
-        "Simulated Amazon, seed {}: {} orders of this store, {} changes during the run",
-        report.seed,
-        report.amazon_orders,
-        report.changes
-    );
-    say!(
-        "  imported      {} (missed {}, duplicated {}, stale {})",
-        report.imported,
-        report.missed,
-        report.duplicated,
-        report.final_state_mismatches
-    );
-    say!(
-        "  other stores' {} in the world, {} imported",
-        report.foreign_orders,
-        report.foreign_imported
-    );
-    for (reason, count) in &report.skipped {
-        say!("  skipped       {count} × {reason}");
-    }
-    say!(
-        "  import calls  {} ({} with nothing new, {} errors)",
-        report.import_calls,
-        report.empty_calls,
-        report.errors
-    );
-    for (operation, count) in &report.calls {
-        say!(
-            "  {operation:<28} {} calls, {} × 429",
-            count.calls,
-            count.throttled
-        );
-    }
-    let ratio = report
-        .floor_ratio
-        .map_or("-".to_owned(), |r| format!("{r:.4}"));
-    say!(
-        "  virtual time  {:.0} s to read the backlog of {} orders; floor {:.0} s; ratio {ratio}",
-        report.backlog_seconds,
-        report.backlog,
-        report.floor_seconds
-    );
-    say!(
-        "                {:.0} s until the last change arrived (waited {:.0} s for next-call-after)",
-        report.virtual_seconds,
-        report.waited_seconds
-    );
-    if let Some(n) = &report.notifications {
-        say!(
-            "  labels        {} in {} on-label-created and {} deliver-notifications calls",
-            n.labels,
-            n.label_calls,
-            n.delivery_calls
-        );
-        say!(
-            "                {} confirmed once ({} by feed), {} rejected, lost {}, sent twice {}",
-            n.confirmed_once,
-            n.via_feed,
-            n.rejected,
-            n.lost,
-            n.sent_twice
-        );
-        say!(
-            "                label to Amazon: median {:.1} s, p99 {:.1} s, worst {:.1} s",
-            n.lag_p50_seconds,
-            n.lag_p99_seconds,
-            n.lag_max_seconds
-        );
-    }
-    if let Some(r) = &report.redaction {
-        say!(
-            "  redaction     {} days, {} redact calls, {} deliveries reported: {} directives due, {} on time",
-            r.days,
-            r.redact_calls,
-            r.deliveries,
-            r.expected,
-            r.on_time
-        );
-        say!(
-            "                missed {}, late {}, early {}, wrong due time {}, never applied {}",
-            r.missed,
-            r.late,
-            r.early,
-            r.wrong_due,
-            r.unapplied
-        );
-    }
-    say!(
-        "  storage       {} buyer values or secrets in it",
-        report.pii_in_storage
-    );
-    let problems = report.problems();
-    if problems.is_empty() {
-        say!("The host ends with Amazon's truth.");
+/// A report as pretty JSON (its names are the WIT's), or as it prints itself.
+fn print<R: Serialize + std::fmt::Display>(report: &R, json: bool) -> Result<()> {
+    if json {
+        print_json(report)
     } else {
-        say!("FAILED:");
-        for problem in problems {
-            say!("  - {problem}");
-        }
+        show!("{report}");
+        Ok(())
     }
 }
 
-fn open_storage(path: Option<&std::path::Path>) -> Result<SqliteStore> {
+fn print_json<R: Serialize>(report: &R) -> Result<()> {
+    show!("{}\n", serde_json::to_string_pretty(report)?);
+    Ok(())
+}
+
+fn read_json(path: &std::path::Path) -> Result<serde_json::Value> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))
+}
+
+fn open_storage(path: Option<&std::path::Path>) -> Result<SqliteStorage> {
     Ok(match path {
-        Some(path) => SqliteStore::open(path)?,
-        None => SqliteStore::in_memory()?,
+        Some(path) => SqliteStorage::open(path)?,
+        None => SqliteStorage::in_memory()?,
     })
-}
-
-fn print_report(report: &RunReport) {
-    for (index, step) in report.steps.iter().enumerate() {
-        print_step(index + 1, step);
-    }
-    say!(
-        "Replay: {} of {} recorded exchanges used.",
-        report.exchanges_used,
-        report.exchanges_recorded
-    );
-    if report.passed() {
-        say!("Every step returned what the scenario expects.");
-    } else {
-        say!("FAILED:");
-        for problem in &report.problems {
-            say!("  - {problem}");
-        }
-    }
-}
-
-fn print_step(number: usize, step: &StepReport) {
-    let call = serde_json::to_value(step.call).ok();
-    let name = call.as_ref().and_then(Value::as_str).unwrap_or("?");
-    say!(
-        "{number}. {name}  (clock {})",
-        step.at.format("%Y-%m-%d %H:%M UTC")
-    );
-    for exchange in &step.record.exchanges {
-        let status = exchange
-            .status
-            .map_or("no recording".to_owned(), |s| s.to_string());
-        say!("   {:<4} {} -> {status}", exchange.method, exchange.url);
-    }
-    for line in &step.record.logs {
-        say!("   log {}: {}", line.level, line.message);
-    }
-    match &step.outcome {
-        Outcome::Err { case, error } => say!("   => error {case}: {}", compact(error)),
-        Outcome::Ok(value) => match step.call {
-            Call::Connect => describe_connection(value),
-            Call::ImportOrders => describe_import(value),
-            Call::OnLabelCreated => describe_outcomes(value),
-            Call::DeliverNotifications => {
-                describe_outcomes(&value["outcomes"]);
-                say!(
-                    "   => {} still queued, next delivery after {}",
-                    value["pending"],
-                    text(value, &["next-call-after"])
-                );
-            }
-            Call::Redact => describe_directives(value),
-            Call::OnDelivered => say!("   => recorded"),
-            Call::RedactionAudit => {
-                for entry in value.as_array().into_iter().flatten() {
-                    say!(
-                        "   => {} due {}{}",
-                        text(entry, &["directive", "id"]),
-                        text(entry, &["directive", "due-at"]),
-                        if entry["acknowledged"] == true {
-                            ", acknowledged"
-                        } else {
-                            ""
-                        }
-                    );
-                }
-            }
-        },
-    }
-    say!();
-}
-
-fn text<'a>(value: &'a Value, path: &[&str]) -> &'a str {
-    path.iter()
-        .try_fold(value, |v, key| v.get(key))
-        .and_then(Value::as_str)
-        .unwrap_or("-")
-}
-
-fn compact(value: &Value) -> String {
-    serde_json::to_string(value).unwrap_or_default()
-}
-
-/// A WIT value for people: a case with its payload as `case(payload)`, a list as
-/// `a, b`, text as it is.
-fn wit_text(value: &Value) -> String {
-    match value {
-        Value::String(text) => text.clone(),
-        Value::Array(items) => items.iter().map(wit_text).collect::<Vec<_>>().join(", "),
-        Value::Object(map) if map.len() == 1 => {
-            let (case, payload) = map.iter().next().expect("one entry");
-            format!("{case}({})", wit_text(payload))
-        }
-        other => compact(other),
-    }
-}
-
-fn describe_connection(value: &Value) {
-    say!(
-        "   => store \"{}\" on {} ({}, {}, {}), selling plan {}",
-        text(value, &["store", "store-name"]),
-        text(value, &["store", "marketplace", "name"]),
-        text(value, &["store", "marketplace", "country-code"]),
-        text(value, &["store", "marketplace", "currency-code"]),
-        text(value, &["store", "marketplace", "domain"]),
-        wit_text(&value["selling-plan"]),
-    );
-    let others: Vec<String> = value["marketplaces"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|m| format!("{} ({})", text(m, &["name"]), text(m, &["id"])))
-        .collect();
-    say!("      the seller participates in: {}", others.join(", "));
-    say!("      capabilities: {}", compact(&value["capabilities"]));
-}
-
-fn describe_import(value: &Value) {
-    let orders = value["orders"].as_array().cloned().unwrap_or_default();
-    say!(
-        "   => {} order(s), {} skipped, more pages: {}, next call after {}",
-        orders.len(),
-        value["skipped"].as_array().map_or(0, Vec::len),
-        value["more"],
-        text(value, &["next-call-after"]),
-    );
-    // Counts and ids only: the demo never prints buyer data.
-    for order in &orders {
-        say!(
-            "      {} {} ({}), ship by {}, total {} {}, buyer data: {}",
-            text(order, &["order-id"]),
-            wit_text(&order["status"]),
-            text(order, &["marketplace-status"]),
-            text(order, &["ship-by"]),
-            text(order, &["order-total", "amount"]),
-            text(order, &["order-total", "currency-code"]),
-            if order["ship-to"].is_null() {
-                "withheld by Amazon"
-            } else {
-                "present"
-            },
-        );
-        for item in order["items"].as_array().into_iter().flatten() {
-            say!(
-                "         {} x{} @ {} {}",
-                text(item, &["product-id"]),
-                item["quantity"],
-                text(item, &["unit-price", "amount"]),
-                text(item, &["unit-price", "currency-code"]),
-            );
-        }
-    }
-}
-
-fn describe_outcomes(value: &Value) {
-    for outcome in value.as_array().into_iter().flatten() {
-        say!(
-            "   => label {} / order {}: {}",
-            text(outcome, &["label-id"]),
-            text(outcome, &["order-id"]),
-            wit_text(&outcome["outcome"]),
-        );
-    }
-}
-
-fn describe_directives(value: &Value) {
-    let directives = value.as_array().cloned().unwrap_or_default();
-    if directives.is_empty() {
-        say!("   => nothing due yet");
-    }
-    for directive in &directives {
-        say!(
-            "   => redact {} with \"{}\" ({}): {}",
-            wit_text(&directive["target"]),
-            text(directive, &["replacement"]),
-            wit_text(&directive["rule"]),
-            wit_text(&directive["fields"]),
-        );
-    }
 }

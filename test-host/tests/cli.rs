@@ -76,7 +76,7 @@ fn storage_can_be_a_sqlite_file_that_outlives_the_run() {
         "{}",
         String::from_utf8_lossy(&output.stdout)
     );
-    let keys: Vec<String> = test_host::kv::SqliteStore::open(&file)
+    let keys: Vec<String> = test_host::embed::kv::SqliteStorage::open(&file)
         .unwrap()
         .entries("")
         .unwrap()

@@ -8,13 +8,13 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, Utc};
 
-use test_host::kv::SqliteStore;
-use test_host::runtime::bindings as wit;
-use test_host::runtime::{Limits, Plugin, VirtualClock};
-use test_host::scenario::Settings;
-use test_host::simulate::{self, Options, Report};
-use test_host::upstream::fault::Fault;
-use test_host::upstream::sim::{Simulator, World, WorldSpec};
+use test_host::amazon::faults::Fault;
+use test_host::amazon::sim::{Simulator, World, WorldSpec};
+use test_host::drive::scenario::Settings;
+use test_host::drive::simulate::{self, Options, Report};
+use test_host::embed::kv::SqliteStorage;
+use test_host::embed::runtime::bindings as wit;
+use test_host::embed::runtime::{ComponentInstance, Limits, VirtualClock};
 
 fn run(options: Options) -> Report {
     simulate::run(&options).expect("the simulation runs").report
@@ -397,29 +397,33 @@ fn at(datetime: &wit::wasi::clocks::wall_clock::Datetime) -> DateTime<Utc> {
 fn an_early_call_returns_an_empty_batch_and_calls_nobody() {
     let clock = VirtualClock::new(start());
     let amazon = simulator(50, &clock);
-    let mut plugin = Plugin::new(
+    let mut instance = ComponentInstance::new(
         amazon.clone(),
-        SqliteStore::in_memory().unwrap(),
+        SqliteStorage::in_memory().unwrap(),
         clock.clone(),
     )
     .unwrap();
     let us = settings("ATVPDKIKX0DER");
     // The first call reads the orders; the next ones read their products from the
     // catalog, two a second. Then the store is read up to date.
-    let (first, _) = plugin.import_orders(&us, None).unwrap();
+    let (first, _) = instance.import_orders(&us, None).unwrap();
     let mut first = first.unwrap();
     assert_eq!(first.orders.len(), 50);
     assert!(!first.more);
     while at(&first.next_call_after) < clock.now() + Duration::seconds(170) {
         clock.set(at(&first.next_call_after));
-        let (next, _) = plugin.import_orders(&us, Some(&first.checkpoint)).unwrap();
+        let (next, _) = instance
+            .import_orders(&us, Some(&first.checkpoint))
+            .unwrap();
         first = next.unwrap();
         assert!(first.orders.is_empty(), "only products follow");
     }
     let next = at(&first.next_call_after);
 
     clock.set(next - Duration::seconds(1));
-    let (early, record) = plugin.import_orders(&us, Some(&first.checkpoint)).unwrap();
+    let (early, record) = instance
+        .import_orders(&us, Some(&first.checkpoint))
+        .unwrap();
     let early = early.unwrap();
     assert!(early.orders.is_empty() && early.skipped.is_empty());
     assert_eq!(early.checkpoint, first.checkpoint);
@@ -427,7 +431,9 @@ fn an_early_call_returns_an_empty_batch_and_calls_nobody() {
     assert!(record.exchanges.is_empty(), "{:?}", record.exchanges);
 
     clock.set(next);
-    let (due, record) = plugin.import_orders(&us, Some(&first.checkpoint)).unwrap();
+    let (due, record) = instance
+        .import_orders(&us, Some(&first.checkpoint))
+        .unwrap();
     assert!(due.is_ok());
     assert_eq!(
         record.exchanges.len(),
@@ -440,12 +446,13 @@ fn an_early_call_returns_an_empty_batch_and_calls_nobody() {
 fn a_checkpoint_from_another_store_is_refused() {
     let clock = VirtualClock::new(start());
     let amazon = simulator(5, &clock);
-    let mut plugin = Plugin::new(amazon, SqliteStore::in_memory().unwrap(), clock.clone()).unwrap();
-    let (batch, _) = plugin
+    let mut instance =
+        ComponentInstance::new(amazon, SqliteStorage::in_memory().unwrap(), clock.clone()).unwrap();
+    let (batch, _) = instance
         .import_orders(&settings("ATVPDKIKX0DER"), None)
         .unwrap();
     let checkpoint = batch.unwrap().checkpoint;
-    let (refused, record) = plugin
+    let (refused, record) = instance
         .import_orders(&settings("A2EUQ1WTGCTBG2"), Some(&checkpoint))
         .unwrap();
     match refused {
@@ -453,7 +460,7 @@ fn a_checkpoint_from_another_store_is_refused() {
         other => panic!("{other:?}"),
     }
     assert!(record.exchanges.is_empty());
-    let (garbage, _) = plugin
+    let (garbage, _) = instance
         .import_orders(&settings("ATVPDKIKX0DER"), Some("{not json"))
         .unwrap();
     assert!(matches!(garbage, Err(wit::Error::InvalidInput(_))));
@@ -467,15 +474,15 @@ fn two_workers_with_one_checkpoint_get_the_same_batch() {
     let clock = VirtualClock::new(start());
     let amazon = simulator(450, &clock);
     let us = settings("ATVPDKIKX0DER");
-    let mut one = Plugin::new(
+    let mut one = ComponentInstance::new(
         amazon.clone(),
-        SqliteStore::open(&file).unwrap(),
+        SqliteStorage::open(&file).unwrap(),
         clock.clone(),
     )
     .unwrap();
-    let mut two = Plugin::new(
+    let mut two = ComponentInstance::new(
         amazon.clone(),
-        SqliteStore::open(&file).unwrap(),
+        SqliteStorage::open(&file).unwrap(),
         clock.clone(),
     )
     .unwrap();
@@ -523,16 +530,17 @@ fn a_clock_outside_any_sane_year_is_a_typed_error_not_a_trap() {
     for at in ["+262142-01-01T00:00:00Z", "1970-01-01T00:00:00Z"] {
         let clock = VirtualClock::new(at.parse().unwrap());
         let amazon = simulator(5, &clock);
-        let mut plugin =
-            Plugin::new(amazon, SqliteStore::in_memory().unwrap(), clock.clone()).unwrap();
-        let (redacted, _) = plugin.redact().expect("no trap");
+        let mut instance =
+            ComponentInstance::new(amazon, SqliteStorage::in_memory().unwrap(), clock.clone())
+                .unwrap();
+        let (redacted, _) = instance.redact().expect("no trap");
         match redacted {
             Err(wit::Error::InvalidInput(input)) => {
                 assert_eq!(input.field, "wasi:clocks/wall-clock")
             }
             other => panic!("{at}: {other:?}"),
         }
-        let (imported, record) = plugin
+        let (imported, record) = instance
             .import_orders(&settings("ATVPDKIKX0DER"), None)
             .expect("no trap");
         assert!(matches!(imported, Err(wit::Error::InvalidInput(_))), "{at}");
@@ -543,12 +551,12 @@ fn a_clock_outside_any_sane_year_is_a_typed_error_not_a_trap() {
 /// Answers every request with something that is not valid HTTP.
 struct Broken(u16, Vec<(String, String)>);
 
-impl test_host::upstream::Upstream for Broken {
+impl test_host::amazon::Amazon for Broken {
     fn respond(
         &mut self,
-        _: &test_host::upstream::Request,
-    ) -> Result<test_host::upstream::Response, String> {
-        Ok(test_host::upstream::Response {
+        _: &test_host::amazon::Request,
+    ) -> Result<test_host::amazon::Response, String> {
+        Ok(test_host::amazon::Response {
             status: self.0,
             headers: self.1.clone(),
             body: b"{}".to_vec(),
@@ -564,9 +572,10 @@ fn an_answer_that_is_not_valid_http_is_the_upstream_s_failure() {
     ];
     for broken in cases {
         let clock = VirtualClock::new(start());
-        let upstream = Arc::new(Mutex::new(broken));
-        let mut plugin = Plugin::new(upstream, SqliteStore::in_memory().unwrap(), clock).unwrap();
-        let (result, record) = plugin.connect(&settings("ATVPDKIKX0DER")).unwrap();
+        let amazon = Arc::new(Mutex::new(broken));
+        let mut instance =
+            ComponentInstance::new(amazon, SqliteStorage::in_memory().unwrap(), clock).unwrap();
+        let (result, record) = instance.connect(&settings("ATVPDKIKX0DER")).unwrap();
         assert!(
             matches!(result, Err(wit::Error::Transport(_))),
             "{result:?}"
@@ -588,9 +597,9 @@ fn an_instance_past_its_limits_gets_an_error_and_the_host_carries_on() {
         memory_bytes: 64 << 10,
         ..Limits::default()
     };
-    let refused = Plugin::with_limits(
+    let refused = ComponentInstance::with_limits(
         simulator(5, &clock),
-        SqliteStore::in_memory().unwrap(),
+        SqliteStorage::in_memory().unwrap(),
         clock.clone(),
         starved,
     );
@@ -603,9 +612,9 @@ fn an_instance_past_its_limits_gets_an_error_and_the_host_carries_on() {
         call_deadline: std::time::Duration::ZERO,
         ..Limits::default()
     };
-    let mut interrupted = Plugin::with_limits(
+    let mut interrupted = ComponentInstance::with_limits(
         simulator(5, &clock),
-        SqliteStore::in_memory().unwrap(),
+        SqliteStorage::in_memory().unwrap(),
         clock.clone(),
         hurried,
     )
@@ -616,9 +625,9 @@ fn an_instance_past_its_limits_gets_an_error_and_the_host_carries_on() {
     assert!(format!("{error:#}").contains("deadline"), "{error:#}");
 
     // Other instances of the same host are not affected.
-    let mut healthy = Plugin::new(
+    let mut healthy = ComponentInstance::new(
         simulator(5, &clock),
-        SqliteStore::in_memory().unwrap(),
+        SqliteStorage::in_memory().unwrap(),
         clock.clone(),
     )
     .unwrap();
@@ -839,11 +848,12 @@ fn a_host_crash_after_any_redact_call_drops_no_directive() {
 
 /// Imports a small store, ships some of its orders with the given labels, and
 /// returns the component and the orders.
-fn shipped_store(clock: &VirtualClock) -> (Plugin, Vec<wit::Order>) {
+fn shipped_store(clock: &VirtualClock) -> (ComponentInstance, Vec<wit::Order>) {
     let amazon = simulator(6, clock);
-    let mut plugin = Plugin::new(amazon, SqliteStore::in_memory().unwrap(), clock.clone()).unwrap();
+    let mut instance =
+        ComponentInstance::new(amazon, SqliteStorage::in_memory().unwrap(), clock.clone()).unwrap();
     let us = settings("ATVPDKIKX0DER");
-    let (batch, _) = plugin.import_orders(&us, None).unwrap();
+    let (batch, _) = instance.import_orders(&us, None).unwrap();
     let orders: Vec<wit::Order> = batch
         .unwrap()
         .orders
@@ -851,7 +861,7 @@ fn shipped_store(clock: &VirtualClock) -> (Plugin, Vec<wit::Order>) {
         .filter(|o| o.status == wit::OrderStatus::AwaitingShipment)
         .collect();
     assert!(orders.len() >= 5, "{}", orders.len());
-    (plugin, orders)
+    (instance, orders)
 }
 
 fn label_for(
@@ -878,8 +888,8 @@ fn label_for(
         carrier_name: None,
         service: Some("Ground".into()),
         tracking_number: format!("1Z{label_id}"),
-        ship_date: test_host::scenario::datetime(ship),
-        created_at: test_host::scenario::datetime(created),
+        ship_date: test_host::embed::datetime(ship),
+        created_at: test_host::embed::datetime(created),
         carrier_fee: None,
         automatic_tracking: tracked,
         batch_id: None,
@@ -887,16 +897,20 @@ fn label_for(
 }
 
 /// The ids `redact` returns at `when`.
-fn due_at(plugin: &mut Plugin, clock: &VirtualClock, when: DateTime<Utc>) -> BTreeSet<String> {
+fn due_at(
+    instance: &mut ComponentInstance,
+    clock: &VirtualClock,
+    when: DateTime<Utc>,
+) -> BTreeSet<String> {
     clock.set(when);
-    let (directives, _) = plugin.redact().unwrap();
+    let (directives, _) = instance.redact().unwrap();
     directives.unwrap().into_iter().map(|d| d.id).collect()
 }
 
 #[test]
 fn each_rule_falls_due_to_the_second_through_the_real_component() {
     let clock = VirtualClock::new(start());
-    let (mut plugin, orders) = shipped_store(&clock);
+    let (mut instance, orders) = shipped_store(&clock);
     let imported = start();
     let us = settings("ATVPDKIKX0DER");
     let t = imported + Duration::hours(2);
@@ -912,7 +926,7 @@ fn each_rule_falls_due_to_the_second_through_the_real_component() {
         delivered.clone(),
         untracked.clone(),
     ];
-    let (outcomes, _) = plugin.on_label_created(&us, &labels).unwrap();
+    let (outcomes, _) = instance.on_label_created(&us, &labels).unwrap();
     assert!(
         outcomes
             .unwrap()
@@ -926,11 +940,11 @@ fn each_rule_falls_due_to_the_second_through_the_real_component() {
     let event = |label: &wit::LabelEvent, when: DateTime<Utc>| wit::DeliveryEvent {
         label_id: label.label_id.clone(),
         order_id: label.orders[0].order_id.clone(),
-        delivered_at: test_host::scenario::datetime(when),
+        delivered_at: test_host::embed::datetime(when),
     };
     // A delivery after the ship-date clock would run out changes nothing.
     let late_delivery = event(&ship_30, t + Duration::days(10));
-    plugin
+    instance
         .on_delivered(&[event(&delivered, delivery), late_delivery])
         .unwrap()
         .0
@@ -973,8 +987,8 @@ fn each_rule_falls_due_to_the_second_through_the_real_component() {
         if let Some(label) = label {
             ids.push(format!("{order_id}/label/{label}"));
         }
-        let before = due_at(&mut plugin, &clock, due - Duration::seconds(1));
-        let at_due = due_at(&mut plugin, &clock, due);
+        let before = due_at(&mut instance, &clock, due - Duration::seconds(1));
+        let at_due = due_at(&mut instance, &clock, due);
         for id in &ids {
             assert!(!before.contains(id), "{rule}: {id} a second early");
             assert!(at_due.contains(id), "{rule}: {id} at its due time");
@@ -991,11 +1005,11 @@ struct SpoofedDocuments {
     reached: Vec<String>,
 }
 
-impl test_host::upstream::Upstream for SpoofedDocuments {
+impl test_host::amazon::Amazon for SpoofedDocuments {
     fn respond(
         &mut self,
-        request: &test_host::upstream::Request,
-    ) -> Result<test_host::upstream::Response, String> {
+        request: &test_host::amazon::Request,
+    ) -> Result<test_host::amazon::Response, String> {
         self.reached.push(request.url.clone());
         let mut response = self.amazon.respond(request)?;
         if request.url.ends_with("/feeds/2021-06-30/documents") {
@@ -1025,13 +1039,13 @@ fn a_feed_document_url_off_amazon_is_refused_and_nothing_is_lost() {
         vec!["ATVPDKIKX0DER".into()],
         Duration::milliseconds(100),
     );
-    let upstream = Arc::new(Mutex::new(SpoofedDocuments {
+    let amazon = Arc::new(Mutex::new(SpoofedDocuments {
         amazon,
         reached: Vec::new(),
     }));
-    let mut plugin = Plugin::new(
-        upstream.clone(),
-        SqliteStore::in_memory().unwrap(),
+    let mut instance = ComponentInstance::new(
+        amazon.clone(),
+        SqliteStorage::in_memory().unwrap(),
         clock.clone(),
     )
     .unwrap();
@@ -1039,7 +1053,7 @@ fn a_feed_document_url_off_amazon_is_refused_and_nothing_is_lost() {
     let mut orders = Vec::new();
     let mut checkpoint = None;
     for _ in 0..6 {
-        let (batch, _) = plugin.import_orders(&us, checkpoint.as_deref()).unwrap();
+        let (batch, _) = instance.import_orders(&us, checkpoint.as_deref()).unwrap();
         let batch = batch.unwrap();
         orders.extend(batch.orders);
         checkpoint = Some(batch.checkpoint);
@@ -1052,7 +1066,7 @@ fn a_feed_document_url_off_amazon_is_refused_and_nothing_is_lost() {
         .map(|(n, o)| label_for(o, &format!("S{n}"), clock.now(), clock.now(), true))
         .collect();
     assert_eq!(labels.len(), 280);
-    let (outcomes, record) = plugin.on_label_created(&us, &labels).unwrap();
+    let (outcomes, record) = instance.on_label_created(&us, &labels).unwrap();
     let outcomes = outcomes.unwrap();
     assert!(
         outcomes
@@ -1069,7 +1083,7 @@ fn a_feed_document_url_off_amazon_is_refused_and_nothing_is_lost() {
         record.failures
     );
     assert!(
-        !upstream
+        !amazon
             .lock()
             .unwrap()
             .reached
@@ -1078,25 +1092,25 @@ fn a_feed_document_url_off_amazon_is_refused_and_nothing_is_lost() {
         "the buyer-bearing document never left the host"
     );
     // The host carries on: the same instance answers the next call.
-    let (report, _) = plugin.deliver_notifications(&us).unwrap();
+    let (report, _) = instance.deliver_notifications(&us).unwrap();
     assert_eq!(report.unwrap().pending, 280);
 }
 
 /// An Amazon whose first answer is far larger than any real one.
 struct Flood(usize);
 
-impl test_host::upstream::Upstream for Flood {
+impl test_host::amazon::Amazon for Flood {
     fn respond(
         &mut self,
-        _: &test_host::upstream::Request,
-    ) -> Result<test_host::upstream::Response, String> {
+        _: &test_host::amazon::Request,
+    ) -> Result<test_host::amazon::Response, String> {
         self.0 += 1;
         let body = if self.0 == 1 {
-            vec![b' '; test_host::sandbox::MAX_RESPONSE_BODY + 1]
+            vec![b' '; test_host::embed::sandbox::MAX_RESPONSE_BODY + 1]
         } else {
             br#"{"access_token":"Atza|x","token_type":"bearer","expires_in":3600}"#.to_vec()
         };
-        Ok(test_host::upstream::Response {
+        Ok(test_host::amazon::Response {
             status: 200,
             headers: vec![("content-type".into(), "application/json".into())],
             body,
@@ -1107,13 +1121,13 @@ impl test_host::upstream::Upstream for Flood {
 #[test]
 fn an_answer_over_the_size_limit_is_refused_cleanly_and_the_host_carries_on() {
     let clock = VirtualClock::new(start());
-    let mut plugin = Plugin::new(
+    let mut instance = ComponentInstance::new(
         Arc::new(Mutex::new(Flood(0))),
-        SqliteStore::in_memory().unwrap(),
+        SqliteStorage::in_memory().unwrap(),
         clock,
     )
     .unwrap();
-    let (result, record) = plugin.connect(&settings("ATVPDKIKX0DER")).unwrap();
+    let (result, record) = instance.connect(&settings("ATVPDKIKX0DER")).unwrap();
     assert!(
         matches!(result, Err(wit::Error::Transport(_))),
         "{result:?}"
@@ -1124,7 +1138,7 @@ fn an_answer_over_the_size_limit_is_refused_cleanly_and_the_host_carries_on() {
         record.failures
     );
     // The next call goes on (and fails only because this Amazon knows no sellers).
-    let (result, record) = plugin.connect(&settings("ATVPDKIKX0DER")).unwrap();
+    let (result, record) = instance.connect(&settings("ATVPDKIKX0DER")).unwrap();
     assert!(result.is_err());
     assert_eq!(
         record.exchanges.len(),

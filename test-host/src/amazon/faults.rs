@@ -1,4 +1,4 @@
-//! Faults injected into any upstream: at chosen requests, or at random from a seed,
+//! Faults injected into any Amazon: at chosen requests, or at random from a seed,
 //! so every failing run can be replayed.
 
 use std::collections::BTreeMap;
@@ -7,7 +7,7 @@ use rand::rngs::Xoshiro256PlusPlus;
 use rand::{RngExt, SeedableRng};
 use serde::Serialize;
 
-use super::{Request, Response, Upstream};
+use super::{Amazon, Request, Response};
 
 /// One thing that can go wrong with an exchange.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -39,7 +39,7 @@ impl Fault {
     ];
 }
 
-/// An upstream with faults.
+/// An Amazon with faults.
 pub struct Faults<U> {
     inner: U,
     scheduled: BTreeMap<usize, Fault>,
@@ -48,7 +48,7 @@ pub struct Faults<U> {
     injected: Vec<(usize, Fault)>,
 }
 
-impl<U: Upstream> Faults<U> {
+impl<U: Amazon> Faults<U> {
     /// No faults yet.
     pub fn new(inner: U) -> Self {
         Self {
@@ -85,12 +85,12 @@ impl<U: Upstream> Faults<U> {
         &self.injected
     }
 
-    /// The wrapped upstream.
+    /// The wrapped Amazon.
     pub fn inner(&self) -> &U {
         &self.inner
     }
 
-    /// The wrapped upstream, to change it between calls.
+    /// The wrapped Amazon, to change it between calls.
     pub fn inner_mut(&mut self) -> &mut U {
         &mut self.inner
     }
@@ -104,7 +104,7 @@ fn amazon_error(status: u16, code: &str, message: &str) -> Response {
     .with_header("x-amzn-RequestId", "00000000-0000-4000-8000-fa0170000000")
 }
 
-impl<U: Upstream> Upstream for Faults<U> {
+impl<U: Amazon> Amazon for Faults<U> {
     fn respond(&mut self, request: &Request) -> Result<Response, String> {
         self.requests += 1;
         let number = self.requests;

@@ -1,12 +1,16 @@
-//! One seam for every Amazon the host talks to: a recording ([`crate::har::Replay`]),
-//! the SP-API simulator ([`sim::Simulator`]), and wrappers that inject faults
-//! ([`fault::Faults`]) or write what passed as HAR ([`recorder::Recorder`]).
+//! Every Amazon the component can talk to, behind one seam ([`Amazon`], with a
+//! request and response type of its own): a recording replayed strictly
+//! ([`replay::Replay`] over [`har`] files), the SP-API simulator ([`sim::Simulator`]),
+//! and wrappers that inject faults ([`faults::Faults`]) or write what passed as HAR
+//! ([`recorder::Recorder`]).
 
-pub mod fault;
+pub mod faults;
+pub mod har;
 pub mod recorder;
+pub mod replay;
 pub mod sim;
 
-/// A request the component made, with its whole body.
+/// A request the component made, with its whole body: what every Amazon answers.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Request {
     /// The HTTP method, e.g. `GET`.
@@ -77,15 +81,15 @@ impl Response {
 }
 
 /// Where the component's HTTP requests go.
-pub trait Upstream: Send {
+pub trait Amazon: Send {
     /// Answers one request. `Err` means no answer arrived (no recording, a simulated
     /// timeout), described without secrets; the component sees a transport error.
     fn respond(&mut self, request: &Request) -> Result<Response, String>;
 }
 
-impl Upstream for crate::har::Replay {
+impl Amazon for replay::Replay {
     fn respond(&mut self, request: &Request) -> Result<Response, String> {
-        crate::har::Replay::respond(self, request)
+        replay::Replay::respond(self, request)
             .map(|answer| Response {
                 status: answer.status,
                 headers: answer.headers,

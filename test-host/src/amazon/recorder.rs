@@ -6,16 +6,16 @@
 
 use chrono::SecondsFormat;
 
-use super::{Request, Response, Upstream};
-use crate::har;
-use crate::runtime::VirtualClock;
+use super::{Amazon, Request, Response};
+use crate::amazon::har;
+use crate::embed::runtime::VirtualClock;
 
 /// What replaces a credential value.
 const REDACTED: &str = "(redacted)";
 /// Form fields and JSON members that hold credentials.
 const SECRET_FIELDS: [&str; 4] = ["client_secret", "refresh_token", "code", "access_token"];
 
-/// An [`Upstream`] that records what `inner` answers.
+/// An [`Amazon`] that records what `inner` answers.
 pub struct Recorder<U> {
     inner: U,
     clock: VirtualClock,
@@ -23,7 +23,7 @@ pub struct Recorder<U> {
     entries: Vec<har::Entry>,
 }
 
-impl<U: Upstream> Recorder<U> {
+impl<U: Amazon> Recorder<U> {
     /// Records `inner`'s exchanges, stamped with `clock`.
     pub fn new(inner: U, clock: VirtualClock) -> Self {
         Self {
@@ -42,12 +42,12 @@ impl<U: Upstream> Recorder<U> {
         }
     }
 
-    /// The wrapped upstream.
+    /// The wrapped Amazon.
     pub fn inner(&self) -> &U {
         &self.inner
     }
 
-    /// The wrapped upstream, to change it between calls.
+    /// The wrapped Amazon, to change it between calls.
     pub fn inner_mut(&mut self) -> &mut U {
         &mut self.inner
     }
@@ -78,7 +78,7 @@ impl<U: Upstream> Recorder<U> {
     }
 }
 
-impl<U: Upstream> Upstream for Recorder<U> {
+impl<U: Amazon> Amazon for Recorder<U> {
     fn respond(&mut self, request: &Request) -> Result<Response, String> {
         let started = self.clock.now();
         let answer = self.inner.respond(request);
@@ -215,7 +215,7 @@ mod tests {
 
     struct Echo;
 
-    impl Upstream for Echo {
+    impl Amazon for Echo {
         fn respond(&mut self, _: &Request) -> Result<Response, String> {
             Ok(Response::json(
                 200,

@@ -11,9 +11,11 @@ use std::time::Instant;
 use anyhow::Result;
 use serde::Serialize;
 
-use crate::kv::SqliteStore;
-use crate::runtime::{Allocation, COMPONENT, Limits, Plugin, Runtime, VirtualClock};
-use crate::simulate::{self, Options, Report};
+use crate::drive::simulate::{self, Options, Report};
+use crate::embed::kv::SqliteStorage;
+use crate::embed::runtime::{
+    Allocation, COMPONENT, ComponentInstance, Limits, Runtime, VirtualClock,
+};
 
 /// One line of the table.
 #[derive(Debug, Clone, Serialize)]
@@ -96,21 +98,21 @@ fn run(options: Options) -> Result<Report> {
 /// be: each call waits exactly for its bucket, never into a 429. Calls and virtual
 /// seconds to read the same backlog.
 fn v0_baseline(orders: usize) -> Result<(f64, f64)> {
-    use crate::upstream::{Request, Upstream};
+    use crate::amazon::{Amazon, Request};
     use amazon_marketplace::spapi::UsagePlan;
     use amazon_marketplace::spapi::pacing::Bucket;
 
     let start: chrono::DateTime<chrono::Utc> = simulate::START.parse()?;
     let clock = VirtualClock::new(start);
-    let world = crate::upstream::sim::World::generate(
-        &crate::upstream::sim::WorldSpec {
+    let world = crate::amazon::sim::World::generate(
+        &crate::amazon::sim::WorldSpec {
             orders,
             distinct_asins: 20,
-            ..crate::upstream::sim::WorldSpec::default()
+            ..crate::amazon::sim::WorldSpec::default()
         },
         start,
     );
-    let mut amazon = crate::upstream::sim::Simulator::new(
+    let mut amazon = crate::amazon::sim::Simulator::new(
         world,
         clock.clone(),
         vec!["ATVPDKIKX0DER".into()],
@@ -118,12 +120,12 @@ fn v0_baseline(orders: usize) -> Result<(f64, f64)> {
     );
     let form = format!(
         "grant_type=refresh_token&refresh_token={}&client_id={}&client_secret={}",
-        crate::scenario::PLACEHOLDER_REFRESH_TOKEN,
-        crate::scenario::PLACEHOLDER_CLIENT_ID,
-        crate::scenario::PLACEHOLDER_CLIENT_SECRET
+        crate::drive::scenario::PLACEHOLDER_REFRESH_TOKEN,
+        crate::drive::scenario::PLACEHOLDER_CLIENT_ID,
+        crate::drive::scenario::PLACEHOLDER_CLIENT_SECRET
     );
     // A client refreshes its access token when Amazon refuses it (it lives an hour).
-    let fetch_token = |amazon: &mut crate::upstream::sim::Simulator| -> Result<String> {
+    let fetch_token = |amazon: &mut crate::amazon::sim::Simulator| -> Result<String> {
         let answer = amazon
             .respond(&Request {
                 method: "POST".into(),
@@ -401,17 +403,17 @@ fn component(lines: &mut Vec<Line>, instances: usize) -> Result<()> {
     // The first instance pays for compiling the component; the rest are what a
     // host pays per store.
     let clock = VirtualClock::new(simulate::START.parse()?);
-    let upstream = Arc::new(Mutex::new(Nowhere));
-    drop(Plugin::new(
-        upstream.clone(),
-        SqliteStore::in_memory()?,
+    let amazon = Arc::new(Mutex::new(Nowhere));
+    drop(ComponentInstance::new(
+        amazon.clone(),
+        SqliteStorage::in_memory()?,
         clock.clone(),
     )?);
     let started = Instant::now();
     for _ in 0..instances {
-        drop(Plugin::new(
-            upstream.clone(),
-            SqliteStore::in_memory()?,
+        drop(ComponentInstance::new(
+            amazon.clone(),
+            SqliteStorage::in_memory()?,
             clock.clone(),
         )?);
     }
@@ -439,15 +441,15 @@ fn component(lines: &mut Vec<Line>, instances: usize) -> Result<()> {
         // SAFETY: the file was written just above by this process, and nothing else
         // writes it.
         let runtime = unsafe { Runtime::load(Allocation::OnDemand, &compiled) }?;
-        let plugin = Plugin::in_runtime(
+        let instance = ComponentInstance::in_runtime(
             &runtime,
-            upstream.clone(),
-            SqliteStore::in_memory()?,
+            amazon.clone(),
+            SqliteStorage::in_memory()?,
             clock.clone(),
             Limits::default(),
         )?;
         fastest = fastest.min(started.elapsed().as_secs_f64() * 1000.0);
-        drop((plugin, runtime));
+        drop((instance, runtime));
     }
     std::fs::remove_file(&compiled)?;
     lines.push(at_most(
@@ -463,15 +465,15 @@ fn component(lines: &mut Vec<Line>, instances: usize) -> Result<()> {
 /// The simulator, timed: how long the host spent answering, so that it can be
 /// taken out of the component's share.
 struct Timed {
-    amazon: crate::upstream::sim::Simulator,
+    amazon: crate::amazon::sim::Simulator,
     spent: std::time::Duration,
 }
 
-impl crate::upstream::Upstream for Timed {
+impl crate::amazon::Amazon for Timed {
     fn respond(
         &mut self,
-        request: &crate::upstream::Request,
-    ) -> std::result::Result<crate::upstream::Response, String> {
+        request: &crate::amazon::Request,
+    ) -> std::result::Result<crate::amazon::Response, String> {
         let started = Instant::now();
         let answer = self.amazon.respond(request);
         self.spent += started.elapsed();
@@ -484,7 +486,7 @@ impl crate::upstream::Upstream for Timed {
 struct Native {
     amazon: Arc<Mutex<Timed>>,
     clock: VirtualClock,
-    storage: SqliteStore,
+    storage: SqliteStorage,
 }
 
 impl amazon_marketplace::host::Host for Native {
@@ -492,9 +494,9 @@ impl amazon_marketplace::host::Host for Native {
         &self,
         request: amazon_marketplace::host::HttpRequest,
     ) -> std::result::Result<amazon_marketplace::host::HttpResponse, String> {
-        use crate::upstream::Upstream;
+        use crate::amazon::Amazon;
         let (parts, body) = request.into_parts();
-        let request = crate::upstream::Request::from_parts(&parts, body);
+        let request = crate::amazon::Request::from_parts(&parts, body);
         let answer = self
             .amazon
             .lock()
@@ -525,16 +527,16 @@ impl amazon_marketplace::host::Host for Native {
 }
 
 fn timed_simulator(orders: usize, clock: &VirtualClock) -> Arc<Mutex<Timed>> {
-    let world = crate::upstream::sim::World::generate(
-        &crate::upstream::sim::WorldSpec {
+    let world = crate::amazon::sim::World::generate(
+        &crate::amazon::sim::WorldSpec {
             orders,
             distinct_asins: 20,
-            ..crate::upstream::sim::WorldSpec::default()
+            ..crate::amazon::sim::WorldSpec::default()
         },
         clock.now(),
     );
     Arc::new(Mutex::new(Timed {
-        amazon: crate::upstream::sim::Simulator::new(
+        amazon: crate::amazon::sim::Simulator::new(
             world,
             clock.clone(),
             vec!["ATVPDKIKX0DER".into()],
@@ -552,16 +554,19 @@ fn import_cpu(orders: usize, wasm: bool) -> Result<f64> {
     let amazon = timed_simulator(orders, &clock);
     let started;
     if wasm {
-        let mut plugin = Plugin::new(amazon.clone(), SqliteStore::in_memory()?, clock.clone())?;
+        let mut instance =
+            ComponentInstance::new(amazon.clone(), SqliteStorage::in_memory()?, clock.clone())?;
         started = Instant::now();
-        import_all(&mut plugin, orders, &clock)?;
+        import_all(&mut instance, orders, &clock)?;
     } else {
         let host = Native {
             amazon: amazon.clone(),
             clock: clock.clone(),
-            storage: SqliteStore::in_memory()?,
+            storage: SqliteStorage::in_memory()?,
         };
-        let settings = native_settings(&crate::scenario::Settings::simulated("ATVPDKIKX0DER"));
+        let settings = native_settings(&crate::drive::scenario::Settings::simulated(
+            "ATVPDKIKX0DER",
+        ));
         let (mut imported, mut checkpoint) = (0, None::<String>);
         started = Instant::now();
         while imported < orders {
@@ -579,28 +584,28 @@ fn import_cpu(orders: usize, wasm: bool) -> Result<f64> {
 
 /// Imports `orders` through the component, the clock jumping to each
 /// `next-call-after`.
-fn import_all(plugin: &mut Plugin, orders: usize, clock: &VirtualClock) -> Result<()> {
-    let settings = crate::scenario::Settings::simulated("ATVPDKIKX0DER").to_wit();
+fn import_all(instance: &mut ComponentInstance, orders: usize, clock: &VirtualClock) -> Result<()> {
+    let settings = crate::drive::scenario::Settings::simulated("ATVPDKIKX0DER").to_wit();
     let (mut imported, mut checkpoint) = (0, None::<String>);
     while imported < orders {
-        let (batch, _) = plugin.import_orders(&settings, checkpoint.as_deref())?;
+        let (batch, _) = instance.import_orders(&settings, checkpoint.as_deref())?;
         let batch = batch.map_err(|e| anyhow::anyhow!("{e:?}"))?;
         imported += batch.orders.len();
         checkpoint = Some(batch.checkpoint);
-        clock.set(clock.now().max(simulate::time(&batch.next_call_after)));
+        clock.set(clock.now().max(crate::embed::time(&batch.next_call_after)));
     }
     Ok(())
 }
 
 fn native_settings(
-    settings: &crate::scenario::Settings,
+    settings: &crate::drive::scenario::Settings,
 ) -> amazon_marketplace::model::StoreSettings {
     use amazon_marketplace::model as m;
     m::StoreSettings {
         credentials: m::Credentials {
-            lwa_client_id: crate::scenario::PLACEHOLDER_CLIENT_ID.into(),
-            lwa_client_secret: crate::scenario::PLACEHOLDER_CLIENT_SECRET.into(),
-            refresh_token: crate::scenario::PLACEHOLDER_REFRESH_TOKEN.into(),
+            lwa_client_id: crate::drive::scenario::PLACEHOLDER_CLIENT_ID.into(),
+            lwa_client_secret: crate::drive::scenario::PLACEHOLDER_CLIENT_SECRET.into(),
+            refresh_token: crate::drive::scenario::PLACEHOLDER_REFRESH_TOKEN.into(),
             seller_id: settings.seller_id.clone(),
         },
         marketplace_id: settings.marketplace_id.clone(),
@@ -650,12 +655,12 @@ fn resident_bytes() -> f64 {
 fn tenants(lines: &mut Vec<Line>, orders: usize, held: usize) -> Result<()> {
     let clock = VirtualClock::new(simulate::START.parse()?);
     let amazon = timed_simulator(orders, &clock);
-    let mut plugin = Plugin::new(amazon, SqliteStore::in_memory()?, clock.clone())?;
-    import_all(&mut plugin, orders, &clock)?;
+    let mut instance = ComponentInstance::new(amazon, SqliteStorage::in_memory()?, clock.clone())?;
+    import_all(&mut instance, orders, &clock)?;
     lines.push(at_most(
         &format!("linear memory of a store that imported {orders} orders vs 2 MB"),
         "bytes",
-        plugin.peak_memory() as f64,
+        instance.peak_memory() as f64,
         2.0 * 1024.0 * 1024.0,
         1.0,
     ));
@@ -695,45 +700,74 @@ fn resident_per_instance(
     held: usize,
     clock: &VirtualClock,
 ) -> Result<f64> {
-    let upstream = Arc::new(Mutex::new(Nowhere));
-    let start = || -> Result<Plugin> {
-        let storage = SqliteStore::in_memory()?;
-        let mut plugin = match runtime {
-            Some(runtime) => Plugin::in_runtime(
+    let amazon = Arc::new(Mutex::new(Nowhere));
+    let start = || -> Result<ComponentInstance> {
+        let storage = SqliteStorage::in_memory()?;
+        let mut instance = match runtime {
+            Some(runtime) => ComponentInstance::in_runtime(
                 runtime,
-                upstream.clone(),
+                amazon.clone(),
                 storage,
                 clock.clone(),
                 Limits::default(),
             )?,
-            None => Plugin::new(upstream.clone(), storage, clock.clone())?,
+            None => ComponentInstance::new(amazon.clone(), storage, clock.clone())?,
         };
-        plugin.redact()?.0.map_err(|e| anyhow::anyhow!("{e:?}"))?;
-        Ok(plugin)
+        instance.redact()?.0.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        Ok(instance)
     };
     // The first instance pays for what every later one shares.
     drop(start()?);
     let before = resident_bytes();
-    let instances: Vec<Plugin> = (0..held).map(|_| start()).collect::<Result<_>>()?;
+    let instances: Vec<ComponentInstance> = (0..held).map(|_| start()).collect::<Result<_>>()?;
     // At least a page each: a delta the allocator hid is not a free instance.
     let each = ((resident_bytes() - before) / held as f64).max(4096.0);
     drop(instances);
     Ok(each)
 }
 
-/// An upstream for instances that make no call.
+/// An Amazon for instances that make no call.
 struct Nowhere;
 
-impl crate::upstream::Upstream for Nowhere {
+impl crate::amazon::Amazon for Nowhere {
     fn respond(
         &mut self,
-        _: &crate::upstream::Request,
-    ) -> std::result::Result<crate::upstream::Response, String> {
+        _: &crate::amazon::Request,
+    ) -> std::result::Result<crate::amazon::Response, String> {
         Err("no network in the benchmark".into())
     }
 }
 
 /// Runs the benchmark; `quick` uses smaller worlds (for a test of its form).
+impl std::fmt::Display for BenchReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let width = self.lines.iter().map(|l| l.name.len()).max().unwrap_or(4);
+        writeln!(
+            f,
+            "{:<width$} {:>12} {:>12} {:>8}  goal",
+            "line", "ours", "reference", "ratio"
+        )?;
+        let figure = |v: f64| match v.abs() {
+            a if a >= 1000.0 => format!("{v:.0}"),
+            a if a >= 10.0 => format!("{v:.1}"),
+            _ => format!("{v:.3}"),
+        };
+        for line in &self.lines {
+            writeln!(
+                f,
+                "{:<width$} {:>12} {:>12} {:>8.3}  {} {}",
+                line.name,
+                figure(line.ours),
+                figure(line.reference),
+                line.ratio,
+                line.goal,
+                if line.met { "met" } else { "MISSED" }
+            )?;
+        }
+        Ok(())
+    }
+}
+
 pub fn run_all(quick: bool) -> Result<BenchReport> {
     let mut lines = Vec::new();
     if quick {

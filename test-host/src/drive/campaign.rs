@@ -11,7 +11,7 @@ use rand::rngs::Xoshiro256PlusPlus;
 use rand::{RngExt, SeedableRng};
 use serde::Serialize;
 
-use crate::simulate::{self, Options};
+use crate::drive::simulate::{self, Options};
 
 /// Days each run goes on for, redaction included.
 const DAYS: u32 = 20;
@@ -122,6 +122,28 @@ fn run_seed(seed: u64, index: usize) -> u64 {
 }
 
 /// Runs the campaign; `on_run` is told after each run (for a progress bar).
+/// [`run`] with a progress bar on stderr when `progress` is set and there is more
+/// than one run.
+pub fn run_with_progress(runs: usize, seed: u64, progress: bool) -> Result<CampaignReport> {
+    let bar = (progress && runs > 1).then(|| {
+        let bar = indicatif::ProgressBar::new(runs as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} runs, {elapsed}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    });
+    let report = run(runs, seed, |done| {
+        if let Some(bar) = &bar {
+            bar.set_position(done as u64);
+        }
+    });
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    report
+}
+
 pub fn run(runs: usize, seed: u64, mut on_run: impl FnMut(usize)) -> Result<CampaignReport> {
     let mut report = CampaignReport {
         runs,
@@ -190,6 +212,55 @@ pub fn run(runs: usize, seed: u64, mut on_run: impl FnMut(usize)) -> Result<Camp
         on_run(index + 1);
     }
     Ok(report)
+}
+
+impl std::fmt::Display for CampaignReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "Fault campaign, seed {}: {} runs, {} ended with Amazon's truth",
+            self.seed, self.runs, self.passed
+        )?;
+        writeln!(
+            f,
+            "  handled       {} orders, {} labels, {} redaction directives",
+            self.orders, self.labels, self.directives
+        )?;
+        writeln!(
+            f,
+            "  injected      {} request faults, {} failed storage writes, {} host crashes",
+            self.faults_injected, self.failed_writes, self.crashes
+        )?;
+        writeln!(
+            f,
+            "  orders        lost {}, duplicated {}, stale {}",
+            self.orders_lost, self.orders_duplicated, self.orders_stale
+        )?;
+        writeln!(
+            f,
+            "  updates       lost {}, sent twice {}",
+            self.notifications_lost, self.notifications_sent_twice
+        )?;
+        writeln!(
+            f,
+            "  directives    lost {}, off time {}",
+            self.directives_lost, self.directives_off_time
+        )?;
+        writeln!(
+            f,
+            "  component     traps {}, hangs {}, secrets in storage {}; other errors {}",
+            self.traps, self.hangs, self.secrets_in_storage, self.errors
+        )?;
+        for failed in &self.failed_runs {
+            writeln!(
+                f,
+                "FAILED run, replay with --runs 1 --seed {}: {}",
+                failed.seed,
+                failed.problems.join("; ")
+            )?;
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

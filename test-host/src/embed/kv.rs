@@ -17,7 +17,7 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS kv (
     PRIMARY KEY (bucket, key)
 ) WITHOUT ROWID";
 
-/// Errors from [`SqliteStore`], each naming the kind of operation that failed.
+/// Errors from [`SqliteStorage`], each naming the kind of operation that failed.
 ///
 /// The SQLite message is part of the text rather than a `source()`, so error
 /// chains print it once.
@@ -41,14 +41,14 @@ pub enum KvError {
 
 /// A key-value store whose buckets all live in one SQLite database.
 #[derive(Debug)]
-pub struct SqliteStore {
+pub struct SqliteStorage {
     conn: Connection,
     /// Writes fail at random with this probability (a full disk, for fault runs),
     /// and how many did.
     write_faults: std::cell::RefCell<Option<(f64, Xoshiro256PlusPlus, usize)>>,
 }
 
-impl SqliteStore {
+impl SqliteStorage {
     /// Opens a fresh store that lives only as long as this value.
     pub fn in_memory() -> Result<Self, KvError> {
         let open_error = |cause| KvError::Open {
@@ -214,7 +214,7 @@ mod tests {
 
     #[test]
     fn set_get_overwrite_delete_exists() {
-        let store = SqliteStore::in_memory().unwrap();
+        let store = SqliteStorage::in_memory().unwrap();
         assert_eq!(store.get("b", "k").unwrap(), None);
         assert!(!store.exists("b", "k").unwrap());
 
@@ -235,7 +235,7 @@ mod tests {
 
     #[test]
     fn list_keys_pages_through_every_key_once() {
-        let store = SqliteStore::in_memory().unwrap();
+        let store = SqliteStorage::in_memory().unwrap();
         for key in ["e", "c", "a", "d", "b"] {
             store.set("b", key, key.as_bytes()).unwrap();
         }
@@ -266,7 +266,7 @@ mod tests {
 
     #[test]
     fn entries_are_sorted_by_key() {
-        let store = SqliteStore::in_memory().unwrap();
+        let store = SqliteStorage::in_memory().unwrap();
         store.set("b", "y", b"2").unwrap();
         store.set("b", "x", b"1").unwrap();
         assert_eq!(
@@ -289,10 +289,10 @@ mod tests {
                 .as_nanos()
         ));
         {
-            let store = SqliteStore::open(&path).unwrap();
+            let store = SqliteStorage::open(&path).unwrap();
             store.set("b", "k", b"kept").unwrap();
         }
-        let reopened = SqliteStore::open(&path).unwrap();
+        let reopened = SqliteStorage::open(&path).unwrap();
         let value = reopened.get("b", "k").unwrap();
         drop(reopened);
         for suffix in ["", "-wal", "-shm"] {
@@ -305,7 +305,7 @@ mod tests {
 
     #[test]
     fn full_storage_is_reported_as_write_failure() {
-        let store = SqliteStore::in_memory().unwrap();
+        let store = SqliteStorage::in_memory().unwrap();
         // Cap the database at its current size so the next large write cannot fit.
         let pages: i64 = store
             .conn

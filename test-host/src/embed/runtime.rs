@@ -1,6 +1,6 @@
 //! The wasmtime embedding. The engine, linker and pre-instantiated component are
-//! built once per process; each [`Plugin`] is one component instance (one connected
-//! store) with its own storage, clock and upstream.
+//! built once per process; each [`ComponentInstance`] is one component instance (one connected
+//! store) with its own storage, clock and amazon.
 
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
@@ -12,13 +12,12 @@ use http_body_util::{BodyExt, Full};
 use wasmtime::component::{Component, HasSelf, Linker, Resource, ResourceTable};
 use wasmtime::{Config, Engine, Store};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
-use wasmtime_wasi::{
-    HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView,
-};
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
-use crate::kv::SqliteStore;
-use crate::upstream::{Request as UpstreamRequest, Upstream};
+pub use super::clock::VirtualClock;
+use super::kv::SqliteStorage;
+use crate::amazon::{Amazon, Request as AmazonRequest};
 
 /// Host-side bindings of the component's world.
 pub mod bindings {
@@ -29,7 +28,7 @@ pub mod bindings {
         with: {
             "wasi:http": wasmtime_wasi_http::p2::bindings::http,
             "wasi:io": wasmtime_wasi::p2::bindings::io,
-            "wasi:keyvalue/store.bucket": crate::runtime::Bucket,
+            "wasi:keyvalue/store.bucket": crate::embed::runtime::Bucket,
         },
         additional_derives: [serde::Serialize, serde::Deserialize],
         require_store_data_send: true,
@@ -38,6 +37,19 @@ pub mod bindings {
 
 use bindings::wasi::keyvalue::store as kv;
 use bindings::wasi::logging::logging;
+
+/// A chrono time as a WIT datetime.
+pub fn datetime(at: DateTime<Utc>) -> bindings::wasi::clocks::wall_clock::Datetime {
+    bindings::wasi::clocks::wall_clock::Datetime {
+        seconds: u64::try_from(at.timestamp()).unwrap_or(0),
+        nanoseconds: at.timestamp_subsec_nanos(),
+    }
+}
+
+/// A WIT datetime as chrono's (the epoch when out of chrono's range).
+pub fn time(at: &bindings::wasi::clocks::wall_clock::Datetime) -> DateTime<Utc> {
+    DateTime::from_timestamp(at.seconds as i64, at.nanoseconds).unwrap_or_default()
+}
 
 /// The component, built by `build.rs` and embedded so the binary stands alone.
 pub const COMPONENT: &[u8] = include_bytes!(env!("PLUGIN_WASM"));
@@ -49,7 +61,7 @@ pub struct Exchange {
     pub method: String,
     /// Full URL.
     pub url: String,
-    /// Status answered, or `None` when the upstream had no answer.
+    /// Status answered, or `None` when Amazon had no answer.
     pub status: Option<u16>,
 }
 
@@ -64,73 +76,21 @@ pub struct LogLine {
     pub message: String,
 }
 
-/// The host's wall and monotonic clock, moved only by the host.
-#[derive(Clone)]
-pub struct VirtualClock {
-    now: Arc<Mutex<DateTime<Utc>>>,
-}
-
-impl VirtualClock {
-    /// A clock stopped at `start`.
-    pub fn new(start: DateTime<Utc>) -> Self {
-        Self {
-            now: Arc::new(Mutex::new(start)),
-        }
-    }
-
-    /// The current virtual time.
-    pub fn now(&self) -> DateTime<Utc> {
-        *self.now.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Moves the clock to `at`.
-    pub fn set(&self, at: DateTime<Utc>) {
-        *self.now.lock().unwrap_or_else(|p| p.into_inner()) = at;
-    }
-
-    fn since_epoch(&self) -> Duration {
-        self.now()
-            .signed_duration_since(DateTime::UNIX_EPOCH)
-            .to_std()
-            .unwrap_or_default()
-    }
-}
-
-impl HostWallClock for VirtualClock {
-    fn resolution(&self) -> Duration {
-        Duration::from_nanos(1)
-    }
-
-    fn now(&self) -> Duration {
-        self.since_epoch()
-    }
-}
-
-impl HostMonotonicClock for VirtualClock {
-    fn resolution(&self) -> u64 {
-        1
-    }
-
-    fn now(&self) -> u64 {
-        u64::try_from(self.since_epoch().as_nanos()).unwrap_or(u64::MAX)
-    }
-}
-
 /// Shared between the store and the caller: what happened during a call.
 #[derive(Default)]
 struct Journal {
     exchanges: Vec<Exchange>,
-    /// Requests the upstream could not answer; any of these fails a replay.
+    /// Requests Amazon could not answer; any of these fails a replay.
     failures: Vec<String>,
 }
 
-/// Sends every outgoing request to the upstream instead of the network.
-struct UpstreamHooks {
-    upstream: Arc<Mutex<dyn Upstream>>,
+/// Sends every outgoing request to the caller's Amazon instead of the network.
+struct AmazonHooks {
+    amazon: Arc<Mutex<dyn Amazon>>,
     journal: Arc<Mutex<Journal>>,
 }
 
-impl WasiHttpHooks for UpstreamHooks {
+impl WasiHttpHooks for AmazonHooks {
     fn send_request(
         &mut self,
         request: http::Request<WasiBody>,
@@ -144,19 +104,20 @@ impl WasiHttpHooks for UpstreamHooks {
                 )>,
             > + Send,
     > {
-        let upstream = self.upstream.clone();
+        let amazon = self.amazon.clone();
         let journal = self.journal.clone();
         Box::new(async move {
             let (parts, body) = request.into_parts();
             let body = body.collect().await?.to_bytes();
-            let recorded = UpstreamRequest::from_parts(&parts, body.to_vec());
+            let recorded = AmazonRequest::from_parts(&parts, body.to_vec());
             // The sandbox: only Amazon's hosts, within the size limits.
-            if let Some(reason) = crate::sandbox::refuse(&recorded.url, recorded.body.len()) {
+            if let Some(reason) = crate::embed::sandbox::refuse(&recorded.url, recorded.body.len())
+            {
                 let mut journal = journal.lock().unwrap_or_else(|p| p.into_inner());
                 journal.failures.push(format!("egress refused: {reason}"));
                 return Err(wasmtime_wasi_http::Error::HttpRequestDenied);
             }
-            let answer = upstream
+            let answer = amazon
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .respond(&recorded);
@@ -167,12 +128,12 @@ impl WasiHttpHooks for UpstreamHooks {
                 status: None,
             };
             let answer = match answer {
-                Ok(answer) if answer.body.len() > crate::sandbox::MAX_RESPONSE_BODY => {
+                Ok(answer) if answer.body.len() > crate::embed::sandbox::MAX_RESPONSE_BODY => {
                     let size = answer.body.len();
                     journal.exchanges.push(exchange);
                     journal.failures.push(format!(
                         "an answer of {size} bytes is over the {}-byte limit",
-                        crate::sandbox::MAX_RESPONSE_BODY
+                        crate::embed::sandbox::MAX_RESPONSE_BODY
                     ));
                     return Err(wasmtime_wasi_http::Error::HttpResponseBodySize(Some(
                         size as u64,
@@ -186,7 +147,7 @@ impl WasiHttpHooks for UpstreamHooks {
                 }
             };
             // The answer must be a valid HTTP response before it counts as one: an
-            // impossible status or header is the upstream's failure, not an answer.
+            // impossible status or header is Amazon's failure, not an answer.
             let mut response = http::Response::builder().status(answer.status);
             for (name, value) in &answer.headers {
                 response = response.header(name, value);
@@ -225,8 +186,8 @@ pub struct HostState {
     wasi: WasiCtx,
     http: WasiHttpCtx,
     table: ResourceTable,
-    hooks: UpstreamHooks,
-    storage: SqliteStore,
+    hooks: AmazonHooks,
+    storage: SqliteStorage,
     logs: Vec<LogLine>,
     limits: Metered,
 }
@@ -303,7 +264,7 @@ impl WasiHttpView for HostState {
     }
 }
 
-fn storage_error(error: crate::kv::KvError) -> kv::Error {
+fn storage_error(error: crate::embed::kv::KvError) -> kv::Error {
     kv::Error::Other(error.to_string())
 }
 
@@ -526,7 +487,7 @@ pub fn component_type() -> Result<(Engine, wasmtime::component::types::Component
 pub struct CallRecord {
     /// HTTP exchanges, in order.
     pub exchanges: Vec<Exchange>,
-    /// Requests the upstream could not answer.
+    /// Requests Amazon could not answer.
     pub failures: Vec<String>,
     /// The component's log lines.
     pub logs: Vec<LogLine>,
@@ -535,8 +496,10 @@ pub struct CallRecord {
 }
 
 /// One component instance: one connected store.
-pub struct Plugin {
+pub struct ComponentInstance {
     store: Store<HostState>,
+    amazon: Arc<Mutex<dyn Amazon>>,
+    limits: Limits,
     instance: bindings::OrderSource,
     journal: Arc<Mutex<Journal>>,
     stderr: MemoryOutputPipe,
@@ -545,34 +508,34 @@ pub struct Plugin {
     deadline: u64,
 }
 
-impl Plugin {
-    /// Instantiates the component with its own storage, clock and upstream, within
+impl ComponentInstance {
+    /// Instantiates the component with its own storage, clock and amazon, within
     /// the default [`Limits`].
     pub fn new(
-        upstream: Arc<Mutex<dyn Upstream>>,
-        storage: SqliteStore,
+        amazon: Arc<Mutex<dyn Amazon>>,
+        storage: SqliteStorage,
         clock: VirtualClock,
     ) -> Result<Self> {
-        Self::with_limits(upstream, storage, clock, Limits::default())
+        Self::with_limits(amazon, storage, clock, Limits::default())
     }
 
-    /// [`Plugin::new`] within `limits`: an instance that exceeds them gets an error,
+    /// [`ComponentInstance::new`] within `limits`: an instance that exceeds them gets an error,
     /// and the host carries on.
     pub fn with_limits(
-        upstream: Arc<Mutex<dyn Upstream>>,
-        storage: SqliteStore,
+        amazon: Arc<Mutex<dyn Amazon>>,
+        storage: SqliteStorage,
         clock: VirtualClock,
         limits: Limits,
     ) -> Result<Self> {
-        Self::in_runtime(runtime()?, upstream, storage, clock, limits)
+        Self::in_runtime(runtime()?, amazon, storage, clock, limits)
     }
 
-    /// [`Plugin::with_limits`] in a runtime of the caller's (another allocator, or a
+    /// [`ComponentInstance::with_limits`] in a runtime of the caller's (another allocator, or a
     /// component loaded from its compiled bytes).
     pub fn in_runtime(
         runtime: &Runtime,
-        upstream: Arc<Mutex<dyn Upstream>>,
-        storage: SqliteStore,
+        amazon: Arc<Mutex<dyn Amazon>>,
+        storage: SqliteStorage,
         clock: VirtualClock,
         limits: Limits,
     ) -> Result<Self> {
@@ -587,8 +550,8 @@ impl Plugin {
             wasi,
             http: WasiHttpCtx::new(),
             table: ResourceTable::new(),
-            hooks: UpstreamHooks {
-                upstream,
+            hooks: AmazonHooks {
+                amazon: amazon.clone(),
                 journal: journal.clone(),
             },
             storage,
@@ -619,6 +582,8 @@ impl Plugin {
             .map_err(|e| anyhow::Error::from(e).context("instantiating the component"))?;
         Ok(Self {
             store,
+            amazon,
+            limits,
             instance,
             journal,
             stderr,
@@ -634,8 +599,23 @@ impl Plugin {
 
     /// Ends the instance (as a crash would) and hands back its storage, so a new
     /// instance can start on what the old one left.
-    pub fn into_storage(self) -> SqliteStore {
+    pub fn into_storage(self) -> SqliteStorage {
         self.store.into_data().storage
+    }
+
+    /// Ends the instance (as a crash or a trap would) and starts a fresh one on the
+    /// storage it left, with the same Amazon, clock and limits, in the process's
+    /// runtime.
+    pub fn restart(&mut self) -> Result<()> {
+        let placeholder = SqliteStorage::in_memory()?;
+        let storage = std::mem::replace(&mut self.store.data_mut().storage, placeholder);
+        *self = Self::with_limits(
+            self.amazon.clone(),
+            storage,
+            self.clock.clone(),
+            self.limits,
+        )?;
+        Ok(())
     }
 
     /// The instance's clock.
@@ -644,7 +624,7 @@ impl Plugin {
     }
 
     /// The instance's storage, e.g. for a dump or an assertion.
-    pub fn storage(&self) -> &SqliteStore {
+    pub fn storage(&self) -> &SqliteStorage {
         &self.store.data().storage
     }
 

@@ -19,7 +19,7 @@ const DOCUMENT_HOST_SUFFIX: &str = ".amazonaws.com";
 /// is under 6 MB.
 pub const MAX_REQUEST_BODY: usize = 8 << 20;
 /// The largest answer the host hands over: a page of 100 complete orders is far
-/// below this; more is an upstream gone wrong.
+/// below this; more is an answer gone wrong.
 pub const MAX_RESPONSE_BODY: usize = 16 << 20;
 
 /// Why a request is refused, or `None` when it may go.

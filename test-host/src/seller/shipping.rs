@@ -10,22 +10,12 @@ use std::sync::{Arc, Mutex};
 use anyhow::Result;
 use chrono::{DateTime, Duration, Utc};
 
-use super::{HostDatabase, NotificationReport, Upstream, lock, time};
-use crate::runtime::bindings as wit;
-use crate::runtime::{Plugin, VirtualClock};
-use crate::scenario::datetime;
-use crate::upstream::sim::Shipping;
-
-/// What a step did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Did {
-    /// Nothing was due.
-    Nothing,
-    /// A call, or labels created.
-    Something,
-    /// The host crashed after a call: restart the component.
-    Crashed,
-}
+use super::database::{Held, HostDatabase};
+use super::report::{NotificationReport, percentile};
+use super::{Did, SimulatedAmazon, datetime, leaks, lock, time};
+use crate::amazon::sim::Shipping;
+use crate::embed::runtime::bindings as wit;
+use crate::embed::{ComponentInstance, VirtualClock};
 
 /// What the redaction schedule of a label depends on, as the host knows it.
 #[derive(Debug, Clone)]
@@ -60,7 +50,7 @@ struct HostLabel {
 }
 
 /// The host's labels and its timers.
-pub struct Shipper {
+pub struct ShippingDesk {
     interval: Duration,
     batch: usize,
     next_batch_at: Option<DateTime<Utc>>,
@@ -84,7 +74,7 @@ pub struct Shipper {
     pub leaked: usize,
 }
 
-impl Shipper {
+impl ShippingDesk {
     /// `per_hour` labels an hour, `batch` per call, from `start`.
     pub fn new(
         per_hour: f64,
@@ -161,11 +151,12 @@ impl Shipper {
         }
     }
 
-    /// Does what is due at `now`.
+    /// Does what is due at the clock's time: hands over labels, delivers queued
+    /// updates, or creates the next batch of labels.
     pub fn step(
         &mut self,
-        plugin: &mut Plugin,
-        upstream: &Arc<Mutex<Upstream>>,
+        instance: &mut ComponentInstance,
+        amazon: &Arc<Mutex<SimulatedAmazon>>,
         clock: &VirtualClock,
         settings: &wit::StoreSettings,
         db: &HostDatabase,
@@ -173,152 +164,178 @@ impl Shipper {
     ) -> Result<Did> {
         let now = clock.now();
         if !self.unsent.is_empty() && self.resend_at.is_none_or(|at| at <= now) {
-            let labels: Vec<wit::LabelEvent> = self
-                .unsent
-                .iter()
-                .filter_map(|id| self.labels.get(id))
-                .map(|l| l.event.clone())
-                .collect();
-            self.label_calls += 1;
-            let (result, record) = plugin.on_label_created(settings, &labels)?;
-            self.leaked += super::leaks(&result, &record);
-            if self.crash() {
-                return Ok(Did::Crashed);
-            }
-            match result {
-                Ok(outcomes) => {
-                    self.unsent.clear();
-                    self.resend_at = None;
-                    self.record(&outcomes);
-                    self.last_activity = Some(now);
-                    // Not kept by the component's storage: the label goes again.
-                    for outcome in &outcomes {
-                        if let wit::NotificationResult::NotSent(
-                            wit::NotSentReason::StorageFailed(_),
-                        ) = &outcome.outcome
-                        {
-                            if let Some(label) = self.labels.get_mut(&outcome.label_id) {
-                                label.outcome = None;
-                            }
-                            self.unsent.push(outcome.label_id.clone());
-                            self.resend_at = Some(now + Duration::seconds(60));
-                        }
-                    }
-                }
-                // The host tries again a minute later; the labels stay unsent.
-                Err(_) => self.resend_at = Some(now + Duration::seconds(60)),
-            }
-            return Ok(Did::Something);
+            return self.hand_over(instance, settings, now);
         }
         if self.next_delivery.is_some_and(|at| at <= now) {
-            self.delivery_calls += 1;
-            let (result, record) = plugin.deliver_notifications(settings)?;
-            self.leaked += super::leaks(&result, &record);
-            if self.crash() {
-                return Ok(Did::Crashed);
-            }
-            match result {
-                Ok(report) => {
-                    self.next_delivery = None;
-                    if !report.outcomes.is_empty() {
-                        self.last_activity = Some(now);
-                    }
-                    self.record(&report.outcomes);
-                    self.next_delivery = report.next_call_after.as_ref().map(time);
-                    // Nothing left in the outbox: a label still waiting lost its
-                    // outcome with a report; the host asks about it.
-                    if self.next_delivery.is_none() {
-                        self.after_crash();
-                    }
-                }
-                Err(_) => self.next_delivery = Some(now + Duration::seconds(60)),
-            }
-            return Ok(Did::Something);
+            return self.deliver(instance, settings, now);
         }
         if self.next_batch_at.is_some_and(|at| at <= now) {
-            let candidates: Vec<(&String, &super::Held)> = db
-                .orders
-                .iter()
-                .filter(|(id, held)| {
-                    held.status == "UNSHIPPED"
-                        && !held.amazon_fulfilled
-                        && !self.labelled.contains(*id)
-                })
-                .take(self.batch)
-                .collect();
-            if candidates.is_empty() {
-                // No order will need a label any more: the backlog is in and
-                // Amazon's changes are over.
-                let quiet =
-                    backlog_read && lock(upstream).inner().inner().world().pending_changes() == 0;
-                self.next_batch_at = if quiet {
-                    None
-                } else {
-                    Some(now + self.interval)
-                };
-                return Ok(Did::Something);
-            }
-            self.batches += 1;
-            let batch_id = format!("B{}", self.batches);
-            for (order_id, held) in candidates {
-                let serial = self.labels.len() + 1;
-                let label_id = format!("L{serial}");
-                // A mix of the seed's cases: a quarter without automatic tracking,
-                // and a third of the tracked ones planned to ship in five days but
-                // picked up and delivered before that.
-                let tracked = !serial.is_multiple_of(4);
-                let early = tracked && serial.is_multiple_of(3);
-                let ship_date = if early {
-                    now + Duration::days(5)
-                } else {
-                    now + Duration::hours(1)
-                };
-                let event = wit::LabelEvent {
-                    label_id: label_id.clone(),
-                    orders: vec![wit::LabelOrder {
-                        order_id: order_id.clone(),
-                        items: held
-                            .lines
-                            .iter()
-                            .filter(|(_, quantity)| *quantity > 0)
-                            .map(|(id, quantity)| wit::LabelItem {
-                                order_item_id: id.clone(),
-                                quantity: *quantity,
-                            })
-                            .collect(),
-                    }],
-                    // As hosts type them: Amazon's list has the first two (spelled
-                    // otherwise), not the third.
-                    carrier_code: ["ups", "United States Postal Service", "Acme Couriers"]
-                        [serial % 3]
-                        .into(),
-                    carrier_name: None,
-                    service: Some("Ground".into()),
-                    tracking_number: format!("1ZSIM{serial:010}"),
-                    ship_date: datetime(ship_date),
-                    created_at: datetime(now),
-                    carrier_fee: None,
-                    automatic_tracking: tracked,
-                    batch_id: Some(batch_id.clone()),
-                };
-                self.labelled.insert(order_id.clone());
-                self.unsent.push(label_id.clone());
-                self.labels.insert(
-                    label_id,
-                    HostLabel {
-                        event,
-                        order_id: order_id.clone(),
-                        created_at: now,
-                        ship_date,
-                        early,
-                        outcome: None,
-                    },
-                );
-            }
-            self.next_batch_at = Some(now + self.interval);
-            return Ok(Did::Something);
+            return Ok(self.create_batch(amazon, db, backlog_read, now));
         }
         Ok(Did::Nothing)
+    }
+
+    /// Hands the labels without an outcome to `on-label-created`.
+    fn hand_over(
+        &mut self,
+        instance: &mut ComponentInstance,
+        settings: &wit::StoreSettings,
+        now: DateTime<Utc>,
+    ) -> Result<Did> {
+        let labels: Vec<wit::LabelEvent> = self
+            .unsent
+            .iter()
+            .filter_map(|id| self.labels.get(id))
+            .map(|l| l.event.clone())
+            .collect();
+        self.label_calls += 1;
+        let (result, record) = instance.on_label_created(settings, &labels)?;
+        self.leaked += leaks(&result, &record);
+        if self.crash() {
+            return Ok(Did::Crashed);
+        }
+        match result {
+            Ok(outcomes) => {
+                self.unsent.clear();
+                self.resend_at = None;
+                self.record(&outcomes);
+                self.last_activity = Some(now);
+                // Not kept by the component's storage: the label goes again.
+                for outcome in &outcomes {
+                    if let wit::NotificationResult::NotSent(wit::NotSentReason::StorageFailed(_)) =
+                        &outcome.outcome
+                    {
+                        if let Some(label) = self.labels.get_mut(&outcome.label_id) {
+                            label.outcome = None;
+                        }
+                        self.unsent.push(outcome.label_id.clone());
+                        self.resend_at = Some(now + Duration::seconds(60));
+                    }
+                }
+            }
+            // The host tries again a minute later; the labels stay unsent.
+            Err(_) => self.resend_at = Some(now + Duration::seconds(60)),
+        }
+        Ok(Did::Something)
+    }
+
+    /// Calls `deliver-notifications` for the queued updates now due.
+    fn deliver(
+        &mut self,
+        instance: &mut ComponentInstance,
+        settings: &wit::StoreSettings,
+        now: DateTime<Utc>,
+    ) -> Result<Did> {
+        self.delivery_calls += 1;
+        let (result, record) = instance.deliver_notifications(settings)?;
+        self.leaked += leaks(&result, &record);
+        if self.crash() {
+            return Ok(Did::Crashed);
+        }
+        match result {
+            Ok(report) => {
+                self.next_delivery = None;
+                if !report.outcomes.is_empty() {
+                    self.last_activity = Some(now);
+                }
+                self.record(&report.outcomes);
+                self.next_delivery = report.next_call_after.as_ref().map(time);
+                // Nothing left in the outbox: a label still waiting lost its
+                // outcome with a report; the host asks about it.
+                if self.next_delivery.is_none() {
+                    self.after_crash();
+                }
+            }
+            Err(_) => self.next_delivery = Some(now + Duration::seconds(60)),
+        }
+        Ok(Did::Something)
+    }
+
+    /// Creates labels for up to a batch of unshipped orders the host holds.
+    fn create_batch(
+        &mut self,
+        amazon: &Arc<Mutex<SimulatedAmazon>>,
+        db: &HostDatabase,
+        backlog_read: bool,
+        now: DateTime<Utc>,
+    ) -> Did {
+        let candidates: Vec<(&String, &Held)> = db
+            .orders
+            .iter()
+            .filter(|(id, held)| {
+                held.status == "UNSHIPPED" && !held.amazon_fulfilled && !self.labelled.contains(*id)
+            })
+            .take(self.batch)
+            .collect();
+        if candidates.is_empty() {
+            // No order will need a label any more: the backlog is in and
+            // Amazon's changes are over.
+            let quiet = backlog_read && lock(amazon).simulator().world().pending_changes() == 0;
+            self.next_batch_at = if quiet {
+                None
+            } else {
+                Some(now + self.interval)
+            };
+            return Did::Something;
+        }
+        self.batches += 1;
+        let batch_id = format!("B{}", self.batches);
+        for (order_id, held) in candidates {
+            let serial = self.labels.len() + 1;
+            let label_id = format!("L{serial}");
+            // A mix of the seed's cases: a quarter without automatic tracking,
+            // and a third of the tracked ones planned to ship in five days but
+            // picked up and delivered before that.
+            let tracked = !serial.is_multiple_of(4);
+            let early = tracked && serial.is_multiple_of(3);
+            let ship_date = if early {
+                now + Duration::days(5)
+            } else {
+                now + Duration::hours(1)
+            };
+            let event = wit::LabelEvent {
+                label_id: label_id.clone(),
+                orders: vec![wit::LabelOrder {
+                    order_id: order_id.clone(),
+                    items: held
+                        .lines
+                        .iter()
+                        .filter(|(_, quantity)| *quantity > 0)
+                        .map(|(id, quantity)| wit::LabelItem {
+                            order_item_id: id.clone(),
+                            quantity: *quantity,
+                        })
+                        .collect(),
+                }],
+                // As hosts type them: Amazon's list has the first two (spelled
+                // otherwise), not the third.
+                carrier_code: ["ups", "United States Postal Service", "Acme Couriers"][serial % 3]
+                    .into(),
+                carrier_name: None,
+                service: Some("Ground".into()),
+                tracking_number: format!("1ZSIM{serial:010}"),
+                ship_date: datetime(ship_date),
+                created_at: datetime(now),
+                carrier_fee: None,
+                automatic_tracking: tracked,
+                batch_id: Some(batch_id.clone()),
+            };
+            self.labelled.insert(order_id.clone());
+            self.unsent.push(label_id.clone());
+            self.labels.insert(
+                label_id,
+                HostLabel {
+                    event,
+                    order_id: order_id.clone(),
+                    created_at: now,
+                    ship_date,
+                    early,
+                    outcome: None,
+                },
+            );
+        }
+        self.next_batch_at = Some(now + self.interval);
+        Did::Something
     }
 
     /// The host died before storing the outcomes (and the component was restarted
@@ -438,8 +455,8 @@ impl Shipper {
                 Some(_) => report.host_mismatches += usize::from(accepted.is_none()),
             }
         }
-        report.lag_p50_seconds = super::percentile(&mut lags, 0.5);
-        report.lag_p99_seconds = super::percentile(&mut lags, 0.99);
+        report.lag_p50_seconds = percentile(&mut lags, 0.5);
+        report.lag_p99_seconds = percentile(&mut lags, 0.99);
         report.lag_max_seconds = lags.last().copied().unwrap_or(0.0);
         report
     }

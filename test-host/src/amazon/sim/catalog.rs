@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use serde_json::{Value, json};
 
 use super::orders::error;
-use crate::upstream::Response;
+use crate::amazon::Response;
 
 const DATASETS: [&str; 10] = [
     "attributes",

@@ -24,8 +24,8 @@ use bucket::TokenBucket;
 pub use shipping::{Attempt, Shipping};
 pub use world::{SimOrder, World, WorldSpec};
 
-use super::{Request, Response, Upstream};
-use crate::runtime::VirtualClock;
+use super::{Amazon, Request, Response};
+use crate::embed::runtime::VirtualClock;
 
 /// Login with Amazon's host.
 const LWA_HOST: &str = "api.amazon.com";
@@ -321,7 +321,7 @@ impl Simulator {
     }
 }
 
-impl Upstream for Simulator {
+impl Amazon for Simulator {
     fn respond(&mut self, request: &Request) -> Result<Response, String> {
         let now = self.clock.now();
         self.world.advance_to(now);

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::world::{SimOrder, World, stamp};
-use crate::upstream::Response;
+use crate::amazon::Response;
 
 const PARAMETERS: [&str; 10] = [
     "createdAfter",
@@ -123,11 +123,26 @@ pub fn search_orders(world: &World, query: &[(String, String)], now: DateTime<Ut
     }
 }
 
-fn search(
-    world: &World,
-    query: &[(String, String)],
-    now: DateTime<Utc>,
-) -> Result<Value, Response> {
+/// The date filter of a searchOrders request: creation or last update, the
+/// interval it asks for (`before` defaults to two minutes ago), and the name of the
+/// interval's end as the answer repeats it.
+struct DateFilter {
+    created: bool,
+    after: DateTime<Utc>,
+    before: DateTime<Utc>,
+    before_name: &'static str,
+}
+
+/// The value of the query parameter `name`.
+fn param<'q>(query: &'q [(String, String)], name: &str) -> Option<&'q str> {
+    query
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// Each parameter is one the model defines, given once.
+fn check_parameters(query: &[(String, String)]) -> Result<(), Response> {
     let mut seen = BTreeSet::new();
     for (name, _) in query {
         if !PARAMETERS.contains(&name.as_str()) {
@@ -139,13 +154,12 @@ fn search(
             return Err(invalid(format!("{name} is given more than once")));
         }
     }
-    let get = |name: &str| {
-        query
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    };
+    Ok(())
+}
 
+/// One date family, its interval in order and at least two minutes old.
+fn date_filter(query: &[(String, String)], now: DateTime<Utc>) -> Result<DateFilter, Response> {
+    let get = |name: &str| param(query, name);
     let created = get("createdAfter").is_some() || get("createdBefore").is_some();
     let updated = get("lastUpdatedAfter").is_some() || get("lastUpdatedBefore").is_some();
     if created && updated {
@@ -187,6 +201,33 @@ fn search(
             "{after_name} must be at least two minutes before the time of the request"
         )));
     }
+    Ok(DateFilter {
+        created,
+        after,
+        before,
+        before_name,
+    })
+}
+
+fn search(
+    world: &World,
+    query: &[(String, String)],
+    now: DateTime<Utc>,
+) -> Result<Value, Response> {
+    check_parameters(query)?;
+    let get = |name: &str| {
+        query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+
+    let DateFilter {
+        created,
+        after,
+        before,
+        before_name,
+    } = date_filter(query, now)?;
     let statuses = list(
         "fulfillmentStatuses",
         get("fulfillmentStatuses"),
@@ -317,7 +358,7 @@ pub fn get_order(world: &World, order_id: &str, query: &[(String, String)]) -> R
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::upstream::sim::world::WorldSpec;
+    use crate::amazon::sim::world::WorldSpec;
 
     fn start() -> DateTime<Utc> {
         DateTime::parse_from_rfc3339("2026-11-20T15:00:00Z")

@@ -17,7 +17,7 @@ use amazon_marketplace::spapi::carriers::CARRIER_CODES;
 
 use super::orders::error;
 use super::world::{World, stamp};
-use crate::upstream::{Request, Response};
+use crate::amazon::{Request, Response};
 
 /// Where feed documents live (Amazon's are S3 pre-signed URLs).
 pub const DOCUMENT_HOST: &str = "tortuga-prod-na.s3-external-1.amazonaws.com";

@@ -6,7 +6,7 @@
 use serde_json::{Value, json};
 
 use super::world::{World, stamp};
-use crate::upstream::Response;
+use crate::amazon::Response;
 
 /// Orders per getOrders page.
 const PAGE: usize = 100;

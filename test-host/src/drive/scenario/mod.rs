@@ -17,13 +17,15 @@ use std::sync::{Arc, Mutex};
 use anyhow::{Context, Result, bail};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
-use wasmtime::component::types::{ComponentItem, Type};
 
-use crate::har::{Har, Replay};
-use crate::kv::SqliteStore;
-use crate::runtime::bindings::{self as wit, wasi::clocks::wall_clock::Datetime};
-use crate::runtime::{CallRecord, Plugin, VirtualClock};
+use crate::amazon::{har::Har, replay::Replay};
+use crate::embed::kv::SqliteStorage;
+mod print;
+
+use crate::drive::wit_json;
+use crate::embed::datetime;
+use crate::embed::runtime::bindings as wit;
+use crate::embed::runtime::{CallRecord, ComponentInstance, VirtualClock};
 
 /// Placeholder credentials: replay ignores credential values, so none are real.
 pub const PLACEHOLDER_CLIENT_ID: &str = "amzn1.application-oa2-client.placeholder";
@@ -282,14 +284,6 @@ impl Label {
     }
 }
 
-/// A WIT datetime.
-pub fn datetime(at: DateTime<Utc>) -> Datetime {
-    Datetime {
-        seconds: u64::try_from(at.timestamp()).unwrap_or(0),
-        nanoseconds: at.timestamp_subsec_nanos(),
-    }
-}
-
 /// What an export returned: the WIT value or error, as JSON.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -308,12 +302,12 @@ pub enum Outcome {
 impl Outcome {
     /// The result of the export `call`, in the WIT's own names.
     fn from_result<T: Serialize>(call: Call, result: Result<T, wit::Error>) -> Self {
-        let (ok, err) = result_types(call);
+        let (ok, err) = wit_json::result_types(call.export_name());
         match result {
-            Ok(value) => Outcome::Ok(in_wit_names(to_json(&value), ok.as_ref())),
+            Ok(value) => Outcome::Ok(wit_json::render(&value, ok.as_ref())),
             Err(error) => Outcome::Err {
                 case: error_case(&error).to_owned(),
-                error: in_wit_names(to_json(&error), err.as_ref()),
+                error: wit_json::render(&error, err.as_ref()),
             },
         }
     }
@@ -324,110 +318,6 @@ impl Outcome {
             Outcome::Ok(_) => "ok",
             Outcome::Err { case, .. } => case,
         }
-    }
-}
-
-fn to_json<T: Serialize>(value: &T) -> serde_json::Value {
-    serde_json::to_value(value)
-        .unwrap_or_else(|e| serde_json::Value::String(format!("unserializable: {e}")))
-}
-
-/// The `ok` and `err` types of the export `call`, from the compiled component.
-fn result_types(call: Call) -> (Option<Type>, Option<Type>) {
-    let Ok((engine, component)) = crate::runtime::component_type() else {
-        return (None, None);
-    };
-    let name = call.export_name();
-    match component.get_export(&engine, name).map(|export| export.ty) {
-        Some(ComponentItem::ComponentFunc(func)) => match func.results().next() {
-            Some(Type::Result(result)) => (result.ok(), result.err()),
-            _ => (None, None),
-        },
-        _ => (None, None),
-    }
-}
-
-/// A value as the Rust bindings serialise it, in the WIT's own names instead:
-/// kebab-case fields and cases, `ok`/`err`, and WIT datetimes as RFC 3339 text.
-/// Walked with the WIT type, so a string is renamed only where it is a case.
-fn in_wit_names(value: Value, ty: Option<&Type>) -> Value {
-    let same = |rust: &str, wit: &str| {
-        let plain = |name: &str| name.replace(['-', '_'], "").to_lowercase();
-        plain(rust) == plain(wit)
-    };
-    match (value, ty) {
-        (Value::Object(map), Some(Type::Record(record))) => {
-            let fields: Vec<_> = record.fields().collect();
-            if fields.len() == 2 && fields[0].name == "seconds" && fields[1].name == "nanoseconds" {
-                let seconds = map["seconds"].as_i64().unwrap_or(0);
-                let nanos = map["nanoseconds"]
-                    .as_u64()
-                    .and_then(|n| u32::try_from(n).ok())
-                    .unwrap_or(0);
-                if let Some(at) = DateTime::from_timestamp(seconds, nanos) {
-                    return Value::String(at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true));
-                }
-            }
-            let mut map = map;
-            let mut out = serde_json::Map::new();
-            for field in fields {
-                let key = map.keys().find(|key| same(key, field.name)).cloned();
-                if let Some(value) = key.and_then(|key| map.remove(&key)) {
-                    out.insert(field.name.to_owned(), in_wit_names(value, Some(&field.ty)));
-                }
-            }
-            Value::Object(out)
-        }
-        (Value::String(case), Some(Type::Enum(cases))) => Value::String(
-            cases
-                .names()
-                .find(|name| same(&case, name))
-                .map_or(case.clone(), str::to_owned),
-        ),
-        (Value::String(case), Some(Type::Variant(variant))) => Value::String(
-            variant
-                .cases()
-                .find(|c| same(&case, c.name))
-                .map_or(case.clone(), |c| c.name.to_owned()),
-        ),
-        (Value::Object(map), Some(Type::Variant(variant))) if map.len() == 1 => {
-            let (key, payload) = map.into_iter().next().expect("one entry");
-            match variant.cases().find(|c| same(&key, c.name)) {
-                Some(case) => serde_json::json!({
-                    case.name: in_wit_names(payload, case.ty.as_ref())
-                }),
-                None => serde_json::json!({ key: payload }),
-            }
-        }
-        (Value::Object(map), Some(Type::Result(result))) if map.len() == 1 => {
-            let (key, payload) = map.into_iter().next().expect("one entry");
-            let (name, ty) = if key == "Ok" {
-                ("ok", result.ok())
-            } else {
-                ("err", result.err())
-            };
-            serde_json::json!({ name: in_wit_names(payload, ty.as_ref()) })
-        }
-        (value, Some(Type::Option(inner))) if !value.is_null() => {
-            in_wit_names(value, Some(&inner.ty()))
-        }
-        (Value::Array(items), Some(Type::List(list))) => {
-            let ty = list.ty();
-            Value::Array(
-                items
-                    .into_iter()
-                    .map(|item| in_wit_names(item, Some(&ty)))
-                    .collect(),
-            )
-        }
-        (Value::Array(items), Some(Type::Tuple(tuple))) => Value::Array(
-            items
-                .into_iter()
-                .zip(tuple.types())
-                .map(|(item, ty)| in_wit_names(item, Some(&ty)))
-                .collect(),
-        ),
-        (value, _) => value,
     }
 }
 
@@ -520,11 +410,11 @@ impl Session {
 
     /// Runs every step against a fresh instance with in-memory storage.
     pub fn run(&self) -> Result<RunReport> {
-        self.run_with_storage(SqliteStore::in_memory()?)
+        self.run_with_storage(SqliteStorage::in_memory()?)
     }
 
     /// Runs every step with the given storage.
-    pub fn run_with_storage(&self, storage: SqliteStore) -> Result<RunReport> {
+    pub fn run_with_storage(&self, storage: SqliteStorage) -> Result<RunReport> {
         let replay = Replay::from_har(self.har.clone())?;
         let start = replay
             .start_time()
@@ -533,7 +423,7 @@ impl Session {
         let total = replay.len();
         let replay = Arc::new(Mutex::new(replay));
         let clock = VirtualClock::new(start);
-        let mut plugin = Plugin::new(replay.clone(), storage, clock.clone())?;
+        let mut instance = ComponentInstance::new(replay.clone(), storage, clock.clone())?;
         let settings = self.scenario.settings.to_wit();
 
         let mut steps = Vec::new();
@@ -547,12 +437,12 @@ impl Session {
             let at = clock.now();
             let (outcome, record) = match step.call {
                 Call::Connect => {
-                    let (result, record) = plugin.connect(&settings)?;
+                    let (result, record) = instance.connect(&settings)?;
                     (Outcome::from_result(step.call, result), record)
                 }
                 Call::ImportOrders => {
                     let (result, record) =
-                        plugin.import_orders(&settings, checkpoint.as_deref())?;
+                        instance.import_orders(&settings, checkpoint.as_deref())?;
                     if let Ok(batch) = &result {
                         checkpoint = Some(batch.checkpoint.clone());
                     }
@@ -560,12 +450,12 @@ impl Session {
                 }
                 Call::OnLabelCreated => {
                     let labels: Vec<_> = step.labels.iter().map(Label::to_wit).collect();
-                    let (result, record) = plugin.on_label_created(&settings, &labels)?;
+                    let (result, record) = instance.on_label_created(&settings, &labels)?;
                     (Outcome::from_result(step.call, result), record)
                 }
                 Call::RedactionAudit => {
                     let order_id = step.order_id.clone().unwrap_or_default();
-                    let (result, record) = plugin.redaction_audit(&order_id)?;
+                    let (result, record) = instance.redaction_audit(&order_id)?;
                     (Outcome::from_result(step.call, result), record)
                 }
                 Call::OnDelivered => {
@@ -578,21 +468,21 @@ impl Session {
                             delivered_at: datetime(d.delivered_at),
                         })
                         .collect();
-                    let (result, record) = plugin.on_delivered(&events)?;
+                    let (result, record) = instance.on_delivered(&events)?;
                     (Outcome::from_result(step.call, result), record)
                 }
                 Call::DeliverNotifications => {
-                    let (result, record) = plugin.deliver_notifications(&settings)?;
+                    let (result, record) = instance.deliver_notifications(&settings)?;
                     (Outcome::from_result(step.call, result), record)
                 }
                 Call::Redact => {
-                    let (result, record) = plugin.redact()?;
+                    let (result, record) = instance.redact()?;
                     if step.acknowledge
                         && let Ok(directives) = &result
                         && !directives.is_empty()
                     {
                         let ids: Vec<String> = directives.iter().map(|d| d.id.clone()).collect();
-                        if let (Err(error), _) = plugin.acknowledge_redactions(&ids)? {
+                        if let (Err(error), _) = instance.acknowledge_redactions(&ids)? {
                             problems.push(format!(
                                 "step {}: acknowledging the directives failed: {error:?}",
                                 index + 1

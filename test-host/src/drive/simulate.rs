@@ -1,0 +1,349 @@
+//! `test-host simulate`: a simulated seller imports, ships and redacts through the
+//! component against the SP-API simulator, and the run is checked against the
+//! simulator's truth. Every figure about pace or loss comes from here.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
+
+use amazon_marketplace::import::FIRST_IMPORT_LOOKBACK;
+use amazon_marketplace::spapi::UsagePlan;
+
+use crate::amazon::faults::{Fault, Faults};
+use crate::amazon::har::Har;
+use crate::amazon::recorder::Recorder;
+use crate::amazon::sim::{SimOrder, Simulator, World, WorldSpec};
+use crate::drive::scenario::Settings;
+use crate::drive::wit_json;
+use crate::embed::VirtualClock;
+use crate::seller::import::ImportFaults;
+use crate::seller::truth::{check_orders, secrets_in_storage};
+use crate::seller::{Seller, SellerPlan, SimulatedAmazon, lock};
+
+pub use crate::seller::report::{Mismatch, NotificationReport, RedactionReport, Report};
+
+/// Where a simulated run starts (a fixed date keeps runs reproducible).
+pub const START: &str = "2026-11-20T15:00:00Z";
+/// Virtual time each SP-API request takes.
+const LATENCY: Duration = Duration::milliseconds(100);
+/// A run that has not settled after this much virtual time is stopped and fails.
+const MAX_RUN: Duration = Duration::days(3);
+
+/// What to simulate.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Orders in the store's marketplace at the start.
+    pub orders: usize,
+    /// A searchOrders body whose orders become the world instead.
+    pub amazon_orders: Option<serde_json::Value>,
+    /// Import FBA orders (and make a fifth of the world Amazon-fulfilled).
+    pub fba: bool,
+    /// The store's marketplace.
+    pub marketplace: String,
+    /// Another marketplace of the seller whose orders (a quarter as many), and
+    /// Multi-Channel orders of other shops, are mixed into the world.
+    pub other_marketplace: Option<String>,
+    /// The seed of the world and its changes.
+    pub seed: u64,
+    /// Changes during the run, as a share of `orders`.
+    pub changes: f64,
+    /// The share of the changes that are new orders (the rest ship, cancel or
+    /// otherwise move existing ones on).
+    pub arrival_share: f64,
+    /// The changes happen within this long of the start; by default while the
+    /// backlog is read, and for an hour at least.
+    pub change_horizon: Option<Duration>,
+    /// Import calls (1-based) after which the host crashes: it drops the returned
+    /// batch and restarts the component on the same storage.
+    pub crash_after_calls: BTreeSet<usize>,
+    /// Faults at given requests (1-based, counting every request to Amazon).
+    pub faults: Vec<(usize, Fault)>,
+    /// Import calls (1-based) before which Amazon revokes every access token.
+    pub revoke_tokens_before_calls: BTreeSet<usize>,
+    /// This many orders of the backlog are served unreadable three times each.
+    pub unreadable_orders: usize,
+    /// A searchOrders rate Amazon granted this seller instead of the default.
+    pub search_orders_rate: Option<f64>,
+    /// How many different products the generated orders are made of.
+    pub distinct_asins: u32,
+    /// Labels the seller creates per hour for the unshipped orders it imported
+    /// (none when `None`): import and notification run together.
+    pub ship: Option<f64>,
+    /// Labels per `on-label-created` call (one batch id).
+    pub batch: usize,
+    /// Notification calls (`on-label-created` and `deliver-notifications`, 1-based)
+    /// after which the host crashes: it drops the outcomes and restarts the
+    /// component on the same storage.
+    pub crash_after_notification_calls: BTreeSet<usize>,
+    /// Go on until this many days after the start, calling `redact` every hour and
+    /// reporting deliveries, and check every directive against the seed's schedule.
+    pub days: Option<u32>,
+    /// `redact` calls (1-based) after which the host crashes before applying the
+    /// directives.
+    pub crash_after_redact_calls: BTreeSet<usize>,
+    /// A random fault on each request with this probability, from this seed.
+    pub random_faults: Option<(f64, u64)>,
+    /// Each write to the component's storage fails with this probability (a full
+    /// disk), from this seed; connecting is spared.
+    pub write_faults: Option<(f64, u64)>,
+    /// Keep every exchange for a HAR file.
+    pub record: bool,
+    /// Show a progress bar on stderr when the run takes longer than a second.
+    pub progress: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            orders: 2000,
+            amazon_orders: None,
+            fba: false,
+            marketplace: "ATVPDKIKX0DER".into(),
+            other_marketplace: None,
+            seed: 1,
+            changes: 0.0,
+            arrival_share: 0.3,
+            change_horizon: None,
+            crash_after_calls: BTreeSet::new(),
+            faults: Vec::new(),
+            revoke_tokens_before_calls: BTreeSet::new(),
+            unreadable_orders: 0,
+            search_orders_rate: None,
+            distinct_asins: 300,
+            ship: None,
+            batch: 1,
+            crash_after_notification_calls: BTreeSet::new(),
+            days: None,
+            crash_after_redact_calls: BTreeSet::new(),
+            random_faults: None,
+            write_faults: None,
+            record: false,
+            progress: false,
+        }
+    }
+}
+
+/// The searchOrders floor for a backlog of `n` orders: 100 per page, the first 20
+/// pages from the burst, then one page per restore period.
+pub fn floor_seconds(n: usize) -> f64 {
+    let pages = n.div_ceil(100) as f64;
+    (pages - f64::from(UsagePlan::SEARCH_ORDERS.burst)).max(0.0) / UsagePlan::SEARCH_ORDERS.rate
+}
+
+/// A finished run: its report and, when asked for, the recording.
+pub struct Run {
+    /// The figures.
+    pub report: Report,
+    /// Every exchange, when `Options::record` was set.
+    pub har: Option<Har>,
+}
+
+/// Runs one simulation.
+pub fn run(options: &Options) -> Result<Run> {
+    let start: DateTime<Utc> = START.parse().context("START")?;
+    if let Some(body) = &options.amazon_orders {
+        // Amazon's examples are dated anywhere: the run starts just after the latest
+        // of them, so they are the store's recent orders.
+        let probe =
+            World::from_search_orders_body(body, &options.marketplace, options.seed, start)?;
+        let start = probe.latest_update().unwrap_or(start) + Duration::minutes(10);
+        let world =
+            World::from_search_orders_body(body, &options.marketplace, options.seed, start)?;
+        return run_world(options, world, start);
+    }
+    let spec = WorldSpec {
+        seed: options.seed,
+        orders: options.orders,
+        marketplace: options.marketplace.clone(),
+        fba_share: if options.fba { 0.2 } else { 0.0 },
+        other_marketplace: options
+            .other_marketplace
+            .clone()
+            .map(|m| (m, options.orders / 4)),
+        non_amazon_orders: if options.other_marketplace.is_some() {
+            options.orders / 50
+        } else {
+            0
+        },
+        change_rate: options.changes,
+        change_horizon: options.change_horizon.unwrap_or_else(|| {
+            Duration::seconds(floor_seconds(options.orders) as i64).max(Duration::hours(1))
+        }),
+        arrival_share: options.arrival_share,
+        distinct_asins: options.distinct_asins,
+        seller_ships: options.ship.is_some(),
+    };
+    run_world(options, World::generate(&spec, start), start)
+}
+
+/// The simulated Amazon of `options`: the simulator over `world`, its faults, and
+/// a recorder.
+fn simulated_amazon(options: &Options, world: World, clock: &VirtualClock) -> SimulatedAmazon {
+    let mut marketplaces = vec![options.marketplace.clone()];
+    marketplaces.extend(options.other_marketplace.clone());
+    let unreadable: Vec<String> = world
+        .orders()
+        .filter(|o| o.marketplace == options.marketplace && o.channel == "AMAZON")
+        .take(options.unreadable_orders)
+        .map(|o| o.id.clone())
+        .collect();
+    let mut simulator = Simulator::new(world, clock.clone(), marketplaces, LATENCY);
+    for id in &unreadable {
+        simulator.break_order(id, 3);
+    }
+    if let Some(rate) = options.search_orders_rate {
+        simulator.grant_rate(UsagePlan::SEARCH_ORDERS.name, rate);
+    }
+    let mut faults = Faults::new(simulator);
+    for (number, fault) in &options.faults {
+        faults = faults.at_request(*number, *fault);
+    }
+    if let Some((rate, seed)) = options.random_faults {
+        faults = faults.random(rate, seed);
+    }
+    if options.record {
+        Recorder::new(faults, clock.clone())
+    } else {
+        Recorder::off(faults, clock.clone())
+    }
+}
+
+fn run_world(options: &Options, world: World, start: DateTime<Utc>) -> Result<Run> {
+    let clock = VirtualClock::new(start);
+    let amazon = Arc::new(Mutex::new(simulated_amazon(options, world, &clock)));
+    let eligible = |o: &SimOrder| {
+        o.channel == "AMAZON"
+            && o.marketplace == options.marketplace
+            && (o.fulfilled_by == "MERCHANT" || options.fba)
+    };
+    let reach = start - FIRST_IMPORT_LOOKBACK;
+    // What the first window's filters match, other shops' orders included: Amazon
+    // pages through all of them.
+    let backlog = lock(&amazon)
+        .simulator()
+        .world()
+        .orders()
+        .filter(|o| {
+            o.marketplace == options.marketplace
+                && (o.fulfilled_by == "MERCHANT" || options.fba)
+                && o.updated >= reach
+                && o.updated <= start
+        })
+        .count();
+    let settings = Settings {
+        import_fba_orders: options.fba,
+        // Only Amazon.co.jp looks at it, and a simulated store there opts in.
+        japan_kanji_addresses: true,
+        ..Settings::simulated(&options.marketplace)
+    }
+    .to_wit();
+    let plan = SellerPlan {
+        settings,
+        keep_full_orders: options.amazon_orders.is_some(),
+        import_faults: ImportFaults {
+            crash_after_calls: options.crash_after_calls.clone(),
+            revoke_tokens_before_calls: options.revoke_tokens_before_calls.clone(),
+        },
+        shipping: options.ship.map(|per_hour| {
+            (
+                per_hour,
+                options.batch,
+                options.crash_after_notification_calls.clone(),
+            )
+        }),
+        write_faults: options.write_faults,
+    };
+    let mut seller = Seller::connect(amazon.clone(), clock.clone(), plan)?;
+    let settled = seller.run_until_settled(MAX_RUN, options.progress, backlog)?;
+    let redaction = match (options.days, settled) {
+        (Some(days), true) => Some(seller.redact_until(
+            start + Duration::days(i64::from(days)),
+            days,
+            options.crash_after_redact_calls.clone(),
+        )?),
+        _ => None,
+    };
+    let failed_writes = seller.storage().failed_writes();
+    let secrets_in_outputs =
+        seller.leaked() + redaction.as_ref().map_or(0, |r| r.secrets_in_outputs);
+
+    let amazon = lock(&amazon);
+    let simulator = amazon.simulator();
+    let world = simulator.world();
+    let db = &seller.database;
+    let import = &seller.import;
+    let truth = check_orders(db, world, eligible, reach);
+    let notifications = seller.shipping.as_ref().map(|desk| {
+        desk.report(simulator.shipping(), |order_id| {
+            world
+                .order(order_id)
+                .is_some_and(|o| o.status == "CANCELLED")
+        })
+    });
+    let pii_in_storage = secrets_in_storage(seller.storage(), world)?;
+    let calls = simulator.counts().clone();
+    let mut reads: BTreeMap<&str, usize> = BTreeMap::new();
+    for asin in simulator.asins_read() {
+        *reads.entry(asin.as_str()).or_default() += 1;
+    }
+    let seconds = |at: DateTime<Utc>| (at - start).num_milliseconds() as f64 / 1000.0;
+    let backlog_seconds = seconds(import.backlog_read_at.unwrap_or(clock.now()));
+    let floor = floor_seconds(backlog);
+    let mut lags = import.lags.clone();
+    let report = Report {
+        seed: options.seed,
+        amazon_orders: truth.amazon_orders,
+        backlog,
+        imported: db.orders.len(),
+        imported_amazon_fulfilled: db.orders.values().filter(|h| h.amazon_fulfilled).count(),
+        missed: truth.missed,
+        duplicated: import.duplicated,
+        final_state_mismatches: truth.mismatches.len(),
+        mismatches: truth.mismatches.into_iter().take(10).collect(),
+        foreign_orders: truth.foreign_orders,
+        foreign_imported: truth.foreign_imported,
+        skipped: import.skipped.clone(),
+        changes: world.changes_applied(),
+        products_received: import.products_received,
+        items_without_product_info: db.items_without_product_info(),
+        catalog_asins: reads.len(),
+        most_reads_of_one_asin: reads.values().copied().max().unwrap_or(0),
+        import_calls: import.calls,
+        empty_calls: import.empty_calls,
+        errors: import.errors,
+        crashes: import.crashes,
+        faults: amazon.inner().injected().len(),
+        throttled: calls.values().map(|c| c.throttled).sum(),
+        calls,
+        backlog_seconds,
+        virtual_seconds: seconds(import.caught_up_at),
+        import_lag_p50_seconds: crate::seller::report::percentile(&mut lags, 0.5),
+        import_lag_p99_seconds: crate::seller::report::percentile(&mut lags, 0.99),
+        waited_seconds: import.waited_until_caught_up.num_milliseconds() as f64 / 1000.0,
+        floor_seconds: floor,
+        floor_ratio: (floor > 0.0).then(|| backlog_seconds / floor),
+        min_search_calls: backlog.div_ceil(100),
+        backlog_search_calls: import.backlog_search_calls,
+        settled,
+        redaction,
+        failed_writes,
+        secrets_in_outputs,
+        pii_in_storage,
+        notifications,
+        orders: options.amazon_orders.is_some().then(|| {
+            db.orders
+                .values()
+                .filter_map(|held| held.full.as_ref())
+                .map(wit_json::order)
+                .collect()
+        }),
+        started_at: start.to_rfc3339_opts(SecondsFormat::Secs, true),
+        finished_at: clock.now().to_rfc3339_opts(SecondsFormat::Secs, true),
+    };
+    Ok(Run {
+        report,
+        har: options.record.then(|| amazon.har()),
+    })
+}
