@@ -70,6 +70,10 @@ enum Command {
         /// Smaller worlds: seconds instead of minutes.
         #[arg(long)]
         quick: bool,
+        /// Only these groups of lines (backlog, labels, busy-day, cpu, component,
+        /// tenants), comma-separated.
+        #[arg(long, value_delimiter = ',', value_name = "GROUPS")]
+        only: Vec<String>,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
@@ -183,8 +187,8 @@ fn run(cli: Cli) -> Result<bool> {
             print(&report, json)?;
             Ok(report.clean())
         }
-        Command::Bench { quick, json } => {
-            let report = bench::run_all(quick)?;
+        Command::Bench { quick, only, json } => {
+            let report = bench::run_all(quick, &only)?;
             print(&report, json)?;
             Ok(report.all_met())
         }

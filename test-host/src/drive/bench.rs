@@ -390,7 +390,7 @@ fn component(lines: &mut Vec<Line>, instances: usize) -> Result<()> {
     lines.push(at_most(
         &format!(
             "component size ({}) vs 600 KB",
-            match env!("PLUGIN_WASM_OPT") {
+            match built_component::OPTIMIZER {
                 "none" => "without wasm-opt",
                 _ => "wasm-opt -Oz",
             }
@@ -738,7 +738,6 @@ impl crate::amazon::Amazon for Nowhere {
     }
 }
 
-/// Runs the benchmark; `quick` uses smaller worlds (for a test of its form).
 impl std::fmt::Display for BenchReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let width = self.lines.iter().map(|l| l.name.len()).max().unwrap_or(4);
@@ -768,23 +767,42 @@ impl std::fmt::Display for BenchReport {
     }
 }
 
-pub fn run_all(quick: bool) -> Result<BenchReport> {
+/// The benchmark's groups of lines, by the name `--only` takes.
+pub const GROUPS: [&str; 6] = ["backlog", "labels", "busy-day", "cpu", "component", "tenants"];
+
+/// Runs the benchmark; `quick` uses smaller worlds (for a test of its form), and
+/// `only` (when not empty) names the groups to run.
+pub fn run_all(quick: bool, only: &[String]) -> Result<BenchReport> {
     let mut lines = Vec::new();
-    if quick {
-        backlog(&mut lines, 3_000)?;
-        labels(&mut lines, 300)?;
-        busy_day(&mut lines, 1_000)?;
-        cpu(&mut lines, 1_000)?;
-        component(&mut lines, 20)?;
-        tenants(&mut lines, 1_000, 100)?;
-    } else {
-        backlog(&mut lines, 10_000)?;
-        backlog(&mut lines, 50_000)?;
-        labels(&mut lines, 500)?;
-        busy_day(&mut lines, 20_000)?;
-        cpu(&mut lines, 10_000)?;
-        component(&mut lines, 200)?;
-        tenants(&mut lines, 10_000, 10_000)?;
+    let wanted = |group: &str| only.is_empty() || only.iter().any(|name| name == group);
+    if let Some(unknown) = only.iter().find(|name| !GROUPS.contains(&name.as_str())) {
+        anyhow::bail!("no bench group {unknown:?}; the groups are {}", GROUPS.join(", "));
+    }
+    let (backlogs, labelled, day, imported, instances, tenants_held): (&[usize], _, _, _, _, _) =
+        if quick {
+            (&[3_000], 300, 1_000, 1_000, 20, (1_000, 100))
+        } else {
+            (&[10_000, 50_000], 500, 20_000, 10_000, 200, (10_000, 10_000))
+        };
+    if wanted("backlog") {
+        for orders in backlogs {
+            backlog(&mut lines, *orders)?;
+        }
+    }
+    if wanted("labels") {
+        labels(&mut lines, labelled)?;
+    }
+    if wanted("busy-day") {
+        busy_day(&mut lines, day)?;
+    }
+    if wanted("cpu") {
+        cpu(&mut lines, imported)?;
+    }
+    if wanted("component") {
+        component(&mut lines, instances)?;
+    }
+    if wanted("tenants") {
+        tenants(&mut lines, tenants_held.0, tenants_held.1)?;
     }
     Ok(BenchReport { quick, lines })
 }
