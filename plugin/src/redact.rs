@@ -756,6 +756,33 @@ mod tests {
     }
 
     #[test]
+    fn on_delivered_moves_each_event_s_order_to_30_days_after_its_delivery() {
+        let host = FakeHost::new();
+        let store = Store::new(&host);
+        for order_id in ["111-1", "111-2"] {
+            schedule_shipment(&store, order_id, &shipped(true), shipped(true).created_at).unwrap();
+        }
+        let event = |order_id: &str, when: &str| DeliveryEvent {
+            label_id: "L1".into(),
+            order_id: order_id.into(),
+            delivered_at: at(when),
+        };
+        on_delivered(
+            &host,
+            &[
+                event("111-1", "2026-11-23T08:00:00Z"),
+                event("111-2", "2026-11-24T08:00:00Z"),
+            ],
+        )
+        .unwrap();
+        assert!(due(&host, "2026-12-23T07:59:59Z").is_empty());
+        let first = due(&host, "2026-12-23T08:00:00Z");
+        assert_eq!(first.len(), 3, "111-1, its customer and its label");
+        let second = due(&host, "2026-12-24T08:00:00Z");
+        assert_eq!(second.len(), 6, "and now 111-2's three as well");
+    }
+
+    #[test]
     fn a_delivery_brings_the_tracked_due_time_forward_never_back() {
         let host = FakeHost::new();
         let store = Store::new(&host);

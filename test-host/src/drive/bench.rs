@@ -768,7 +768,14 @@ impl std::fmt::Display for BenchReport {
 }
 
 /// The benchmark's groups of lines, by the name `--only` takes.
-pub const GROUPS: [&str; 6] = ["backlog", "labels", "busy-day", "cpu", "component", "tenants"];
+pub const GROUPS: [&str; 6] = [
+    "backlog",
+    "labels",
+    "busy-day",
+    "cpu",
+    "component",
+    "tenants",
+];
 
 /// Runs the benchmark; `quick` uses smaller worlds (for a test of its form), and
 /// `only` (when not empty) names the groups to run.
@@ -776,13 +783,23 @@ pub fn run_all(quick: bool, only: &[String]) -> Result<BenchReport> {
     let mut lines = Vec::new();
     let wanted = |group: &str| only.is_empty() || only.iter().any(|name| name == group);
     if let Some(unknown) = only.iter().find(|name| !GROUPS.contains(&name.as_str())) {
-        anyhow::bail!("no bench group {unknown:?}; the groups are {}", GROUPS.join(", "));
+        anyhow::bail!(
+            "no bench group {unknown:?}; the groups are {}",
+            GROUPS.join(", ")
+        );
     }
     let (backlogs, labelled, day, imported, instances, tenants_held): (&[usize], _, _, _, _, _) =
         if quick {
             (&[3_000], 300, 1_000, 1_000, 20, (1_000, 100))
         } else {
-            (&[10_000, 50_000], 500, 20_000, 10_000, 200, (10_000, 10_000))
+            (
+                &[10_000, 50_000],
+                500,
+                20_000,
+                10_000,
+                200,
+                (10_000, 10_000),
+            )
         };
     if wanted("backlog") {
         for orders in backlogs {

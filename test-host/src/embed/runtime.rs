@@ -51,8 +51,9 @@ pub fn time(at: &bindings::wasi::clocks::wall_clock::Datetime) -> DateTime<Utc> 
     DateTime::from_timestamp(at.seconds as i64, at.nanoseconds).unwrap_or_default()
 }
 
-/// The component, built by `build.rs` and embedded so the binary stands alone.
-pub const COMPONENT: &[u8] = include_bytes!(env!("PLUGIN_WASM"));
+/// The component, built by the `built-component` crate and embedded so the binary
+/// stands alone.
+pub const COMPONENT: &[u8] = built_component::WASM;
 
 /// One HTTP exchange as the host saw it (no headers, no bodies: nothing secret).
 #[derive(Debug, Clone, serde::Serialize)]

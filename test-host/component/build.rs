@@ -1,5 +1,7 @@
 //! Builds the component (profile `component`, `wasm32-wasip2`) so `cargo run -p test-host` and
 //! `cargo test` work from a fresh clone, and exposes its path as `PLUGIN_WASM`.
+//! This crate depends on nothing else, so cargo runs this script while it builds
+//! wasmtime, not after.
 //!
 //! The component ships to every host, so its size matters: the core module is linked
 //! alone, shrunk by binaryen's `wasm-opt -Oz` when `WASM_OPT` names one (binaryen
@@ -20,7 +22,8 @@ fn main() {
     let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("set by cargo"));
     let workspace = manifest_dir
         .parent()
-        .expect("test-host sits in the workspace");
+        .and_then(Path::parent)
+        .expect("test-host/component sits in the workspace");
     for path in [
         "plugin/src",
         "plugin/Cargo.toml",
