@@ -16,8 +16,14 @@ pub const SHIPMENT_PREFIX: &str = "shipment/";
 pub const OUTBOX_PREFIX: &str = "outbox/";
 /// `rejected/{order id}`: Amazon refused this label's update.
 pub const REJECTED_PREFIX: &str = "rejected/";
-/// The order ids that have an outbox entry (the key-value store cannot list keys).
-pub const OUTBOX_INDEX: &str = "outbox-index";
+/// `outbox-index/{part}`: the order ids of one part that have an outbox entry (the
+/// key-value store cannot list keys).
+pub const OUTBOX_INDEX_PREFIX: &str = "outbox-index/";
+/// The outbox index parts that hold any order id.
+pub const OUTBOX_PARTS: &str = "outbox-parts";
+/// The outbox index of the stores written before it had parts: read once, moved
+/// into the parts, removed.
+pub const LEGACY_OUTBOX_INDEX: &str = "outbox-index";
 /// `feed-job/{id}`: one feed from the document to the report.
 pub const FEED_JOB_PREFIX: &str = "feed-job/";
 /// The ids of the feed jobs in progress.
@@ -48,7 +54,9 @@ mod tests {
             SHIPMENT_PREFIX,
             OUTBOX_PREFIX,
             REJECTED_PREFIX,
-            OUTBOX_INDEX,
+            OUTBOX_INDEX_PREFIX,
+            OUTBOX_PARTS,
+            LEGACY_OUTBOX_INDEX,
             FEED_JOB_PREFIX,
             FEED_JOB_INDEX,
             FEED_TURNAROUND,

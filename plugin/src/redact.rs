@@ -140,28 +140,52 @@ pub fn schedule_shipment(
     label: &LabelEvent,
     now: DateTime<Utc>,
 ) -> Result<(), Error> {
-    let Some((rule, due_at)) = shipped_rule(label) else {
-        return Ok(());
-    };
-    // Redacted stays redacted: a shipment of an order whose PII is already due (the
-    // host may have redacted it) does not move its date back into the future.
-    if let Ok(Some(existing)) = store.load::<Scheduled>(&format!("{ORDER_PREFIX}{order_id}"))
-        && existing.due_at <= now
-        && existing.due_at < due_at
-    {
-        return Ok(());
-    }
-    schedule(
-        store,
-        order_id,
-        Scheduled {
+    schedule_shipments(store, &[(order_id, label.clone())], now)
+}
+
+/// [`schedule_shipment`] for many orders (a feed's report): each hour's list is
+/// written once per [`PART_SIZE`] orders, not once per order.
+pub fn schedule_shipments(
+    store: &Store<'_>,
+    shipments: &[(&str, LabelEvent)],
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    let mut by_hour: BTreeMap<String, Vec<(&str, Scheduled)>> = BTreeMap::new();
+    for (order_id, label) in shipments {
+        let Some((rule, due_at)) = shipped_rule(label) else {
+            continue;
+        };
+        // Redacted stays redacted: a shipment of an order whose PII is already due
+        // (the host may have redacted it) does not move its date back into the future.
+        if let Ok(Some(existing)) = store.load::<Scheduled>(&format!("{ORDER_PREFIX}{order_id}"))
+            && existing.due_at <= now
+            && existing.due_at < due_at
+        {
+            continue;
+        }
+        let scheduled = Scheduled {
             rule,
             due_at,
             label_id: Some(label.label_id.clone()),
             acknowledged: BTreeSet::new(),
             label_only: false,
-        },
-    )
+        };
+        by_hour
+            .entry(hour_of(due_at))
+            .or_default()
+            .push((order_id, scheduled));
+    }
+    for (hour, orders) in by_hour {
+        for chunk in orders.chunks(PART_SIZE) {
+            let order_ids: Vec<&str> = chunk.iter().map(|(order_id, _)| *order_id).collect();
+            // The hour's list first, as for one order.
+            add_to_hour(store, &hour, &order_ids)?;
+            for (order_id, scheduled) in chunk {
+                store.save(&format!("{ORDER_PREFIX}{order_id}"), scheduled)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Schedules a label whose update was not sent (Amazon had one already, an earlier

@@ -34,6 +34,8 @@ pub struct FakeHost {
     pub failing_writes: Cell<bool>,
     /// When set, this many more writes succeed and every later one fails.
     pub writes_before_failure: Cell<Option<usize>>,
+    /// Bytes read from and written to the store so far: what storage work costs.
+    pub storage_bytes: Cell<usize>,
 }
 
 pub fn at(text: &str) -> DateTime<Utc> {
@@ -51,6 +53,7 @@ impl FakeHost {
             sent: RefCell::default(),
             failing_writes: Cell::new(false),
             writes_before_failure: Cell::new(None),
+            storage_bytes: Cell::new(0),
         }
     }
 
@@ -140,7 +143,11 @@ impl Host for FakeHost {
     }
 
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>, String> {
-        Ok(self.store.borrow().get(key).cloned())
+        let value = self.store.borrow().get(key).cloned();
+        let read = value.as_ref().map_or(0, Vec::len);
+        self.storage_bytes
+            .set(self.storage_bytes.get() + key.len() + read);
+        Ok(value)
     }
 
     fn set(&self, key: &str, value: &[u8]) -> Result<(), String> {
@@ -153,6 +160,8 @@ impl Host for FakeHost {
             }
             self.writes_before_failure.set(Some(left - 1));
         }
+        self.storage_bytes
+            .set(self.storage_bytes.get() + key.len() + value.len());
         self.store
             .borrow_mut()
             .insert(key.to_owned(), value.to_vec());

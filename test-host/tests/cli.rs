@@ -237,6 +237,10 @@ fn bench_quick_prints_well_formed_lines_within_wide_bounds_of_their_goals() {
         ratio("from the compiled component on disk") < 1_000.0,
         "not timed"
     );
+    assert!(
+        ratio("labels in one call: component ms per label") < 1_000.0,
+        "well-formed, not timed"
+    );
     assert!(ratio("component size") < 2.0);
     assert!(ratio("resident memory per live store (on-demand") < 2.0);
     assert!(ratio("resident memory per live store (pooling") < 2.0);

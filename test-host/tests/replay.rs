@@ -67,6 +67,7 @@ const FIXTURES: &[&str] = &[
     "label-many-lines.har",
     "label-already-at-amazon.har",
     "label-rejected.har",
+    "label-second-labels.har",
     "label-split-and-combined.har",
     "label-store-carrier-list.har",
     "label-throttled-then-delivered.har",
@@ -683,6 +684,57 @@ fn directives_repeat_until_acknowledged_and_redacted_stays_redacted() {
         "the order keeps its city"
     );
     assert_eq!(order["ship-to"]["postal-code"], "98101");
+}
+
+/// Each outcome of a step, by label id.
+fn outcomes_by_label(report: &RunReport, step: usize) -> Vec<(String, Value)> {
+    ok(report, step)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            (
+                o["label-id"].as_str().unwrap().to_owned(),
+                o["outcome"].clone(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_second_label_s_reason_follows_what_became_of_the_first() {
+    let report = run("label-second-labels.har");
+    let already = json!({"not-sent": "already-notified"});
+    let queued_behind = |label: &str| json!({"not-sent": {"earlier-update-queued": label}});
+    let first = outcomes_by_label(report, 0);
+    let outcome = |label: &str| &first.iter().find(|(l, _)| l == label).unwrap().1;
+    // In the same call: sent first makes the second already notified, not queued.
+    assert_eq!(outcome("L-SENT-1"), "sent");
+    assert_eq!(outcome("L-SENT-2"), &already);
+    // Refused first: the second goes, and is sent.
+    assert!(outcome("L-REFUSED-1")["not-sent"]["rejected"].is_object());
+    assert_eq!(outcome("L-REFUSED-2"), "sent");
+    // An invalid label holds nothing back.
+    assert!(outcome("L-INVALID-1")["not-sent"]["invalid-label"].is_object());
+    assert_eq!(outcome("L-INVALID-2"), "sent");
+    // Throttled first: the second waits behind a queued update, which it is.
+    let second = outcomes_by_label(report, 1);
+    assert!(second[0].1["queued"].is_string(), "{second:?}");
+    assert_eq!(second[1].1, queued_behind("L-THROTTLED-1"));
+    // In a later call, against the earlier calls' outcomes.
+    let third: Vec<Value> = outcomes_by_label(report, 2)
+        .into_iter()
+        .map(|(_, o)| o)
+        .collect();
+    assert_eq!(
+        third,
+        [
+            already.clone(),
+            already,
+            queued_behind("L-THROTTLED-1"),
+            json!("sent")
+        ]
+    );
 }
 
 #[test]

@@ -4,14 +4,14 @@
 //! stored after every step, so a crash at any point resumes it; a createFeed whose
 //! answer was lost is found again in Amazon's list of feeds, never submitted twice.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use http::Method;
 use serde::{Deserialize, Serialize};
 
 use super::outbox::{Outbox, OutboxEntry, Stage};
-use super::{record_sent, sent_result};
+use super::record_all_sent;
 use crate::error::Error;
 use crate::host::Store;
 use crate::model::{FeedSubmission, NotificationResult, StoreSettings};
@@ -167,7 +167,7 @@ pub fn open(
     for (order_id, entry) in entries {
         let mut entry = entry.clone();
         entry.stage = Stage::InFeed { job: id.clone() };
-        outbox.put(order_id, &entry)?;
+        outbox.update(order_id, &entry)?;
     }
     Ok(id)
 }
@@ -588,18 +588,8 @@ fn read_report(
     };
     let outbox = Outbox::new(store);
     let now = api.now();
-    let members = members(store, id, &job.messages)?;
-    let message_ids: Vec<(u32, (String, OutboxEntry))> = job
-        .messages
-        .iter()
-        .zip(1u32..)
-        .filter_map(|(order_id, message_id)| {
-            members
-                .iter()
-                .find(|(member, _)| member == order_id)
-                .map(|member| (message_id, member.clone()))
-        })
-        .collect();
+    let mut members: BTreeMap<String, OutboxEntry> =
+        members(store, id, &job.orders)?.into_iter().collect();
     match &report {
         Err(why) => log::warn!("feed {feed_id}: {why}; each order is asked instead"),
         Ok(report) => log::info!(
@@ -608,43 +598,47 @@ fn read_report(
             report.errors.len()
         ),
     }
-    for (message_id, (order_id, mut entry)) in message_ids {
-        match &report {
-            Ok(report) if report.covers(job.messages.len()) => {
-                if let Some(error) = report.errors.get(&message_id) {
-                    log::info!(
-                        "feed {feed_id} refused {order_id}: {} {}",
-                        error.code,
-                        error.description
-                    );
-                    entry.stage = Stage::Pending;
-                    entry.direct_only = true;
-                    entry.retry_at = now;
-                    outbox.put(&order_id, &entry)?;
-                } else {
-                    let notified = super::outbox::Notified {
-                        label_id: entry.label_id.clone(),
-                        sent_at: now,
-                        feed_id: Some(feed_id.to_owned()),
-                    };
-                    record_sent(store, &order_id, &entry, Some(feed_id), now);
-                    moved.push((order_id, entry.label_id, sent_result(&notified)));
-                }
+    let report = report
+        .ok()
+        .filter(|report| report.covers(job.messages.len()));
+    // The message id of each order is its place in the document, from 1.
+    let mut accepted = Vec::new();
+    let mut unsettled = Vec::new();
+    for (order_id, message_id) in job.messages.iter().zip(1u32..) {
+        let Some(entry) = members.remove(order_id) else {
+            continue;
+        };
+        match report.as_ref().map(|report| report.errors.get(&message_id)) {
+            Some(None) => accepted.push((order_id.as_str(), entry)),
+            Some(Some(error)) => {
+                log::info!(
+                    "feed {feed_id} refused {order_id}: {} {}",
+                    error.code,
+                    error.description
+                );
+                unsettled.push((order_id.as_str(), entry, Stage::Pending, true));
             }
-            _ => {
-                entry.stage = Stage::Verify;
-                entry.retry_at = now;
-                outbox.put(&order_id, &entry)?;
-            }
+            None => unsettled.push((order_id.as_str(), entry, Stage::Verify, false)),
         }
+    }
+    // What Amazon has is recorded first: it is the outcome, whatever follows.
+    let sent: Vec<(&str, &OutboxEntry)> = accepted.iter().map(|(id, e)| (*id, e)).collect();
+    record_all_sent(store, &sent, Some(feed_id), now);
+    for (order_id, entry) in &accepted {
+        let result = NotificationResult::SentInFeed(feed_id.to_owned());
+        moved.push(((*order_id).to_owned(), entry.label_id.clone(), result));
+    }
+    for (order_id, mut entry, stage, direct_only) in unsettled {
+        entry.stage = stage;
+        entry.direct_only |= direct_only;
+        entry.retry_at = now;
+        outbox.update(order_id, &entry)?;
     }
     // Marked for this job but not in its document (a mark written after the
     // upload): never sent, so they go again.
-    for (order_id, mut entry) in self::members(store, id, &job.orders)? {
-        if !job.messages.contains(&order_id) {
-            entry.stage = Stage::Pending;
-            outbox.put(&order_id, &entry)?;
-        }
+    for (order_id, mut entry) in members {
+        entry.stage = Stage::Pending;
+        outbox.update(&order_id, &entry)?;
     }
     close(store, id)
 }
@@ -663,7 +657,7 @@ fn give_back(store: &Store<'_>, id: &str, job: &Job) -> Result<(), Error> {
     for (order_id, mut entry) in members(store, id, &job.orders)? {
         entry.stage = Stage::Pending;
         entry.direct_only = true;
-        outbox.put(&order_id, &entry)?;
+        outbox.update(&order_id, &entry)?;
     }
     close(store, id)
 }
@@ -695,6 +689,11 @@ mod tests {
 
     /// 300 labels, submitted as one feed with this id.
     fn submitted_batch(host: &FakeHost, feed_id: &str) {
+        submitted(host, feed_id, 300);
+    }
+
+    /// `count` labels, submitted as one feed with this id.
+    fn submitted(host: &FakeHost, feed_id: &str, count: usize) {
         host.expect_token();
         submit_feed(host);
         host.expect(
@@ -703,7 +702,7 @@ mod tests {
             202,
             &format!(r#"{{"feedId":"{feed_id}"}}"#),
         );
-        on_label_created(host, &us_settings(), &batch(300)).unwrap();
+        on_label_created(host, &us_settings(), &batch(count)).unwrap();
     }
 
     fn report(messages: usize, refused: &[u32]) -> String {
@@ -817,6 +816,34 @@ mod tests {
         assert!(jobs(&Store::new(&host)).unwrap().is_empty());
         let learned: f64 = Store::new(&host).load(TURNAROUND_KEY).unwrap().unwrap();
         assert_eq!(learned, 150.0, "the next feed expects what this one took");
+    }
+
+    /// Storage bytes read and written per update, from the labels to the report.
+    fn storage_bytes_per_update(updates: usize) -> f64 {
+        let host = FakeHost::new();
+        let before = host.storage_bytes.get();
+        submitted(&host, "50009", updates);
+        host.set_now(host.now() + DEFAULT_TURNAROUND);
+        host.expect("GET", "/feeds/2021-06-30/feeds/50009", 200, r#"{"feedId":"50009","feedType":"POST_ORDER_FULFILLMENT_DATA","createdTime":"2026-11-20T15:00:00Z","processingStatus":"DONE","resultFeedDocumentId":"doc-out"}"#)
+            .expect("GET", "/feeds/2021-06-30/documents/doc-out", 200, &format!(r#"{{"feedDocumentId":"doc-out","url":"{REPORT_URL}"}}"#))
+            .expect("GET", "/doc-out", 200, &report(updates, &[]));
+        let done = deliver_notifications(&host, &us_settings()).unwrap();
+        assert_eq!(done.outcomes.len(), updates);
+        assert_eq!(done.pending, 0);
+        (host.storage_bytes.get() - before) as f64 / updates as f64
+    }
+
+    #[test]
+    fn storing_sending_and_settling_a_batch_costs_storage_linear_in_its_size() {
+        // 300 is about the smallest batch a feed carries sooner than confirmShipment.
+        let small = storage_bytes_per_update(300);
+        let large = storage_bytes_per_update(3_000);
+        // An index rewritten per update would make the large batch's share ten times
+        // the small one's.
+        assert!(
+            large <= 1.5 * small,
+            "{large:.0} bytes per update vs {small:.0}"
+        );
     }
 
     #[test]

@@ -8,6 +8,8 @@
 pub mod feed;
 pub mod outbox;
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use chrono::{DateTime, Datelike, Duration, SecondsFormat, Utc};
 
 use crate::error::{AmazonError, Error};
@@ -21,7 +23,8 @@ use crate::spapi::orders::{GetOrderResponse, get_order_path};
 use crate::spapi::shipments::{ConfirmItem, ConfirmShipmentRequest, PackageDetail, confirm_path};
 use crate::spapi::{Operation, SpApi, carriers, pacing};
 pub use outbox::{
-    Notified, OUTBOX_INDEX, OUTBOX_PREFIX, Outbox, OutboxEntry, SHIPMENT_PREFIX, Stage,
+    Notified, OUTBOX_INDEX_PREFIX, OUTBOX_PARTS, OUTBOX_PREFIX, Outbox, OutboxEntry,
+    SHIPMENT_PREFIX, Stage,
 };
 
 pub use crate::keys::UNSHIPPED_PREFIX;
@@ -44,88 +47,163 @@ const RETRY_AFTER_FAILURE: Duration = Duration::seconds(60);
 /// after that loses none: `deliver-notifications` sends what this call could not.
 /// Calling it again with the same label returns the update's state and sends
 /// nothing new.
+///
+/// Labels for an order that an earlier label of the same call also ships wait for
+/// that label's outcome: sent makes them `already-notified`, still queued
+/// `earlier-update-queued`, refused by Amazon lets the next one go.
 pub fn on_label_created(
     host: &dyn Host,
     settings: &StoreSettings,
     labels: &[LabelEvent],
 ) -> Result<Vec<NotificationOutcome>, Error> {
     settings.validate()?;
-    if labels.is_empty() {
-        return Ok(Vec::new());
-    }
     let store = Store::new(host);
     let now = host.now();
-    // (label, order, the outcome when it is settled before anything is sent).
-    let mut rows: Vec<(&LabelEvent, &LabelOrder, Option<NotificationResult>)> = Vec::new();
-    let mut fresh: Vec<(String, OutboxEntry)> = Vec::new();
+    let mut rows: Vec<Row<'_>> = Vec::new();
     for (label_index, label) in labels.iter().enumerate() {
         for (order_index, order) in label.orders.iter().enumerate() {
-            let label_field = format!("labels[{label_index}]");
-            let settled = match check_label(label, order, &label_field, order_index) {
-                Err(reason) => Some(NotificationResult::NotSent(reason)),
-                Ok(()) => match write_ahead(&store, settings, label, order, now) {
-                    Ok(Written::New(entry)) => {
-                        fresh.push((order.order_id.clone(), entry));
-                        None
-                    }
-                    Ok(Written::Known) => None,
-                    Ok(Written::Settled(outcome)) => Some(outcome),
-                    // Not kept, so not sent; the other orders go on.
-                    Err(Error::Storage(e)) => {
-                        Some(NotificationResult::NotSent(NotSentReason::StorageFailed(e)))
-                    }
-                    Err(e) => return Err(e),
-                },
-            };
-            rows.push((label, order, settled));
+            let checked = check_label(label, order, &format!("labels[{label_index}]"), order_index);
+            rows.push(Row {
+                label,
+                order,
+                settled: checked.err().map(NotificationResult::NotSent),
+            });
         }
     }
-
-    let mut sent_now = std::collections::BTreeMap::new();
-    if !fresh.is_empty() {
-        let api = SpApi::authorize(host, settings)?;
-        for (order_id, label_id, outcome) in dispatch(&api, &store, settings, fresh)? {
-            sent_now.insert(order_id, (label_id, outcome));
+    let mut waiting: Vec<usize> = (0..rows.len())
+        .filter(|&r| rows[r].settled.is_none())
+        .collect();
+    // What this call's dispatches did, by (order, label): an order may have had a
+    // refused label and then a sent one.
+    let mut sent_now: BTreeMap<(String, String), NotificationResult> = BTreeMap::new();
+    let mut api: Option<SpApi<'_>> = None;
+    // Each round plans the first waiting label of every order; the others wait for
+    // its outcome, so every round settles at least one label per order.
+    while !waiting.is_empty() {
+        let mut claimed = BTreeSet::new();
+        let mut fresh = Vec::new();
+        let mut behind = Vec::new();
+        for row in waiting {
+            let Row { label, order, .. } = rows[row];
+            if !claimed.insert(order.order_id.as_str()) {
+                behind.push(row);
+                continue;
+            }
+            match plan(&store, settings, label, order, now) {
+                Ok(Planned::New(entry)) => fresh.push((row, entry)),
+                Ok(Planned::Known) => {}
+                Ok(Planned::Settled(outcome)) => rows[row].settled = Some(outcome),
+                Err(Error::Storage(e)) => rows[row].settled = Some(storage_failed(e)),
+                Err(e) => return Err(e),
+            }
         }
-    }
-
-    let mut outcomes = Vec::new();
-    for (label, order, settled) in rows {
-        let outcome = match settled {
-            Some(outcome) => outcome,
-            None => match sent_now.get(&order.order_id) {
-                Some((label_id, outcome)) if *label_id == label.label_id => outcome.clone(),
-                _ => match state_of(&store, &order.order_id, &label.label_id, now) {
-                    Ok(outcome) => outcome,
-                    Err(Error::Storage(e)) => {
-                        NotificationResult::NotSent(NotSentReason::StorageFailed(e))
-                    }
-                    Err(e) => return Err(e),
-                },
-            },
-        };
-        // A label whose update was not sent still holds the buyer's address: it gets
-        // a redaction schedule of its own. (A sent one is scheduled with its order.)
-        if matches!(outcome, NotificationResult::NotSent(_))
-            && let Err(e) = redact::schedule_label(&store, &order.order_id, label)
-        {
-            log::error!(
-                "label {} could not be scheduled for redaction: {e}",
-                label.label_id
-            );
+        let kept = keep(&store, &mut rows, fresh)?;
+        if !kept.is_empty() {
+            if api.is_none() {
+                api = Some(SpApi::authorize(host, settings)?);
+            }
+            let api = api.as_ref().expect("authorized above");
+            for (order_id, label_id, outcome) in dispatch(api, &store, settings, kept)? {
+                sent_now.insert((order_id, label_id), outcome);
+            }
         }
-        outcomes.push(NotificationOutcome {
-            label_id: label.label_id.clone(),
-            order_id: order.order_id.clone(),
-            outcome,
-        });
+        waiting = behind;
     }
-    Ok(outcomes)
+    rows.into_iter()
+        .map(|row| outcome_of(&store, row, &sent_now, now))
+        .collect()
 }
 
-/// What writing one (label, order) ahead found.
-enum Written {
-    /// A new update, now in the outbox.
+/// One (label, order) of an `on-label-created` call.
+#[derive(Clone)]
+struct Row<'l> {
+    label: &'l LabelEvent,
+    order: &'l LabelOrder,
+    /// The outcome, once it is known without asking the outbox.
+    settled: Option<NotificationResult>,
+}
+
+fn storage_failed(reason: String) -> NotificationResult {
+    NotificationResult::NotSent(NotSentReason::StorageFailed(reason))
+}
+
+/// Writes the planned updates ahead: the index once for all, then each update. An
+/// update whose write failed is not kept, so not sent; the others go on.
+fn keep(
+    store: &Store<'_>,
+    rows: &mut [Row<'_>],
+    fresh: Vec<(usize, OutboxEntry)>,
+) -> Result<Vec<(String, OutboxEntry)>, Error> {
+    let outbox = Outbox::new(store);
+    let order_ids: Vec<&str> = fresh
+        .iter()
+        .map(|(row, _)| rows[*row].order.order_id.as_str())
+        .collect();
+    match outbox.reserve(&order_ids) {
+        Ok(()) => {}
+        Err(Error::Storage(e)) => {
+            for (row, _) in &fresh {
+                rows[*row].settled = Some(storage_failed(e.clone()));
+            }
+            return Ok(Vec::new());
+        }
+        Err(e) => return Err(e),
+    }
+    let mut kept = Vec::new();
+    for (row, entry) in fresh {
+        let order_id = rows[row].order.order_id.clone();
+        match outbox.update(&order_id, &entry) {
+            Ok(()) => kept.push((order_id, entry)),
+            Err(Error::Storage(e)) => rows[row].settled = Some(storage_failed(e)),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(kept)
+}
+
+/// The row's outcome: settled, sent in this call, or the outbox's state. A label
+/// whose update was not sent still holds the buyer's address: it gets a redaction
+/// schedule of its own (a sent one is scheduled with its order).
+fn outcome_of(
+    store: &Store<'_>,
+    row: Row<'_>,
+    sent_now: &BTreeMap<(String, String), NotificationResult>,
+    now: DateTime<Utc>,
+) -> Result<NotificationOutcome, Error> {
+    let Row {
+        label,
+        order,
+        settled,
+    } = row;
+    let outcome = match settled {
+        Some(outcome) => outcome,
+        None => match sent_now.get(&(order.order_id.clone(), label.label_id.clone())) {
+            Some(outcome) => outcome.clone(),
+            None => match state_of(store, &order.order_id, &label.label_id, now) {
+                Ok(outcome) => outcome,
+                Err(Error::Storage(e)) => storage_failed(e),
+                Err(e) => return Err(e),
+            },
+        },
+    };
+    if matches!(outcome, NotificationResult::NotSent(_))
+        && let Err(e) = redact::schedule_label(store, &order.order_id, label)
+    {
+        log::error!(
+            "label {} could not be scheduled for redaction: {e}",
+            label.label_id
+        );
+    }
+    Ok(NotificationOutcome {
+        label_id: label.label_id.clone(),
+        order_id: order.order_id.clone(),
+        outcome,
+    })
+}
+
+/// What planning one (label, order) found.
+enum Planned {
+    /// A new update, to be written ahead.
     New(OutboxEntry),
     /// This label's update is already in the outbox (a repeated call).
     Known,
@@ -133,16 +211,16 @@ enum Written {
     Settled(NotificationResult),
 }
 
-fn write_ahead(
+fn plan(
     store: &Store<'_>,
     settings: &StoreSettings,
     label: &LabelEvent,
     order: &LabelOrder,
     now: DateTime<Utc>,
-) -> Result<Written, Error> {
+) -> Result<Planned, Error> {
     let outbox = Outbox::new(store);
     if let Some(notified) = outbox.notified(&order.order_id)? {
-        return Ok(Written::Settled(if notified.label_id == label.label_id {
+        return Ok(Planned::Settled(if notified.label_id == label.label_id {
             sent_result(&notified)
         } else {
             NotificationResult::NotSent(NotSentReason::AlreadyNotified)
@@ -151,7 +229,7 @@ fn write_ahead(
     if let Some(rejected) = outbox.rejected(&order.order_id)?
         && rejected.label_id == label.label_id
     {
-        return Ok(Written::Settled(NotificationResult::NotSent(
+        return Ok(Planned::Settled(NotificationResult::NotSent(
             NotSentReason::Rejected(rejected.error),
         )));
     }
@@ -159,9 +237,9 @@ fn write_ahead(
     // sent (and the earlier one is not replaced).
     if let Some(queued) = outbox.get(&order.order_id)? {
         return Ok(if queued.label_id == label.label_id {
-            Written::Known
+            Planned::Known
         } else {
-            Written::Settled(NotificationResult::NotSent(
+            Planned::Settled(NotificationResult::NotSent(
                 NotSentReason::EarlierUpdateQueued(queued.label_id),
             ))
         });
@@ -171,7 +249,7 @@ fn write_ahead(
         label.carrier_name.as_deref(),
         &settings.carrier_codes,
     );
-    let entry = OutboxEntry {
+    Ok(Planned::New(OutboxEntry {
         label_id: label.label_id.clone(),
         request: ConfirmShipmentRequest {
             marketplace_id: settings.marketplace_id.clone(),
@@ -190,9 +268,7 @@ fn write_ahead(
         label_created_at: Some(label.created_at),
         stage: Stage::Pending,
         direct_only: false,
-    };
-    outbox.put(&order.order_id, &entry)?;
-    Ok(Written::New(entry))
+    }))
 }
 
 fn sent_result(notified: &Notified) -> NotificationResult {
@@ -309,7 +385,7 @@ fn send_direct(
 ) -> Result<NotificationResult, Error> {
     let outbox = Outbox::new(store);
     entry.stage = Stage::Sending;
-    outbox.put(order_id, &entry)?;
+    outbox.update(order_id, &entry)?;
     let sent = api.post_json(
         Operation::CONFIRM_SHIPMENT,
         &confirm_path(order_id),
@@ -326,7 +402,7 @@ fn send_direct(
             log::warn!("confirmShipment for {order_id} failed in transit: {reason}");
             entry.stage = Stage::Verify;
             entry.retry_at = api.now() + RETRY_AFTER_FAILURE;
-            outbox.put(order_id, &entry)?;
+            outbox.update(order_id, &entry)?;
             return Ok(NotificationResult::Queued(entry.retry_at));
         }
         // Not Amazon's verdict on the update: a server error, a timeout (408), a
@@ -360,13 +436,13 @@ fn send_direct(
         Err(other) => {
             // Nothing reached Amazon (e.g. the request could not be built): kept.
             entry.stage = Stage::Pending;
-            outbox.put(order_id, &entry)?;
+            outbox.update(order_id, &entry)?;
             return Err(other);
         }
     };
     entry.stage = Stage::Pending;
     entry.retry_at = retry_at;
-    outbox.put(order_id, &entry)?;
+    outbox.update(order_id, &entry)?;
     Ok(NotificationResult::Queued(retry_at))
 }
 
@@ -406,22 +482,48 @@ fn record_sent(
     feed_id: Option<&str>,
     now: DateTime<Utc>,
 ) {
+    record_all_sent(store, &[(order_id, entry)], feed_id, now);
+}
+
+/// Amazon has these updates (a feed's report): each order is marked notified, then
+/// the outbox lets go of them together (each index part written once), then they
+/// are scheduled for redaction together. That is their outcome, whatever storage
+/// does next: an order whose mark failed stays in the outbox and is checked with
+/// Amazon before anything is sent again.
+fn record_all_sent(
+    store: &Store<'_>,
+    sent: &[(&str, &OutboxEntry)],
+    feed_id: Option<&str>,
+    now: DateTime<Utc>,
+) {
     let outbox = Outbox::new(store);
+    let mut marked = Vec::new();
+    for (order_id, entry) in sent {
+        let notified = Notified {
+            label_id: entry.label_id.clone(),
+            sent_at: now,
+            feed_id: feed_id.map(str::to_owned),
+        };
+        match outbox.mark_notified(order_id, &notified) {
+            Ok(()) => marked.push((*order_id, *entry)),
+            Err(e) => {
+                log::error!("Amazon has the update for {order_id}, but recording it failed: {e}");
+            }
+        }
+    }
+    let order_ids: Vec<&str> = marked.iter().map(|(order_id, _)| *order_id).collect();
+    let shipments: Vec<(&str, LabelEvent)> = marked
+        .iter()
+        .map(|(order_id, entry)| (*order_id, entry.label(order_id, now)))
+        .collect();
     let recorded = outbox
-        .mark_notified(
-            order_id,
-            &Notified {
-                label_id: entry.label_id.clone(),
-                sent_at: now,
-                feed_id: feed_id.map(str::to_owned),
-            },
-        )
-        .and_then(|()| outbox.remove(order_id))
-        .and_then(|()| {
-            redact::schedule_shipment(store, order_id, &entry.label(order_id, now), now)
-        });
+        .remove_all(&order_ids)
+        .and_then(|()| redact::schedule_shipments(store, &shipments, now));
     if let Err(e) = recorded {
-        log::error!("Amazon has the update for {order_id}, but recording it failed: {e}");
+        log::error!(
+            "Amazon has {} updates; recording them in full failed: {e}",
+            marked.len()
+        );
     }
 }
 
@@ -444,7 +546,8 @@ fn amazon_has(api: &SpApi<'_>, order_id: &str, entry: &OutboxEntry) -> Option<bo
         #[serde(default)]
         packages: Vec<crate::spapi::orders::Package>,
     }
-    let packages = serde_json::from_str::<Packages>(response.order.get()).ok()?;
+    let packages =
+        crate::spapi::strict::from_slice::<Packages>(response.order.get().as_bytes()).ok()?;
     Some(packages.packages.iter().any(|p| {
         p.tracking_number.as_deref() == Some(entry.request.package_detail.tracking_number.as_str())
     }))
@@ -467,7 +570,7 @@ fn verify(
         Some(false) => {
             entry.stage = Stage::Pending;
             entry.retry_at = api.now();
-            Outbox::new(store).put(order_id, &entry)?;
+            Outbox::new(store).update(order_id, &entry)?;
             Ok(None)
         }
         None => Ok(None),
@@ -485,13 +588,18 @@ pub fn deliver_notifications(
     let mut outcomes = Vec::new();
     // Outcomes already produced are never thrown away by a later failure: the
     // host gets them, and calls again for the rest.
-    if let Err(e) = deliver_due(host, settings, &store, &mut outcomes) {
-        if outcomes.is_empty() {
-            return Err(e);
-        }
-        log::error!("delivery stopped after {} updates: {e}", outcomes.len());
+    let mut untouched = None;
+    match deliver_due(host, settings, &store, &mut outcomes) {
+        Ok(entries) => untouched = entries,
+        Err(e) if outcomes.is_empty() => return Err(e),
+        Err(e) => log::error!("delivery stopped after {} updates: {e}", outcomes.len()),
     }
-    let (pending, next_call_after) = match next_call(&store, host.now()) {
+    // A call with nothing due changed nothing: the outbox it read is still current.
+    let entries = match untouched {
+        Some(entries) => Ok(entries),
+        None => Outbox::new(&store).all(),
+    };
+    let (pending, next_call_after) = match entries.and_then(|e| next_call(&store, &e, host.now())) {
         Ok(next) => next,
         Err(e) if outcomes.is_empty() => return Err(e),
         Err(e) => {
@@ -514,7 +622,7 @@ fn deliver_due(
     settings: &StoreSettings,
     store: &Store<'_>,
     outcomes: &mut Vec<NotificationOutcome>,
-) -> Result<(), Error> {
+) -> Result<Option<Vec<(String, OutboxEntry)>>, Error> {
     let outbox = Outbox::new(store);
     let now = host.now();
     let jobs = feed::jobs(store)?;
@@ -527,7 +635,7 @@ fn deliver_due(
         {
             entry.stage = Stage::Verify;
             entry.retry_at = now;
-            outbox.put(order_id, entry)?;
+            outbox.update(order_id, entry)?;
         }
     }
     let work_due = entries.iter().any(|(_, e)| match e.stage {
@@ -537,7 +645,10 @@ fn deliver_due(
     }) || jobs
         .iter()
         .any(|job| feed::next_step_at(store, job, now).is_ok_and(|at| at <= now));
-    if work_due {
+    if !work_due {
+        return Ok(Some(entries));
+    }
+    {
         let api = SpApi::authorize(host, settings)?;
         let mut pending = Vec::new();
         for (order_id, mut entry) in entries {
@@ -548,7 +659,7 @@ fn deliver_due(
                     if entry.stage == Stage::Sending {
                         entry.stage = Stage::Verify;
                         entry.retry_at = entry.retry_at.min(now);
-                        outbox.put(&order_id, &entry)?;
+                        outbox.update(&order_id, &entry)?;
                     }
                     if entry.retry_at > now || api.ready_at(Operation::GET_ORDER) > api.now() {
                         continue;
@@ -582,8 +693,9 @@ fn deliver_due(
             }
         }
         // Feeds that failed send their updates back to pending: they go now too.
+        let listed: BTreeSet<String> = pending.iter().map(|(id, _)| id.clone()).collect();
         for (order_id, entry) in outbox.all()? {
-            if entry.stage == Stage::Pending && !pending.iter().any(|(id, _)| *id == order_id) {
+            if entry.stage == Stage::Pending && !listed.contains(&order_id) {
                 pending.push((order_id, entry));
             }
         }
@@ -595,26 +707,23 @@ fn deliver_due(
             });
         }
     }
-    Ok(())
+    Ok(None)
 }
 
 /// How many updates the outbox holds, and when the next of them can move.
-fn next_call(store: &Store<'_>, now: DateTime<Utc>) -> Result<(u32, Option<DateTime<Utc>>), Error> {
-    let entries = Outbox::new(store).all()?;
+fn next_call(
+    store: &Store<'_>,
+    entries: &[(String, OutboxEntry)],
+    now: DateTime<Utc>,
+) -> Result<(u32, Option<DateTime<Utc>>), Error> {
+    let confirm_ready = pacing::ready_at(store, &Operation::CONFIRM_SHIPMENT, now);
+    let get_order_ready = pacing::ready_at(store, &Operation::GET_ORDER, now);
     let mut next: Option<DateTime<Utc>> = None;
     let mut earliest = |at: DateTime<Utc>| next = Some(next.map_or(at, |n| n.min(at)));
-    for (_, entry) in &entries {
+    for (_, entry) in entries {
         match entry.stage {
-            Stage::Pending => earliest(entry.retry_at.max(pacing::ready_at(
-                store,
-                &Operation::CONFIRM_SHIPMENT,
-                now,
-            ))),
-            Stage::Sending | Stage::Verify => earliest(entry.retry_at.max(pacing::ready_at(
-                store,
-                &Operation::GET_ORDER,
-                now,
-            ))),
+            Stage::Pending => earliest(entry.retry_at.max(confirm_ready)),
+            Stage::Sending | Stage::Verify => earliest(entry.retry_at.max(get_order_ready)),
             Stage::InFeed { .. } => {}
         }
     }

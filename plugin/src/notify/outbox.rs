@@ -2,7 +2,7 @@
 //! sends it, and moves forward only on Amazon's answer. Tracking data and ids only,
 //! no buyer PII.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -12,7 +12,10 @@ use crate::host::Store;
 use crate::model::{LabelEvent, LabelOrder};
 use crate::spapi::shipments::ConfirmShipmentRequest;
 
-pub use crate::keys::{OUTBOX_INDEX, OUTBOX_PREFIX, REJECTED_PREFIX, SHIPMENT_PREFIX};
+pub use crate::keys::{
+    LEGACY_OUTBOX_INDEX, OUTBOX_INDEX_PREFIX, OUTBOX_PARTS, OUTBOX_PREFIX, REJECTED_PREFIX,
+    SHIPMENT_PREFIX,
+};
 
 /// Where an update stands.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -105,7 +108,41 @@ pub struct Rejected {
     pub error: AmazonError,
 }
 
-/// Typed access to the outbox.
+/// How many parts the outbox index is split in. An order's part is fixed by its
+/// id, so a write touches one part of about `pending / INDEX_PARTS` ids, and a
+/// batch writes each part once: N updates cost O(N) reads and writes, not O(N²).
+/// Changing it would move every order to another part: it is part of the format.
+const INDEX_PARTS: u32 = 64;
+
+/// The index part an order's id belongs to: FNV-1a, stable across builds and
+/// platforms (unlike the standard library's hasher).
+fn index_part(order_id: &str) -> u32 {
+    let hash = order_id.bytes().fold(0x811c_9dc5_u32, |hash, byte| {
+        (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193)
+    });
+    hash % INDEX_PARTS
+}
+
+/// The ids grouped by their index part.
+fn by_part<'a>(order_ids: &[&'a str]) -> BTreeMap<u32, Vec<&'a str>> {
+    let mut by_part: BTreeMap<u32, Vec<&str>> = BTreeMap::new();
+    for order_id in order_ids {
+        by_part
+            .entry(index_part(order_id))
+            .or_default()
+            .push(order_id);
+    }
+    by_part
+}
+
+fn part_key(part: u32) -> String {
+    format!("{OUTBOX_INDEX_PREFIX}{part}")
+}
+
+/// Typed access to the outbox. The host's store cannot list keys, so the outbox
+/// keeps an index of its order ids: parts by id (`outbox-index/{part}`), and the
+/// list of the parts that hold any (`outbox-parts`), so that an empty outbox
+/// costs one read.
 pub struct Outbox<'s, 'h> {
     store: &'s Store<'h>,
 }
@@ -121,30 +158,120 @@ impl<'s, 'h> Outbox<'s, 'h> {
         self.store.load(&format!("{OUTBOX_PREFIX}{order_id}"))
     }
 
-    /// Writes an entry: the index first, so a crash in between leaves an index
-    /// entry to clean up, never an update nobody will send.
-    pub fn put(&self, order_id: &str, entry: &OutboxEntry) -> Result<(), Error> {
-        let mut index = self.index()?;
-        if index.insert(order_id.to_owned()) {
-            self.store.save(OUTBOX_INDEX, &index)?;
+    /// Puts new order ids in the index, each part written once (the list of parts
+    /// first). Their entries are written after this: a crash in between leaves
+    /// index entries to clean up, never an update nobody will send.
+    pub fn reserve(&self, order_ids: &[&str]) -> Result<(), Error> {
+        let by_part = by_part(order_ids);
+        let mut parts = self.parts()?;
+        let before = parts.len();
+        parts.extend(by_part.keys().copied());
+        if parts.len() != before {
+            self.store.save(OUTBOX_PARTS, &parts)?;
         }
+        for (part, order_ids) in by_part {
+            let mut listed = self.part(part)?;
+            let before = listed.len();
+            listed.extend(order_ids.into_iter().map(str::to_owned));
+            if listed.len() != before {
+                self.store.save(&part_key(part), &listed)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes a new entry: its index entry first.
+    pub fn insert(&self, order_id: &str, entry: &OutboxEntry) -> Result<(), Error> {
+        self.reserve(&[order_id])?;
+        self.update(order_id, entry)
+    }
+
+    /// Rewrites an entry that is in the outbox (its index entry is already there).
+    pub fn update(&self, order_id: &str, entry: &OutboxEntry) -> Result<(), Error> {
         self.store
             .save(&format!("{OUTBOX_PREFIX}{order_id}"), entry)
     }
 
     /// Removes an entry, then its index entry.
     pub fn remove(&self, order_id: &str) -> Result<(), Error> {
-        self.store.remove(&format!("{OUTBOX_PREFIX}{order_id}"))?;
-        let mut index = self.index()?;
-        if index.remove(order_id) {
-            self.store.save(OUTBOX_INDEX, &index)?;
+        self.remove_all(&[order_id])
+    }
+
+    /// Removes entries, then their index entries, each part written once.
+    pub fn remove_all(&self, order_ids: &[&str]) -> Result<(), Error> {
+        for order_id in order_ids {
+            self.store.remove(&format!("{OUTBOX_PREFIX}{order_id}"))?;
+        }
+        self.forget(order_ids)
+    }
+
+    /// Takes ids out of the index, each part written once; the list of parts last.
+    fn forget(&self, order_ids: &[&str]) -> Result<(), Error> {
+        let by_part = by_part(order_ids);
+        let mut emptied = Vec::new();
+        for (part, order_ids) in by_part {
+            let mut listed = self.part(part)?;
+            let before = listed.len();
+            for order_id in order_ids {
+                listed.remove(order_id);
+            }
+            if listed.is_empty() {
+                self.store.remove(&part_key(part))?;
+                emptied.push(part);
+            } else if listed.len() != before {
+                self.store.save(&part_key(part), &listed)?;
+            }
+        }
+        if !emptied.is_empty() {
+            let mut parts = self.parts()?;
+            for part in emptied {
+                parts.remove(&part);
+            }
+            self.store.save(OUTBOX_PARTS, &parts)?;
         }
         Ok(())
     }
 
+    fn parts(&self) -> Result<BTreeSet<u32>, Error> {
+        self.migrate_single_index()?;
+        Ok(self.store.load(OUTBOX_PARTS)?.unwrap_or_default())
+    }
+
+    fn part(&self, part: u32) -> Result<BTreeSet<String>, Error> {
+        Ok(self.store.load(&part_key(part))?.unwrap_or_default())
+    }
+
+    /// An outbox written before the index had parts kept it under one key: its ids
+    /// move into the parts (written before the old key goes, so none is lost).
+    fn migrate_single_index(&self) -> Result<(), Error> {
+        let Some(single) = self.store.load::<Vec<String>>(LEGACY_OUTBOX_INDEX)? else {
+            return Ok(());
+        };
+        let mut by_part: BTreeMap<u32, BTreeSet<String>> = BTreeMap::new();
+        for order_id in single {
+            by_part
+                .entry(index_part(&order_id))
+                .or_default()
+                .insert(order_id);
+        }
+        let mut parts: BTreeSet<u32> = self.store.load(OUTBOX_PARTS)?.unwrap_or_default();
+        parts.extend(by_part.keys().copied());
+        self.store.save(OUTBOX_PARTS, &parts)?;
+        for (part, order_ids) in by_part {
+            let mut listed = self.part(part)?;
+            listed.extend(order_ids);
+            self.store.save(&part_key(part), &listed)?;
+        }
+        self.store.remove(LEGACY_OUTBOX_INDEX)
+    }
+
     /// The order ids with an entry.
     pub fn index(&self) -> Result<BTreeSet<String>, Error> {
-        Ok(self.store.load(OUTBOX_INDEX)?.unwrap_or_default())
+        let mut order_ids = BTreeSet::new();
+        for part in self.parts()? {
+            order_ids.append(&mut self.part(part)?);
+        }
+        Ok(order_ids)
     }
 
     /// Every readable entry, oldest due first. Index entries without their update
@@ -152,12 +279,16 @@ impl<'s, 'h> Outbox<'s, 'h> {
     /// logged and left for a person, never dropped.
     pub fn all(&self) -> Result<Vec<(String, OutboxEntry)>, Error> {
         let mut entries = Vec::new();
+        let mut orphans = Vec::new();
         for order_id in self.index()? {
             match self.get(&order_id) {
                 Ok(Some(entry)) => entries.push((order_id, entry)),
-                Ok(None) => self.remove(&order_id)?,
+                Ok(None) => orphans.push(order_id),
                 Err(e) => log::error!("the outbox entry of {order_id} is unreadable: {e}"),
             }
+        }
+        if !orphans.is_empty() {
+            self.forget(&orphans.iter().map(String::as_str).collect::<Vec<_>>())?;
         }
         entries.sort_by_key(|(_, entry)| entry.retry_at);
         Ok(entries)

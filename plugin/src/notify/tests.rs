@@ -553,3 +553,63 @@ fn a_delivery_amazon_cannot_take_now_stays_queued() {
         (1, Some(retry_at))
     );
 }
+
+#[test]
+fn a_second_label_in_the_same_call_follows_the_first_s_outcome() {
+    let order = "111-0000009-0000009";
+    // Sent first: the second is already notified, not "queued".
+    let host = FakeHost::new();
+    host.expect_token().expect("POST", CONFIRM, 204, "");
+    let outcomes = on_label_created(
+        &host,
+        &us_settings(),
+        &[label("L1", order), label("L2", order)],
+    )
+    .unwrap();
+    assert_eq!(outcomes[0].outcome, NotificationResult::Sent);
+    assert_eq!(
+        outcomes[1].outcome,
+        NotificationResult::NotSent(NotSentReason::AlreadyNotified)
+    );
+    assert_eq!(host.unanswered(), 0);
+
+    // Refused first: the second goes in the same call, and each keeps its outcome.
+    let host = FakeHost::new();
+    let refused = r#"{"errors":[{"code":"InvalidInput","message":"Invalid Input"}]}"#;
+    host.expect_token()
+        .expect("POST", CONFIRM, 400, refused)
+        .expect(
+            "GET",
+            &format!("/orders/2026-01-01/orders/{order}"),
+            404,
+            "{}",
+        )
+        .expect("POST", CONFIRM, 204, "");
+    let outcomes = on_label_created(
+        &host,
+        &us_settings(),
+        &[label("L1", order), label("L2", order)],
+    )
+    .unwrap();
+    assert!(matches!(
+        outcomes[0].outcome,
+        NotificationResult::NotSent(NotSentReason::Rejected(_))
+    ));
+    assert_eq!(outcomes[1].outcome, NotificationResult::Sent);
+    assert_eq!(host.unanswered(), 0);
+
+    // Throttled first: the second is behind a queued update.
+    let host = FakeHost::new();
+    host.expect_token().expect("POST", CONFIRM, 429, "{}");
+    let outcomes = on_label_created(
+        &host,
+        &us_settings(),
+        &[label("L1", order), label("L2", order)],
+    )
+    .unwrap();
+    assert!(matches!(outcomes[0].outcome, NotificationResult::Queued(_)));
+    assert_eq!(
+        outcomes[1].outcome,
+        NotificationResult::NotSent(NotSentReason::EarlierUpdateQueued("L1".into()))
+    );
+}

@@ -14,7 +14,7 @@ use serde::Serialize;
 use crate::drive::simulate::{self, Options, Report};
 use crate::embed::kv::SqliteStorage;
 use crate::embed::runtime::{
-    Allocation, COMPONENT, ComponentInstance, Limits, Runtime, VirtualClock,
+    Allocation, COMPONENT, ComponentInstance, Limits, Runtime, VirtualClock, bindings as wit,
 };
 
 /// One line of the table.
@@ -636,6 +636,163 @@ fn cpu(lines: &mut Vec<Line>, orders: usize) -> Result<()> {
     Ok(())
 }
 
+/// Labels for `count` of the world's unshipped merchant-fulfilled orders.
+fn labels_for(world: &crate::amazon::sim::World, count: usize) -> Vec<wit::LabelEvent> {
+    let now = crate::embed::datetime(simulate::START.parse().unwrap_or_default());
+    world
+        .orders()
+        .filter(|order| order.status == "UNSHIPPED" && order.fulfilled_by == "MERCHANT")
+        .take(count)
+        .enumerate()
+        .map(|(serial, order)| wit::LabelEvent {
+            label_id: format!("L{serial}"),
+            orders: vec![wit::LabelOrder {
+                order_id: order.id.clone(),
+                items: order.json["orderItems"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|item| wit::LabelItem {
+                        order_item_id: item["orderItemId"].as_str().unwrap_or("").to_owned(),
+                        quantity: item["quantityOrdered"].as_u64().unwrap_or(1) as u32,
+                    })
+                    .collect(),
+            }],
+            carrier_code: "UPS".into(),
+            carrier_name: None,
+            service: Some("Ground".into()),
+            tracking_number: format!("1ZBENCH{serial:010}"),
+            ship_date: now,
+            created_at: now,
+            carrier_fee: None,
+            automatic_tracking: true,
+            batch_id: Some("B1".into()),
+        })
+        .collect()
+}
+
+/// What the component spent on one batch of labels handed over in one call.
+struct LabelBatchCost {
+    /// Seconds (wall time minus the simulator's) of the calls that moved updates:
+    /// `on-label-created`, and each `deliver-notifications` with outcomes.
+    work: f64,
+    /// Seconds of the other `deliver-notifications` calls: looks at a feed Amazon
+    /// is still processing.
+    looks: f64,
+    /// How many of those.
+    look_calls: usize,
+}
+
+/// Stores, sends and settles `count` labels handed over in one `on-label-created`,
+/// the clock jumping to each `next-call-after`.
+fn label_batch_cost(count: usize) -> Result<LabelBatchCost> {
+    let start: chrono::DateTime<chrono::Utc> = simulate::START.parse()?;
+    let clock = VirtualClock::new(start);
+    let amazon = timed_simulator(count * 2, &clock);
+    let labels = labels_for(
+        amazon
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .amazon
+            .world(),
+        count,
+    );
+    anyhow::ensure!(
+        labels.len() == count,
+        "the world has orders for {} labels",
+        labels.len()
+    );
+    let settings = crate::drive::scenario::Settings::simulated("ATVPDKIKX0DER").to_wit();
+    let mut instance =
+        ComponentInstance::new(amazon.clone(), SqliteStorage::in_memory()?, clock.clone())?;
+    let spent = || amazon.lock().unwrap_or_else(|p| p.into_inner()).spent;
+    // The component's share of one call: its wall time minus the simulator's.
+    let timed = |call: &mut dyn FnMut() -> Result<bool>| -> Result<(f64, bool)> {
+        let (started, simulated) = (Instant::now(), spent());
+        let moved = call()?;
+        let own = started.elapsed().saturating_sub(spent() - simulated);
+        Ok((own.as_secs_f64(), moved))
+    };
+    let (mut work, _) = timed(&mut || {
+        let (outcomes, _) = instance.on_label_created(&settings, &labels)?;
+        anyhow::ensure!(outcomes.is_ok(), "on-label-created: {outcomes:?}");
+        Ok(true)
+    })?;
+    let (mut looks, mut look_calls, mut settled) = (0.0, 0, false);
+    for _ in 0..10_000 {
+        let mut next = None;
+        let (seconds, moved) = timed(&mut || {
+            let (report, _) = instance.deliver_notifications(&settings)?;
+            let report = report.map_err(|e| anyhow::anyhow!("deliver-notifications: {e:?}"))?;
+            next = report.next_call_after.filter(|_| report.pending > 0);
+            Ok(!report.outcomes.is_empty())
+        })?;
+        if moved {
+            work += seconds;
+        } else {
+            looks += seconds;
+            look_calls += 1;
+        }
+        match next {
+            Some(at) => clock.set(clock.now().max(crate::embed::time(&at))),
+            None => {
+                settled = true;
+                break;
+            }
+        }
+    }
+    anyhow::ensure!(settled, "{count} labels were not settled");
+    Ok(LabelBatchCost {
+        work,
+        looks,
+        look_calls,
+    })
+}
+
+/// Labels in one call, from 100 to 10,000: the component's time per label must
+/// not grow with the batch (an index rewritten per update would make it grow in
+/// proportion), and a look at a feed in progress costs in proportion to what the
+/// outbox holds.
+fn label_batches(lines: &mut Vec<Line>, largest: usize) -> Result<()> {
+    // The fastest of three: a busy moment on a shared machine slows one run.
+    let fastest = |count: usize| -> Result<(f64, f64)> {
+        let (mut per_label, mut per_look) = (f64::INFINITY, f64::INFINITY);
+        for _ in 0..3 {
+            let cost = label_batch_cost(count)?;
+            per_label = per_label.min(cost.work * 1000.0 / count as f64);
+            if cost.look_calls > 0 {
+                let per_thousand = cost.looks * 1000.0 / cost.look_calls as f64;
+                per_look = per_look.min(per_thousand * 1000.0 / count as f64);
+            }
+        }
+        Ok((per_label, per_look))
+    };
+    let (small, _) = fastest(100)?;
+    let (_, first_look) = fastest(1_000)?;
+    let mut count = 1_000;
+    while count <= largest {
+        let (per_label, per_look) = fastest(count)?;
+        lines.push(at_most(
+            &format!("{count} labels in one call: component ms per label vs 100 labels'"),
+            "ms",
+            per_label,
+            small,
+            1.5,
+        ));
+        if count > 1_000 {
+            lines.push(at_most(
+                &format!("{count} labels in a feed: ms per look per 1000 pending vs 1000 labels'"),
+                "ms",
+                per_look,
+                first_look,
+                1.5,
+            ));
+        }
+        count *= 10;
+    }
+    Ok(())
+}
+
 /// Resident memory of this process, in bytes (Linux; 0 elsewhere).
 fn resident_bytes() -> f64 {
     std::fs::read_to_string("/proc/self/status")
@@ -768,9 +925,10 @@ impl std::fmt::Display for BenchReport {
 }
 
 /// The benchmark's groups of lines, by the name `--only` takes.
-pub const GROUPS: [&str; 6] = [
+pub const GROUPS: [&str; 7] = [
     "backlog",
     "labels",
+    "label-batches",
     "busy-day",
     "cpu",
     "component",
@@ -808,6 +966,9 @@ pub fn run_all(quick: bool, only: &[String]) -> Result<BenchReport> {
     }
     if wanted("labels") {
         labels(&mut lines, labelled)?;
+    }
+    if wanted("label-batches") {
+        label_batches(&mut lines, if quick { 1_000 } else { 10_000 })?;
     }
     if wanted("busy-day") {
         busy_day(&mut lines, day)?;
