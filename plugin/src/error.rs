@@ -107,7 +107,8 @@ impl Error {
 }
 
 /// Describes a JSON decoding failure by kind and position only. serde_json's own
-/// message can quote the offending value, which may be buyer data.
+/// message can quote the offending value, which may be buyer data: of a type
+/// error only the found type and what the model expects are kept.
 pub(crate) fn describe_json_error(error: &serde_json::Error) -> String {
     use serde_json::error::Category;
     let kind = match error.classify() {
@@ -116,10 +117,18 @@ pub(crate) fn describe_json_error(error: &serde_json::Error) -> String {
         Category::Eof => "truncated JSON".to_owned(),
         Category::Data => {
             let text = error.to_string();
-            // "missing field `orderId`" names a field, never a value: safe to keep.
-            match text.split(" at line ").next() {
-                Some(head) if head.starts_with("missing field") => head.to_owned(),
-                _ => "a field has an unexpected type or value".to_owned(),
+            let head = text.split(" at line ").next().unwrap_or_default();
+            if head.starts_with("missing field") {
+                // "missing field `orderId`" names a field, never a value.
+                head.to_owned()
+            } else if let Some(rest) = head.strip_prefix("invalid type: ") {
+                // "invalid type: string \"Jane\", expected u32": the found type's
+                // first word and the expectation, never the value.
+                let found = rest.split([' ', ',']).next().unwrap_or("value");
+                let expected = rest.rsplit(", expected ").next().unwrap_or("another type");
+                format!("a {found} where the model has {expected}")
+            } else {
+                "a field has an unexpected type or value".to_owned()
             }
         }
     };

@@ -95,6 +95,103 @@ fn processing_report() -> impl Strategy<Value = String> {
     ]
 }
 
+/// The feed path's calls, each with Amazon's good answer: createFeedDocument, the
+/// upload, createFeed, getFeed, getFeedDocument, and the report's download.
+const FEED_CHAIN: [(&str, &str, u16, &str); 6] = [
+    (
+        "POST",
+        "/feeds/2021-06-30/documents",
+        201,
+        r#"{"feedDocumentId":"d","url":"https://tortuga-prod-na.s3-external-1.amazonaws.com/d"}"#,
+    ),
+    ("PUT", "/d", 200, ""),
+    ("POST", "/feeds/2021-06-30/feeds", 202, r#"{"feedId":"1"}"#),
+    (
+        "GET",
+        "/feeds/2021-06-30/feeds/1",
+        200,
+        r#"{"feedId":"1","feedType":"POST_ORDER_FULFILLMENT_DATA","createdTime":"2026-11-20T15:00:00Z","processingStatus":"DONE","resultFeedDocumentId":"r"}"#,
+    ),
+    (
+        "GET",
+        "/feeds/2021-06-30/documents/r",
+        200,
+        r#"{"feedDocumentId":"r","url":"https://tortuga-prod-na.s3-external-1.amazonaws.com/r"}"#,
+    ),
+    (
+        "GET",
+        "/r",
+        200,
+        "<AmazonEnvelope><Message><ProcessingReport><StatusCode>Complete</StatusCode><ProcessingSummary><MessagesProcessed>30</MessagesProcessed></ProcessingSummary></ProcessingReport></Message></AmazonEnvelope>",
+    ),
+];
+
+/// A host where feeds are the sooner path for a few labels (Amazon took 10 s for
+/// the last), whose Amazon answers the feed chain well up to `step` and then
+/// `status` and `body`.
+fn feed_chain_host(step: usize, status: u16, body: &str) -> FakeHost {
+    let host = FakeHost::new();
+    crate::host::Store::new(&host)
+        .save("feed-turnaround", &10.0)
+        .unwrap();
+    host.expect_token();
+    for (index, (method, path, ok_status, ok_body)) in FEED_CHAIN.into_iter().enumerate() {
+        if index == step {
+            host.expect(method, path, status, body);
+            break;
+        }
+        host.expect(method, path, ok_status, ok_body);
+    }
+    host
+}
+
+/// A searchOrders answer: arbitrary JSON, or a page whose parts are arbitrary.
+fn search_orders_answer() -> impl Strategy<Value = Value> {
+    let order =
+        json!({"orderId": "111-0000001-0000001", "lastUpdatedTime": "2026-11-20T11:00:00Z"});
+    prop_oneof![
+        json_value(),
+        json_value().prop_map(|orders| json!({"orders": orders})),
+        (json_value(), json_value())
+            .prop_map(move |(first, pagination)| json!({"orders": [order.clone(), first], "pagination": pagination})),
+        json_value().prop_map(|pagination| json!({"orders": [], "pagination": pagination})),
+        (0usize..250).prop_map(|count| json!({"orders": vec![json!({}); count]})),
+    ]
+}
+
+/// Whether an answer has the shape of Amazon's `SearchOrdersResponse`: an object,
+/// `orders` a list of at most 100 objects, `pagination` an object (its `nextToken`
+/// text), `lastUpdatedBefore` text.
+fn is_search_orders_shape(answer: &Value) -> bool {
+    let text_or_absent = |v: Option<&Value>| v.is_none_or(|v| v.is_null() || v.is_string());
+    let Some(page) = answer.as_object() else {
+        return false;
+    };
+    let orders_ok = page
+        .get("orders")
+        .and_then(Value::as_array)
+        .is_some_and(|orders| orders.len() <= 100 && orders.iter().all(Value::is_object));
+    let pagination_ok = match page.get("pagination") {
+        None | Some(Value::Null) => true,
+        Some(Value::Object(p)) => text_or_absent(p.get("nextToken")),
+        Some(_) => false,
+    };
+    orders_ok && pagination_ok && text_or_absent(page.get("lastUpdatedBefore"))
+}
+
+/// Every label's update is still somewhere: in the outbox, or recorded as at
+/// Amazon, or as refused by Amazon.
+fn every_update_is_kept(host: &FakeHost, labels: &[crate::model::LabelEvent]) -> bool {
+    let store = crate::host::Store::new(host);
+    let outbox = crate::notify::Outbox::new(&store);
+    labels.iter().all(|label| {
+        let order_id = &label.orders[0].order_id;
+        outbox.get(order_id).is_ok_and(|e| e.is_some())
+            || outbox.notified(order_id).is_ok_and(|n| n.is_some())
+            || outbox.rejected(order_id).is_ok_and(|r| r.is_some())
+    })
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(cases()))]
 
@@ -112,22 +209,7 @@ proptest! {
         body in prop_oneof![".{0,120}", json_value().prop_map(|v| v.to_string())],
         status in prop_oneof![Just(200u16), Just(201), Just(202), 100u16..600],
     ) {
-        let host = FakeHost::new();
-        // Feeds are the sooner path for a few labels once Amazon took 10 s.
-        crate::host::Store::new(&host).save("feed-turnaround", &10.0).unwrap();
-        host.expect_token();
-        let ok = [
-            ("POST", "/feeds/2021-06-30/documents", 201, r#"{"feedDocumentId":"d","url":"https://tortuga-prod-na.s3-external-1.amazonaws.com/d"}"#),
-            ("PUT", "/d", 200, ""),
-            ("POST", "/feeds/2021-06-30/feeds", 202, r#"{"feedId":"1"}"#),
-        ];
-        for (index, (method, path, ok_status, ok_body)) in ok.into_iter().enumerate() {
-            if index == step {
-                host.expect(method, path, status, &body);
-                break;
-            }
-            host.expect(method, path, ok_status, ok_body);
-        }
+        let host = feed_chain_host(step, status, &body);
         let labels = crate::notify::tests_support::labels(30);
         let outcomes = crate::notify::on_label_created(&host, &us_settings(), &labels);
         if let Ok(outcomes) = outcomes {
@@ -144,6 +226,35 @@ proptest! {
         let host = FakeHost::new();
         host.expect_token().expect("GET", SEARCH_PATH, 200, &body);
         let _ = import_orders(&host, &us_settings(), None);
+    }
+
+    #[test]
+    fn a_search_orders_answer_off_the_model_s_shape_never_moves_the_checkpoint(
+        answer in search_orders_answer(),
+    ) {
+        let host = FakeHost::new();
+        host.expect_token().expect("GET", SEARCH_PATH, 200, &answer.to_string());
+        let result = import_orders(&host, &us_settings(), None);
+        let malformed = matches!(
+            &result,
+            Err(crate::error::Error::MalformedResponse { operation, .. }) if operation == "searchOrders"
+        );
+        // On `err` the host keeps its checkpoint: the position did not move.
+        prop_assert_eq!(malformed, !is_search_orders_shape(&answer), "{:?} for {}", result, answer);
+    }
+
+    #[test]
+    fn an_answer_off_the_model_s_shape_never_drops_a_stored_update(
+        step in 0usize..6,
+        answer in json_value(),
+    ) {
+        let host = feed_chain_host(step, FEED_CHAIN[step].2, &answer.to_string());
+        let labels = crate::notify::tests_support::labels(30);
+        let _ = crate::notify::on_label_created(&host, &us_settings(), &labels);
+        prop_assert!(every_update_is_kept(&host, &labels));
+        host.set_now(crate::host::Host::now(&host) + chrono::Duration::minutes(5));
+        let _ = crate::notify::deliver_notifications(&host, &us_settings());
+        prop_assert!(every_update_is_kept(&host, &labels));
     }
 
     #[test]

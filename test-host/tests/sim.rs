@@ -1146,3 +1146,65 @@ fn an_answer_over_the_size_limit_is_refused_cleanly_and_the_host_carries_on() {
         "the token, then the sellers call"
     );
 }
+
+/// An Amazon whose searchOrders page is as large as a host lets through.
+struct Oversized(Vec<u8>);
+
+impl test_host::amazon::Amazon for Oversized {
+    fn respond(
+        &mut self,
+        request: &test_host::amazon::Request,
+    ) -> Result<test_host::amazon::Response, String> {
+        let body = if request.url.contains("/auth/o2/token") {
+            br#"{"access_token":"Atza|x","token_type":"bearer","expires_in":3600}"#.to_vec()
+        } else {
+            self.0.clone()
+        };
+        Ok(test_host::amazon::Response {
+            status: 200,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body,
+        })
+    }
+}
+
+/// `{"orders":[...]}` of `entry` repeated up to the host's body cap.
+fn page_of(prefix: &str, entry: &str, suffix: &str) -> Vec<u8> {
+    let room = test_host::embed::sandbox::MAX_RESPONSE_BODY - prefix.len() - suffix.len();
+    let count = room / (entry.len() + 1);
+    let mut body = String::with_capacity(test_host::embed::sandbox::MAX_RESPONSE_BODY);
+    body.push_str(prefix);
+    body.push_str(&vec![entry; count].join(","));
+    body.push_str(suffix);
+    body.into_bytes()
+}
+
+#[test]
+fn a_page_of_millions_of_entries_is_refused_without_a_trap() {
+    let us = settings("ATVPDKIKX0DER");
+    // Five million orders in one page, and one order of millions of items: each
+    // page is refused before it is decoded, the checkpoint kept.
+    let orders = page_of(r#"{"orders":["#, "{}", "]}");
+    let items = page_of(
+        r#"{"orders":[{"orderId":"111-0000001-0000001","createdTime":"2026-11-20T10:00:00Z","lastUpdatedTime":"2026-11-20T11:00:00Z","orderItems":["#,
+        "{}",
+        "]}]}",
+    );
+    for body in [orders, items] {
+        let clock = VirtualClock::new(start());
+        let amazon = Arc::new(Mutex::new(Oversized(body)));
+        let mut instance =
+            ComponentInstance::new(amazon, SqliteStorage::in_memory().unwrap(), clock).unwrap();
+        for _ in 0..2 {
+            // Twice: an answer that trapped once would trap every later call.
+            let (result, _) = instance.import_orders(&us, None).expect("no trap");
+            match result {
+                Err(wit::Error::MalformedResponse(m)) => {
+                    assert_eq!(m.operation, "searchOrders");
+                    assert!(m.detail.starts_with("more list entries"), "{}", m.detail);
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+}

@@ -9,7 +9,7 @@ pub mod mapping;
 
 use chrono::{DateTime, Duration, DurationRound, SecondsFormat, Utc};
 
-use crate::error::{Error, describe_json_error};
+use crate::error::Error;
 use crate::host::{Host, Store};
 use crate::model::{
     FulfillmentChannel, ImportBatch, Order, OrderStatus, ProductInfo, SkipReason, SkippedOrder,
@@ -19,7 +19,7 @@ use crate::redact;
 use crate::spapi::orders::{
     GetOrderResponse, SEARCH_PATH, SearchOrdersResponse, WireOrder, get_order_path,
 };
-use crate::spapi::{Operation, SpApi, pacing};
+use crate::spapi::{Operation, SpApi, pacing, strict};
 use serde_json::value::RawValue;
 
 pub use checkpoint::Checkpoint;
@@ -555,9 +555,9 @@ fn accept(
     // A page's orders are valid JSON (the page parsed), so this only reads fields:
     // the few it decides on, unless the order is odd enough (a repeated key) to need
     // the whole tree.
-    let fields = serde_json::from_str::<Envelope>(raw.get())
+    let fields = strict::from_slice::<Envelope>(raw.get().as_bytes())
         .map(serde_json::Value::from)
-        .or_else(|_| serde_json::from_str(raw.get()))
+        .or_else(|_| strict::from_slice(raw.get().as_bytes()))
         .unwrap_or_default();
     let text = |path: &[&str]| {
         path.iter()
@@ -621,8 +621,8 @@ fn accept(
     let options = MappingOptions {
         product_identifier: settings.product_identifier,
     };
-    let mapped = serde_json::from_str::<WireOrder>(raw.get())
-        .map_err(|e| describe_json_error(&e))
+    let mapped = strict::from_slice::<WireOrder>(raw.get().as_bytes())
+        .map_err(|e| e.to_string())
         .and_then(|wire| map_order(wire, options));
     match mapped {
         Ok(order) => Verdict::Import(Box::new(Accepted {

@@ -5,7 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 use http::{Method, Request};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{AmazonError, Error, describe_json_error};
+use crate::error::{AmazonError, Error};
 use crate::host::{Host, Store};
 use crate::model::Credentials;
 
@@ -121,8 +121,8 @@ fn exchange(host: &dyn Host, credentials: &Credentials) -> Result<(String, Durat
     let status = response.status();
     log::info!("{OPERATION} POST -> {}", status.as_u16());
     if status.is_success() {
-        let token: TokenResponse = serde_json::from_slice(response.body())
-            .map_err(|e| Error::malformed(OPERATION, describe_json_error(&e)))?;
+        let token: TokenResponse = super::strict::from_slice(response.body())
+            .map_err(|e| Error::malformed(OPERATION, e.to_string()))?;
         if token.access_token.is_empty() || token.expires_in <= 0 {
             return Err(Error::malformed(
                 OPERATION,

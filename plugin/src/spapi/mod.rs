@@ -10,6 +10,7 @@ pub mod orders;
 pub mod pacing;
 pub mod sellers;
 pub mod shipments;
+pub mod strict;
 pub mod usage_plans;
 
 pub use usage_plans::{Operation, UsagePlan};
@@ -20,7 +21,7 @@ use chrono::{DateTime, Utc};
 use http::{Method, Request, StatusCode};
 use serde::{Deserialize, de::DeserializeOwned};
 
-use crate::error::{AmazonError, Error, describe_json_error};
+use crate::error::{AmazonError, Error};
 use crate::host::{Host, HttpResponse, Store};
 use crate::model::StoreSettings;
 
@@ -244,10 +245,11 @@ fn rate_limit(response: &HttpResponse) -> Option<f64> {
         .ok()
 }
 
-/// Decodes a 2xx JSON body.
+/// Decodes a 2xx JSON body by the model's shape ([`strict`]): objects where the
+/// model has objects, within a memory budget. Anything else is
+/// `malformed-response` naming the field, before any state moves.
 pub fn decode<T: DeserializeOwned>(operation: &str, response: &HttpResponse) -> Result<T, Error> {
-    serde_json::from_slice(response.body())
-        .map_err(|e| Error::malformed(operation, describe_json_error(&e)))
+    strict::from_slice(response.body()).map_err(|e| Error::malformed(operation, e.to_string()))
 }
 
 /// The `errors` body every SP-API model shares.

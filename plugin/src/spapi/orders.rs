@@ -11,15 +11,21 @@ use crate::model::Money;
 /// `GET /orders/2026-01-01/orders`.
 pub const SEARCH_PATH: &str = "/orders/2026-01-01/orders";
 
+/// The page size the component asks for, Amazon's maximum for searchOrders.
+pub const MAX_RESULTS_PER_PAGE: usize = 100;
+
 /// searchOrders response. Orders stay raw JSON text here, so that one malformed
 /// order is skipped instead of failing the page, and amounts keep Amazon's digits.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SearchOrdersResponse {
-    /// The page's orders.
+    /// The page's orders: objects, at most [`MAX_RESULTS_PER_PAGE`] (checked while
+    /// the page is read, so a page of a million entries is refused, not held).
+    #[serde(deserialize_with = "page_of_orders")]
     pub orders: Vec<Box<RawValue>>,
-    /// Present when another page follows.
-    #[serde(default)]
+    /// Present when another page follows: an object (a list here would read as a
+    /// last page, ending the window early).
+    #[serde(default, deserialize_with = "super::strict::object")]
     pub pagination: Option<Pagination>,
     /// Upper bound of the lastUpdated window Amazon applied.
     #[serde(default)]
@@ -404,6 +410,38 @@ impl From<&WireMoney> for Money {
             currency_code: wire.currency_code.clone(),
         }
     }
+}
+
+/// The `orders` list of a page: each an object, no more than were asked for.
+fn page_of_orders<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<Box<RawValue>>, D::Error> {
+    struct Orders;
+    impl<'de> serde::de::Visitor<'de> for Orders {
+        type Value = Vec<Box<RawValue>>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "a list of at most {MAX_RESULTS_PER_PAGE} orders")
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut orders = Vec::new();
+            while let Some(order) = seq.next_element::<Box<RawValue>>()? {
+                if orders.len() == MAX_RESULTS_PER_PAGE {
+                    return Err(A::Error::custom(format!(
+                        "more than the {MAX_RESULTS_PER_PAGE} orders a page may hold"
+                    )));
+                }
+                if !order.get().starts_with('{') {
+                    return Err(A::Error::custom("an order that is not an object"));
+                }
+                orders.push(order);
+            }
+            Ok(orders)
+        }
+    }
+    deserializer.deserialize_seq(Orders)
 }
 
 /// Reads the amount as the text Amazon wrote. Works only on JSON text (orders are
