@@ -1208,3 +1208,26 @@ fn a_page_of_millions_of_entries_is_refused_without_a_trap() {
         }
     }
 }
+
+#[test]
+fn a_page_off_the_model_s_shape_is_malformed_and_reads_nothing() {
+    let us = settings("ATVPDKIKX0DER");
+    let too_many = format!(r#"{{"orders":[{}]}}"#, vec!["{}"; 101].join(","));
+    // serde alone reads the first two as a valid last page.
+    for body in [
+        "[[]]".to_owned(),
+        r#"{"orders":[],"pagination":[]}"#.to_owned(),
+        r#"{"orders":[[]]}"#.to_owned(),
+        too_many,
+    ] {
+        let clock = VirtualClock::new(start());
+        let amazon = Arc::new(Mutex::new(Oversized(body.clone().into_bytes())));
+        let mut instance =
+            ComponentInstance::new(amazon, SqliteStorage::in_memory().unwrap(), clock).unwrap();
+        let (result, _) = instance.import_orders(&us, None).expect("no trap");
+        assert!(
+            matches!(&result, Err(wit::Error::MalformedResponse(m)) if m.operation == "searchOrders"),
+            "{body}: {result:?}"
+        );
+    }
+}
