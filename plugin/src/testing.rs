@@ -88,6 +88,16 @@ impl FakeHost {
         self
     }
 
+    /// Adds a header to the answer queued last.
+    pub fn header(&self, name: &'static str, value: &'static str) -> &Self {
+        if let Some(last) = self.script.borrow_mut().back_mut() {
+            last.response
+                .headers_mut()
+                .insert(name, http::HeaderValue::from_static(value));
+        }
+        self
+    }
+
     pub fn expect_token(&self) -> &Self {
         self.expect(
             "POST",
@@ -95,6 +105,14 @@ impl FakeHost {
             200,
             r#"{"access_token":"Atza|test","token_type":"bearer","expires_in":3600}"#,
         )
+    }
+
+    /// The component's view of `plan`'s bucket now says it is out of tokens.
+    pub fn empty_bucket(&self, plan: &crate::spapi::UsagePlan) {
+        let store = crate::host::Store::new(self);
+        let mut bucket = crate::spapi::pacing::load(&store, plan, self.now());
+        bucket.empty(self.now());
+        crate::spapi::pacing::save(&store, plan, &bucket).unwrap();
     }
 
     pub fn unanswered(&self) -> usize {

@@ -71,7 +71,6 @@ pub fn import_orders(
     };
 
     let page_due = now >= position.next_page_at
-        && (position.window.is_some() || window_can_open(&position, now))
         && pacing::ready_at(&store, &Operation::SEARCH_ORDERS, now) <= now;
     let retry_due = position.retry.iter().any(|r| r.next_at <= now)
         && pacing::ready_at(&store, &Operation::GET_ORDER, now) <= now;
@@ -156,15 +155,11 @@ struct Collected {
     skipped: Vec<SkippedOrder>,
 }
 
-/// A new window needs Amazon's settle time past the cursor to cover anything.
-fn window_can_open(position: &Checkpoint, now: DateTime<Utc>) -> bool {
-    now - AMAZON_SETTLE_TIME > position.cursor
-}
-
 /// When the next page can be read: as soon as its bucket allows while a window is
 /// open or has to start again; once a window is read, a restore period later
-/// (polling faster would only drain the burst a backlog needs), and never before a
-/// new window would cover anything.
+/// (polling faster would only drain the burst a backlog needs). A new window then
+/// always covers something: its cursor is the last one's end less the overlap,
+/// and that end was settled before the last call.
 fn next_page_at(
     store: &Store<'_>,
     position: &Checkpoint,
@@ -178,8 +173,7 @@ fn next_page_at(
     let poll = Duration::milliseconds(
         (Operation::SEARCH_ORDERS.seconds_per_token() * 1000.0).ceil() as i64,
     );
-    let settled = position.cursor + AMAZON_SETTLE_TIME + Duration::seconds(1);
-    search_ready.max(now + poll).max(settled)
+    search_ready.max(now + poll)
 }
 
 /// When another call can make progress: the next page or a due retry, whichever
@@ -370,9 +364,10 @@ fn open_window(
     now: DateTime<Utc>,
     until: Option<DateTime<Utc>>,
 ) -> Window {
-    let settled = (now - AMAZON_SETTLE_TIME)
+    let settled = now - AMAZON_SETTLE_TIME;
+    let settled = settled
         .duration_trunc(Duration::seconds(1))
-        .unwrap_or(now - AMAZON_SETTLE_TIME);
+        .unwrap_or(settled);
     let before = until.map_or(settled, |until| until.min(settled));
     let fulfilled_by = if settings.import_fba_orders {
         "MERCHANT,AMAZON"

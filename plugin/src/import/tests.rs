@@ -165,7 +165,13 @@ fn a_window_is_fixed_when_it_opens_and_the_next_starts_at_its_end() {
 #[test]
 fn an_early_call_returns_nothing_and_calls_nobody() {
     let host = host();
-    host.expect_token().expect(
+    host.expect(
+        "POST",
+        "/auth/o2/token",
+        200,
+        r#"{"access_token":"Atza|short","token_type":"bearer","expires_in":150}"#,
+    )
+    .expect(
         "GET",
         SEARCH_PATH,
         200,
@@ -174,6 +180,8 @@ fn an_early_call_returns_nothing_and_calls_nobody() {
     let batch = import(&host, None);
     let sent = host.sent.borrow().len();
 
+    // The token is stale by then, and neither a retry nor the catalog is waiting:
+    // nothing to fetch a new one for.
     host.set_now(batch.next_call_after - Duration::seconds(1));
     let early = import(&host, Some(&batch.checkpoint));
     assert!(early.orders.is_empty() && early.skipped.is_empty());
@@ -979,4 +987,405 @@ fn an_order_whose_pii_is_due_comes_back_redacted() {
         "the order keeps its city"
     );
     assert_eq!(address.postal_code.as_deref(), Some("98101"));
+}
+
+// Positions a long run reaches (lists at their bounds, windows hours old), built
+// directly rather than by hours of scripted calls.
+
+fn checkpoint_with(host: &FakeHost, edit: impl FnOnce(&mut Checkpoint)) -> String {
+    let mut position = Checkpoint::first(&us_settings(), host.now(), FIRST_IMPORT_LOOKBACK);
+    edit(&mut position);
+    position.encode()
+}
+
+fn position_of(batch: &ImportBatch) -> Checkpoint {
+    Checkpoint::decode(&batch.checkpoint, &us_settings()).unwrap()
+}
+
+/// A window being paged, opened at `opened_at`, in update order so far.
+fn paged_window(opened_at: DateTime<Utc>) -> Window {
+    let mut window = open_window(
+        &us_settings(),
+        opened_at - FIRST_IMPORT_LOOKBACK,
+        opened_at,
+        None,
+    );
+    window.token = Some("t1".into());
+    window.frontier = Some(at("2026-11-20T10:00:00Z"));
+    window
+}
+
+fn retry(order_id: &str, next_at: DateTime<Utc>) -> Retry {
+    Retry {
+        order_id: order_id.into(),
+        attempts: 1,
+        next_at,
+    }
+}
+
+fn retried_ids(position: &Checkpoint) -> Vec<&str> {
+    position.retry.iter().map(|r| r.order_id.as_str()).collect()
+}
+
+#[test]
+fn what_an_order_still_has_to_ship_is_remembered_when_it_is_imported() {
+    let host = host();
+    let items = r#""orderItems":[
+        {"orderItemId":"A","quantityOrdered":3,"fulfillment":{"quantityFulfilled":1},"product":{"asin":"B000000001"}},
+        {"orderItemId":"B","quantityOrdered":2,"fulfillment":{"quantityFulfilled":2},"product":{"asin":"B000000001"}}]}"#;
+    let with_items = |id: &str, status: &str, by: &str| {
+        let order = order_in(
+            id,
+            status,
+            "ATVPDKIKX0DER",
+            "AMAZON",
+            by,
+            "2026-11-20T11:00:00Z",
+        );
+        let (head, _) = order.split_once(r#""orderItems""#).unwrap();
+        format!("{head}{items}")
+    };
+    let orders = [
+        with_items("111-1", "PARTIALLY_SHIPPED", "MERCHANT"),
+        with_items("111-2", "SHIPPED", "MERCHANT"),
+        with_items("111-3", "CANCELLED", "MERCHANT"),
+        with_items("111-4", "UNSHIPPED", "AMAZON"),
+    ];
+    host.expect_token()
+        .expect("GET", SEARCH_PATH, 200, &page(&orders, None));
+    let mut settings = us_settings();
+    settings.import_fba_orders = true;
+    let batch = import_orders(&host, &settings, None).unwrap();
+    assert_eq!(ids(&batch), ["111-1", "111-2", "111-3", "111-4"]);
+    let store = Store::new(&host);
+    let unshipped: Option<Vec<(String, u32)>> = store
+        .load(&format!("{}111-1", crate::keys::UNSHIPPED_PREFIX))
+        .unwrap();
+    assert_eq!(
+        unshipped,
+        Some(vec![("A".to_owned(), 2)]),
+        "what is left of each item, fully shipped items not at all"
+    );
+    for id in ["111-2", "111-3", "111-4"] {
+        assert!(
+            !host.key_exists(&format!("{}{id}", crate::keys::UNSHIPPED_PREFIX)),
+            "{id}: shipped, cancelled or Amazon's to ship"
+        );
+    }
+}
+
+#[test]
+fn a_window_ends_early_only_past_twelve_hours_and_is_narrowed_only_past_twenty_three() {
+    let opened_at = at("2026-11-20T02:00:00Z");
+    for (now, expect_token) in [
+        // Exactly twelve hours: the window still pages on.
+        (opened_at + WINDOW_REFRESH, true),
+        // A second later it ends where its pages reached, and a new one starts there.
+        (opened_at + WINDOW_REFRESH + Duration::seconds(1), false),
+    ] {
+        let host = host();
+        host.set_now(now);
+        let checkpoint = checkpoint_with(&host, |p| p.window = Some(paged_window(opened_at)));
+        host.expect_token()
+            .expect("GET", SEARCH_PATH, 200, &page(&[], Some("t2")));
+        import(&host, Some(&checkpoint));
+        let query = query_of(&host.sent.borrow()[1].uri);
+        assert_eq!(
+            value(&query, "paginationToken").is_some(),
+            expect_token,
+            "at {now}"
+        );
+    }
+
+    // A window out of update order pages on until its token would expire.
+    let mut unordered = paged_window(opened_at);
+    unordered.unordered = true;
+    unordered.frontier = None;
+    for (now, expect_token) in [
+        (opened_at + PAGE_TOKEN_LIFETIME, true),
+        (
+            opened_at + PAGE_TOKEN_LIFETIME + Duration::seconds(1),
+            false,
+        ),
+    ] {
+        let host = host();
+        host.set_now(now);
+        let checkpoint = checkpoint_with(&host, |p| p.window = Some(unordered.clone()));
+        host.expect_token()
+            .expect("GET", SEARCH_PATH, 200, &page(&[], Some("t2")));
+        import(&host, Some(&checkpoint));
+        let query = query_of(&host.sent.borrow()[1].uri);
+        assert_eq!(
+            value(&query, "paginationToken").is_some(),
+            expect_token,
+            "at {now}"
+        );
+    }
+}
+
+#[test]
+fn a_window_with_more_versions_at_its_edge_than_a_checkpoint_keeps_pages_on() {
+    let opened_at = at("2026-11-20T02:00:00Z");
+    let host = host();
+    host.set_now(opened_at + WINDOW_REFRESH + Duration::seconds(1));
+    let mut window = paged_window(opened_at);
+    window.tail = (0..MAX_DELIVERED)
+        .map(|n| Delivered(format!("111-{n}"), "2026-11-20T10:00:00Z".into()))
+        .collect();
+    let checkpoint = checkpoint_with(&host, |p| p.window = Some(window));
+    host.expect_token()
+        .expect("GET", SEARCH_PATH, 200, &page(&[], Some("t2")));
+    import(&host, Some(&checkpoint));
+    let query = query_of(&host.sent.borrow()[1].uri);
+    assert_eq!(
+        value(&query, "paginationToken"),
+        Some("t1"),
+        "ending here would lose the versions it cannot keep"
+    );
+}
+
+#[test]
+fn a_refused_first_page_is_an_error_and_a_refused_later_page_keeps_its_window() {
+    let invalid = r#"{"errors":[{"code":"InvalidInput","message":"Invalid input."}]}"#;
+    let host = host();
+    host.expect_token().expect("GET", SEARCH_PATH, 400, invalid);
+    let refused = import_orders(&host, &us_settings(), None);
+    assert!(
+        matches!(refused, Err(Error::Amazon(ref e)) if e.status == 400),
+        "a new window's 400 is Amazon's verdict on the query: {refused:?}"
+    );
+
+    let host = self::host();
+    let opened_at = host.now() - Duration::hours(1);
+    let checkpoint = checkpoint_with(&host, |p| p.window = Some(paged_window(opened_at)));
+    let missing = r#"{"errors":[{"code":"NotFound","message":"Not found."}]}"#;
+    host.expect_token().expect("GET", SEARCH_PATH, 404, missing);
+    let refused = import_orders(&host, &us_settings(), Some(&checkpoint));
+    assert!(refused.is_err(), "{refused:?}");
+    host.expect("GET", SEARCH_PATH, 200, &page(&[], None));
+    import(&host, Some(&checkpoint));
+    let last = query_of(&host.sent.borrow().last().unwrap().uri);
+    assert_eq!(
+        value(&last, "paginationToken"),
+        Some("t1"),
+        "the window is not read again from its start"
+    );
+}
+
+#[test]
+fn an_order_read_in_a_page_leaves_the_retry_list_and_the_others_stay() {
+    let host = host();
+    let later = host.now() + Duration::minutes(5);
+    let checkpoint = checkpoint_with(&host, |p| {
+        p.retry = vec![
+            retry("111-1", later),
+            retry("111-5", later),
+            retry("111-9", later),
+        ];
+    });
+    let elsewhere = order_in(
+        "111-5",
+        "UNSHIPPED",
+        "A2EUQ1WTGCTBG2",
+        "AMAZON",
+        "MERCHANT",
+        "2026-11-20T11:00:00Z",
+    );
+    host.expect_token().expect(
+        "GET",
+        SEARCH_PATH,
+        200,
+        &page(&[order("111-1", "UNSHIPPED"), elsewhere], None),
+    );
+    let batch = import(&host, Some(&checkpoint));
+    assert_eq!(ids(&batch), ["111-1"]);
+    assert_eq!(batch.skipped[0].reason, SkipReason::OtherMarketplace);
+    assert_eq!(
+        retried_ids(&position_of(&batch)),
+        ["111-9"],
+        "read, or skipped for good: no longer retried"
+    );
+}
+
+#[test]
+fn a_retried_order_that_comes_back_unchanged_leaves_the_retry_list() {
+    let host = host();
+    let now = host.now();
+    let checkpoint = checkpoint_with(&host, |p| {
+        p.next_page_at = now + Duration::hours(1);
+        p.delivered = vec![Delivered("111-1".into(), "2026-11-20T11:00:00Z".into())];
+        p.retry = vec![
+            retry("111-1", now),
+            retry("111-9", now + Duration::hours(1)),
+        ];
+    });
+    host.expect_token().expect(
+        "GET",
+        "/orders/2026-01-01/orders/111-1",
+        200,
+        &format!(r#"{{"order":{}}}"#, order("111-1", "UNSHIPPED")),
+    );
+    let batch = import(&host, Some(&checkpoint));
+    assert!(batch.orders.is_empty(), "the host has this version");
+    assert_eq!(retried_ids(&position_of(&batch)), ["111-9"]);
+}
+
+#[test]
+fn versions_before_the_overlap_are_not_kept_and_the_kept_ones_are_bounded() {
+    let host = host();
+    let early = unshipped_updated("111-1", "2026-11-19T10:00:00Z");
+    let edge = unshipped_updated("111-2", "2026-11-20T14:56:00Z");
+    host.expect_token()
+        .expect("GET", SEARCH_PATH, 200, &page(&[early, edge.clone()], None));
+    let batch = import(&host, None);
+    assert_eq!(
+        position_of(&batch).delivered,
+        [Delivered("111-2".into(), "2026-11-20T14:56:00Z".into())],
+        "only what the next window's overlap reads again"
+    );
+
+    let host = self::host();
+    let mut window = paged_window(host.now());
+    window.boundary = (0..MAX_DELIVERED)
+        .map(|n| Delivered(format!("222-{n}"), "2026-11-20T14:56:00Z".into()))
+        .collect();
+    let checkpoint = checkpoint_with(&host, |p| p.window = Some(window));
+    host.expect_token()
+        .expect("GET", SEARCH_PATH, 200, &page(&[edge], None));
+    let batch = import(&host, Some(&checkpoint));
+    assert_eq!(ids(&batch), ["111-2"]);
+    assert_eq!(position_of(&batch).delivered.len(), MAX_DELIVERED);
+}
+
+#[test]
+fn the_tail_keeps_the_overlap_before_the_frontier_and_equal_times_stay_in_order() {
+    let host = host();
+    let pages = [
+        unshipped_updated("111-1", "2026-11-20T10:00:00Z"),
+        unshipped_updated("111-2", "2026-11-20T11:00:00Z"),
+        unshipped_updated("111-3", "2026-11-20T11:00:00Z"),
+    ];
+    host.expect_token()
+        .expect("GET", SEARCH_PATH, 200, &page(&pages, Some("t1")));
+    let batch = import(&host, None);
+    let window = position_of(&batch).window.unwrap();
+    assert!(!window.unordered, "the same time twice is still in order");
+    assert_eq!(window.frontier, Some(at("2026-11-20T11:00:00Z")));
+    let tail: Vec<&str> = window.tail.iter().map(|d| d.0.as_str()).collect();
+    assert_eq!(tail, ["111-2", "111-3"], "10:00 is before the overlap");
+}
+
+#[test]
+fn a_full_retry_list_gives_a_new_unreadable_order_up_at_once() {
+    let broken = r#"{"orderId":"222-1","createdTime":"x","lastUpdatedTime":"2026-11-20T11:00:00Z","salesChannel":{"channelName":"AMAZON","marketplaceId":"ATVPDKIKX0DER"},"orderItems":[]}"#;
+    for (listed, will_retry) in [(MAX_RETRIES - 1, true), (MAX_RETRIES, false)] {
+        let host = host();
+        let later = host.now() + Duration::hours(1);
+        let checkpoint = checkpoint_with(&host, |p| {
+            p.retry = (0..listed)
+                .map(|n| retry(&format!("333-{n}"), later))
+                .collect();
+        });
+        host.expect_token()
+            .expect("GET", SEARCH_PATH, 200, &page(&[broken.into()], None));
+        let batch = import(&host, Some(&checkpoint));
+        assert_eq!(batch.skipped[0].will_retry, will_retry, "{listed} listed");
+        assert_eq!(
+            position_of(&batch).retry.len(),
+            MAX_RETRIES,
+            "{listed} listed"
+        );
+    }
+}
+
+#[test]
+fn the_catalog_queue_takes_each_unknown_asin_once_and_no_more_than_it_holds() {
+    let host = FakeHost::new();
+    let checkpoint = checkpoint_with(&host, |p| {
+        p.products = vec![PendingProduct("B0CAT00001".into(), 0)];
+    });
+    let orders = [
+        order_with_items("111-1", "UNSHIPPED", &["B0CAT00001", "B0CAT00002"]),
+        order_with_items("111-2", "UNSHIPPED", &["B0CAT00002"]),
+    ];
+    // The catalog is out of tokens: the queue is only filled.
+    host.empty_bucket(&Operation::GET_CATALOG_ITEM);
+    host.expect_token()
+        .expect("GET", SEARCH_PATH, 200, &page(&orders, None));
+    let batch = import(&host, Some(&checkpoint));
+    assert_eq!(
+        position_of(&batch).products,
+        [
+            PendingProduct("B0CAT00001".into(), 0),
+            PendingProduct("B0CAT00002".into(), 0)
+        ]
+    );
+
+    let host = FakeHost::new();
+    let full: Vec<PendingProduct> = (0..MAX_PRODUCTS)
+        .map(|n| PendingProduct(format!("B1{n:08}"), 0))
+        .collect();
+    let checkpoint = checkpoint_with(&host, |p| p.products = full.clone());
+    host.empty_bucket(&Operation::GET_CATALOG_ITEM);
+    host.expect_token()
+        .expect("GET", SEARCH_PATH, 200, &page(&orders[..1], None));
+    let batch = import(&host, Some(&checkpoint));
+    assert_eq!(position_of(&batch).products, full, "the queue is full");
+}
+
+#[test]
+fn a_failing_catalog_is_asked_again_and_a_refusing_one_counts_a_refusal() {
+    let orders = [order_with_items("111-1", "UNSHIPPED", &["B0CAT00001"])];
+    for (status, queued) in [(503, 0), (400, 1)] {
+        let host = FakeHost::new();
+        host.expect_token()
+            .expect("GET", SEARCH_PATH, 200, &page(&orders, None))
+            .expect(
+                "GET",
+                "/catalog/2022-04-01/items/B0CAT00001",
+                status,
+                r#"{"errors":[{"code":"InternalFailure","message":"We encountered an internal error."}]}"#,
+            );
+        let batch = import(&host, None);
+        assert_eq!(ids(&batch), ["111-1"]);
+        assert_eq!(
+            position_of(&batch).products,
+            [PendingProduct("B0CAT00001".into(), queued)],
+            "after a {status}"
+        );
+    }
+}
+
+#[test]
+fn product_info_with_only_a_weight_or_only_an_image_is_delivered() {
+    let weight_only = r#"{"asin":"B0CAT00001","dimensions":[{"marketplaceId":"ATVPDKIKX0DER","package":{"weight":{"unit":"pounds","value":2.5}}}]}"#;
+    let image_only = r#"{"asin":"B0CAT00001","images":[{"marketplaceId":"ATVPDKIKX0DER","images":[{"variant":"MAIN","link":"https://m.media-amazon.com/images/I/B0CAT00001.jpg","height":500,"width":500}]}]}"#;
+    let orders = [order_with_items("111-1", "UNSHIPPED", &["B0CAT00001"])];
+    for item in [weight_only, image_only] {
+        let host = FakeHost::new();
+        host.expect_token()
+            .expect("GET", SEARCH_PATH, 200, &page(&orders, None))
+            .expect("GET", "/catalog/2022-04-01/items/B0CAT00001", 200, item);
+        let batch = import(&host, None);
+        assert_eq!(batch.products.len(), 1, "{item}");
+    }
+}
+
+#[test]
+fn a_throttled_new_window_opens_as_soon_as_the_seller_s_own_rate_allows() {
+    let host = host();
+    host.expect_token()
+        .expect(
+            "GET",
+            SEARCH_PATH,
+            429,
+            r#"{"errors":[{"code":"QuotaExceeded","message":"You exceeded your quota for the requested resource."}]}"#,
+        )
+        .header("x-amzn-RateLimit-Limit", "1.0");
+    let batch = import(&host, None);
+    assert_eq!(
+        batch.next_call_after,
+        host.now() + Duration::seconds(1),
+        "the header's rate, not the default plan's polling interval"
+    );
 }

@@ -613,3 +613,113 @@ fn a_second_label_in_the_same_call_follows_the_first_s_outcome() {
         NotificationResult::NotSent(NotSentReason::EarlierUpdateQueued("L1".into()))
     );
 }
+
+#[test]
+fn an_update_not_due_yet_waits_while_a_due_one_goes() {
+    let host = FakeHost::new();
+    let [first, second] = two_labels();
+    host.expect_token().expect("POST", CONFIRM, 503, "");
+    on_label_created(&host, &us_settings(), &[first]).unwrap();
+    host.set_now(host.now() + Duration::seconds(30));
+    host.expect("POST", CONFIRM, 503, "");
+    on_label_created(&host, &us_settings(), &[second]).unwrap();
+    let second_due = host.now() + RETRY_AFTER_FAILURE;
+
+    host.set_now(host.now() + Duration::seconds(30));
+    host.expect("POST", CONFIRM, 204, "");
+    let report = deliver_notifications(&host, &us_settings()).unwrap();
+    assert_eq!(report.outcomes.len(), 1, "{:?}", report.outcomes);
+    assert_eq!(report.outcomes[0].label_id, "L1");
+    assert_eq!(host.unanswered(), 0);
+    assert_eq!(
+        (report.pending, report.next_call_after),
+        (1, Some(second_due))
+    );
+}
+
+#[test]
+fn nothing_is_sent_while_the_confirm_shipment_bucket_is_empty() {
+    let host = FakeHost::new();
+    host.expect_token().expect("POST", CONFIRM, 503, "");
+    on_label_created(&host, &us_settings(), &two_labels()[..1]).unwrap();
+    host.set_now(host.now() + RETRY_AFTER_FAILURE);
+    host.empty_bucket(&Operation::CONFIRM_SHIPMENT);
+    let sent = host.sent.borrow().len();
+
+    let report = deliver_notifications(&host, &us_settings()).unwrap();
+    assert_eq!(host.sent.borrow().len(), sent, "a 429 Amazon would give");
+    assert_eq!(
+        (report.pending, report.next_call_after),
+        (1, Some(host.now() + Duration::milliseconds(500)))
+    );
+}
+
+#[test]
+fn a_lost_answer_or_a_failed_write_waits_a_minute_before_the_next_try() {
+    let host = FakeHost::new();
+    host.expect_token().expect_lost("POST", CONFIRM);
+    let outcomes = on_label_created(&host, &us_settings(), &two_labels()[..1]).unwrap();
+    assert_eq!(
+        outcomes[0].outcome,
+        NotificationResult::Queued(host.now() + RETRY_AFTER_FAILURE),
+        "asked about, not sent again, a minute on"
+    );
+
+    let host = FakeHost::new();
+    host.expect_token().expect("POST", CONFIRM, 503, "");
+    on_label_created(&host, &us_settings(), &two_labels()[..1]).unwrap();
+    host.set_now(host.now() + RETRY_AFTER_FAILURE);
+    host.failing_writes.set(true);
+    let report = deliver_notifications(&host, &us_settings()).unwrap();
+    assert_eq!(
+        report.outcomes[0].outcome,
+        NotificationResult::Queued(host.now() + RETRY_AFTER_FAILURE)
+    );
+}
+
+#[test]
+fn where_an_update_stands_is_told_per_label() {
+    let host = FakeHost::new();
+    let store = Store::new(&host);
+    let outbox = Outbox::new(&store);
+    let now = host.now();
+    outbox
+        .mark_notified(
+            "111-1",
+            &Notified {
+                label_id: "L1".into(),
+                sent_at: now,
+                feed_id: None,
+            },
+        )
+        .unwrap();
+    outbox
+        .mark_rejected(
+            "111-2",
+            &outbox::Rejected {
+                label_id: "L1".into(),
+                error: crate::error::AmazonError {
+                    operation: "confirmShipment".into(),
+                    status: 400,
+                    code: "InvalidInput".into(),
+                    message: "The order is cancelled".into(),
+                    request_id: None,
+                },
+            },
+        )
+        .unwrap();
+    let state = |order, label| state_of(&store, order, label, now).unwrap();
+    assert_eq!(state("111-1", "L1"), NotificationResult::Sent);
+    assert_eq!(
+        state("111-1", "L2"),
+        NotificationResult::NotSent(NotSentReason::AlreadyNotified)
+    );
+    assert!(matches!(
+        state("111-2", "L1"),
+        NotificationResult::NotSent(NotSentReason::Rejected(_))
+    ));
+    assert!(matches!(
+        state("111-2", "L2"),
+        NotificationResult::NotSent(NotSentReason::StorageFailed(_))
+    ));
+}
