@@ -12,6 +12,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 use crate::drive::simulate::{self, Options, Report};
+use crate::embed::compiled;
 use crate::embed::kv::SqliteStorage;
 use crate::embed::runtime::{
     Allocation, COMPONENT, ComponentInstance, Limits, Runtime, VirtualClock, bindings as wit,
@@ -433,7 +434,8 @@ fn component(lines: &mut Vec<Line>, instances: usize) -> Result<()> {
     ));
     std::fs::write(
         &compiled,
-        Runtime::compile(Allocation::OnDemand)?.serialize()?,
+        compiled::load_or_compile(Allocation::OnDemand, built_component::build_dir())?
+            .serialize()?,
     )?;
     let mut fastest = f64::INFINITY;
     for _ in 0..5 {
@@ -822,10 +824,13 @@ fn tenants(lines: &mut Vec<Line>, orders: usize, held: usize) -> Result<()> {
         1.0,
     ));
     let limits = Limits::default();
-    let pooling = Runtime::compile(Allocation::Pooling {
-        instances: u32::try_from(held)?,
-        memory_bytes: limits.memory_bytes,
-    })?;
+    let pooling = compiled::load_or_compile(
+        Allocation::Pooling {
+            instances: u32::try_from(held)?,
+            memory_bytes: limits.memory_bytes,
+        },
+        built_component::build_dir(),
+    )?;
     for (allocator, runtime) in [("on-demand", None), ("pooling", Some(&pooling))] {
         let each = resident_per_instance(runtime, held, &clock)?;
         lines.push(at_most(

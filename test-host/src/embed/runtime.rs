@@ -430,16 +430,20 @@ impl Runtime {
     }
 }
 
-/// The process's runtime: on-demand allocation, built on first use.
+/// The process's runtime: on-demand allocation, built on first use, from the
+/// compiled component kept beside the build when there is one.
 fn runtime() -> Result<&'static Runtime> {
     static RUNTIME: OnceLock<Result<Runtime, String>> = OnceLock::new();
     RUNTIME
-        .get_or_init(|| Runtime::compile(Allocation::OnDemand).map_err(|e| format!("{e:#}")))
+        .get_or_init(|| {
+            super::compiled::load_or_compile(Allocation::OnDemand, built_component::build_dir())
+                .map_err(|e| format!("{e:#}"))
+        })
         .as_ref()
         .map_err(|e| anyhow::anyhow!("{e}"))
 }
 
-fn engine(allocation: Allocation) -> Result<Engine> {
+pub(super) fn engine(allocation: Allocation) -> Result<Engine> {
     let mut config = Config::new();
     config.epoch_interruption(true);
     // `TEST_HOST_PERFMAP=1` names the component's functions for `perf`.

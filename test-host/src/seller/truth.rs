@@ -91,16 +91,21 @@ pub fn secrets_in_storage(storage: &SqliteStorage, world: &World) -> Result<usiz
             }
         }
     }
-    let dump: Vec<String> = storage
+    // Every value looked for in one pass over the storage, not one pass per value.
+    let needles: Vec<String> = needles.into_iter().collect();
+    let finder = aho_corasick::AhoCorasick::new(&needles).context("building the leak search")?;
+    let mut found = vec![false; needles.len()];
+    for (key, value) in storage
         .entries("")
         .context("reading the component's storage")?
-        .into_iter()
-        .map(|(key, value)| format!("{key}={}", String::from_utf8_lossy(&value)))
-        .collect();
-    Ok(needles
-        .iter()
-        .filter(|needle| dump.iter().any(|entry| entry.contains(needle.as_str())))
-        .count())
+    {
+        for text in [key.as_bytes(), &value] {
+            for hit in finder.find_overlapping_iter(text) {
+                found[hit.pattern().as_usize()] = true;
+            }
+        }
+    }
+    Ok(found.into_iter().filter(|&f| f).count())
 }
 
 /// What marks a buyer value of the simulated world (every generated name, street
