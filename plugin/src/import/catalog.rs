@@ -372,6 +372,35 @@ mod tests {
     }
 
     #[test]
+    fn every_spelling_of_a_unit_is_read_and_stored_by_its_one_name() {
+        let lengths = [
+            (["millimeters", "millimeter", "MM"], LengthUnit::Millimeters),
+            (["centimeters", "centimeter", "cm"], LengthUnit::Centimeters),
+            (["meters", "meter", "m"], LengthUnit::Meters),
+            (["inches", "inch", "IN"], LengthUnit::Inches),
+            (["feet", "foot", "ft"], LengthUnit::Feet),
+        ];
+        for (spellings, unit) in lengths {
+            for spelling in spellings {
+                assert_eq!(length_unit(spelling), Some(unit), "{spelling}");
+            }
+            assert_eq!(length_unit(length_unit_name(unit)), Some(unit));
+        }
+        let weights = [
+            (["grams", "gram", "g", "G"], WeightUnit::Grams),
+            (["kilograms", "kilogram", "kg", "KG"], WeightUnit::Kilograms),
+            (["ounces", "ounce", "oz", "OZ"], WeightUnit::Ounces),
+            (["pounds", "pound", "lb", "lbs"], WeightUnit::Pounds),
+        ];
+        for (spellings, unit) in weights {
+            for spelling in spellings {
+                assert_eq!(weight_unit(spelling), Some(unit), "{spelling}");
+            }
+            assert_eq!(weight_unit(weight_unit_name(unit)), Some(unit));
+        }
+    }
+
+    #[test]
     fn unknown_units_give_no_value_rather_than_a_wrong_one() {
         let info = product_info(
             item(

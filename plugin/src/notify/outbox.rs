@@ -316,3 +316,17 @@ impl<'s, 'h> Outbox<'s, 'h> {
             .save(&format!("{REJECTED_PREFIX}{order_id}"), rejected)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_order_s_index_part_is_fnv_1a_and_never_changes() {
+        // FNV-1a's published 32-bit values: "" 0x811c9dc5, "a" 0xe40c292c,
+        // "foobar" 0xbf9cf968. The part is the value modulo 64.
+        assert_eq!(index_part(""), 0x811c_9dc5 % INDEX_PARTS);
+        assert_eq!(index_part("a"), 0xe40c_292c % INDEX_PARTS);
+        assert_eq!(index_part("foobar"), 0xbf9c_f968 % INDEX_PARTS);
+    }
+}

@@ -239,10 +239,14 @@ fn incomplete_labels_are_refused_without_calling_amazon() {
     let sneaky = label("L3", "../../sellers/v1/account");
     let mut far_future = label("L4", "111-0000004-0000004");
     far_future.ship_date = DateTime::<Utc>::MAX_UTC;
+    let mut no_item_id = label("L5", "111-0000005-0000005");
+    no_item_id.orders[0].items[0].order_item_id = " ".into();
+    let mut none_of_it = label("L6", "111-0000006-0000006");
+    none_of_it.orders[0].items[0].quantity = 0;
     let outcomes = on_label_created(
         &host,
         &us_settings(),
-        &[other, no_items, sneaky, far_future],
+        &[other, no_items, sneaky, far_future, no_item_id, none_of_it],
     )
     .unwrap();
     let fields: Vec<_> = outcomes
@@ -260,7 +264,9 @@ fn incomplete_labels_are_refused_without_calling_amazon() {
             "labels[0].carrier-name",
             "labels[1].orders[0].items",
             "labels[2].orders[0].order-id",
-            "labels[3].ship-date"
+            "labels[3].ship-date",
+            "labels[4].orders[0].items[0]",
+            "labels[5].orders[0].items[0]"
         ]
     );
     assert!(host.sent.borrow().is_empty(), "not even a token exchange");
