@@ -1218,6 +1218,7 @@ fn a_page_off_the_model_s_shape_is_malformed_and_reads_nothing() {
         "[[]]".to_owned(),
         r#"{"orders":[],"pagination":[]}"#.to_owned(),
         r#"{"orders":[[]]}"#.to_owned(),
+        r#"{"orders":{"orderId":"Sample-Buyer-Value"}}"#.to_owned(),
         too_many,
     ] {
         let clock = VirtualClock::new(start());
@@ -1229,5 +1230,10 @@ fn a_page_off_the_model_s_shape_is_malformed_and_reads_nothing() {
             matches!(&result, Err(wit::Error::MalformedResponse(m)) if m.operation == "searchOrders"),
             "{body}: {result:?}"
         );
+        // What was wrong and where, never a value from the body.
+        if let Err(wit::Error::MalformedResponse(m)) = &result {
+            assert!(m.detail.contains("line 1 column"), "{}", m.detail);
+            assert!(!m.detail.contains("Sample-Buyer-Value"), "{}", m.detail);
+        }
     }
 }
