@@ -99,7 +99,8 @@ enum Command {
     /// host ends with Amazon's truth. Exits 1 when an order is missed, duplicated or
     /// stale, or another store's order is imported.
     Simulate {
-        /// Orders in the store's marketplace at the start (updated in the last 14 days).
+        /// The seller's orders at the start (updated in the last 14 days), spread
+        /// over --marketplaces.
         #[arg(long, default_value_t = 2000, conflicts_with = "amazon_orders")]
         orders: usize,
         /// A searchOrders response body (`{"orders":[...]}`) whose orders become the world.
@@ -108,9 +109,21 @@ enum Command {
         /// Import FBA orders; a fifth of the generated orders are Amazon-fulfilled.
         #[arg(long)]
         fba: bool,
-        /// The store's marketplace.
-        #[arg(long, default_value = "ATVPDKIKX0DER", value_name = "ID")]
-        marketplace: String,
+        /// The seller's marketplaces to import from, comma-separated, all of one
+        /// region (`--marketplace` for one).
+        #[arg(
+            long,
+            alias = "marketplace",
+            default_value = "ATVPDKIKX0DER",
+            value_name = "ID,...",
+            value_delimiter = ','
+        )]
+        marketplaces: Vec<String>,
+        /// Run each marketplace as its own store and component instance, all with
+        /// the seller's one authorisation (contract 0.2's shape): they share
+        /// Amazon's buckets, each pacing alone.
+        #[arg(long)]
+        per_marketplace_instances: bool,
         /// Another marketplace of the seller: its orders (a quarter as many) and
         /// other shops' Multi-Channel orders are mixed into the world.
         #[arg(long, value_name = "ID")]
@@ -200,7 +213,8 @@ fn run(cli: Cli) -> Result<bool> {
             orders,
             amazon_orders,
             fba,
-            marketplace,
+            marketplaces,
+            per_marketplace_instances,
             other_marketplace,
             seed,
             changes,
@@ -224,7 +238,8 @@ fn run(cli: Cli) -> Result<bool> {
                 orders,
                 amazon_orders,
                 fba,
-                marketplace,
+                marketplaces,
+                per_marketplace_instances,
                 other_marketplace,
                 seed,
                 changes,

@@ -175,7 +175,7 @@ fn amazon_s_own_examples_import() {
     ] {
         let report = run(Options {
             amazon_orders: Some(body.clone()),
-            marketplace: marketplace.into(),
+            marketplaces: vec![marketplace.into()],
             fba: true,
             ..Options::default()
         });
@@ -186,6 +186,80 @@ fn amazon_s_own_examples_import() {
             "{marketplace}"
         );
     }
+}
+
+/// Three marketplaces of one Pan-European seller.
+const EU_SELLER: [&str; 3] = ["A1F83G8C2ARO7P", "A1PA6795UKMFR9", "A13V1IB3VIYZZH"];
+
+#[test]
+fn instances_per_marketplace_share_the_seller_s_buckets_and_overspend_them() {
+    let report = run(Options {
+        orders: 600,
+        changes: 0.2,
+        marketplaces: EU_SELLER.map(String::from).to_vec(),
+        per_marketplace_instances: true,
+        ..Options::default()
+    });
+    // Each store still ends with its own orders, and only with them.
+    assert_truth(&report);
+    assert_eq!(report.imported, report.amazon_orders);
+    assert!(report.amazon_orders > 600);
+    // Three instances each pace as if the bucket were theirs: Amazon refuses the
+    // polls the shared bucket cannot carry.
+    let search = &report.calls["searchOrders"];
+    assert!(search.throttled * 3 > search.calls, "{search:?}");
+    // One store of the same size on its own is never refused.
+    let alone = run(Options {
+        orders: 200,
+        changes: 0.2,
+        marketplaces: vec![EU_SELLER[0].into()],
+        ..Options::default()
+    });
+    assert_truth(&alone);
+    assert_eq!(alone.throttled, 0);
+}
+
+#[test]
+fn several_marketplaces_in_one_instance_wait_for_contract_0_3() {
+    let error = simulate::run(&Options {
+        marketplaces: EU_SELLER.map(String::from).to_vec(),
+        ..Options::default()
+    })
+    .err()
+    .expect("0.2 connects one marketplace per instance");
+    assert!(
+        error.to_string().contains("--per-marketplace-instances"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_japanese_store_imports_kanji_addresses_without_keeping_them() {
+    let report = run(Options {
+        orders: 60,
+        changes: 0.2,
+        marketplaces: vec!["A1VC38T7YXB528".into()],
+        ..Options::default()
+    });
+    assert_truth(&report);
+    assert_eq!(report.imported, report.amazon_orders);
+}
+
+#[test]
+fn a_usage_plan_below_the_component_s_table_shows_as_429s() {
+    // Amazon's bucket holds 10, the component's table says 20: the simulator
+    // enforces its own plan, so the mistake cannot agree with itself.
+    let report = run(Options {
+        orders: 2000,
+        amazon_plans: vec![("searchOrders".into(), 0.0056, 10)],
+        ..Options::default()
+    });
+    assert_truth(&report);
+    assert!(
+        report.calls["searchOrders"].throttled > 0,
+        "{:?}",
+        report.calls
+    );
 }
 
 #[test]

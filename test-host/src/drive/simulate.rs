@@ -9,18 +9,19 @@ use anyhow::{Context, Result};
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 
 use amazon_marketplace::import::FIRST_IMPORT_LOOKBACK;
-use amazon_marketplace::spapi::UsagePlan;
 
 use crate::amazon::faults::{Fault, Faults};
 use crate::amazon::har::Har;
 use crate::amazon::recorder::Recorder;
+use crate::amazon::sim::plans::{PLANS, Plan};
 use crate::amazon::sim::{SimOrder, Simulator, World, WorldSpec};
 use crate::drive::scenario::Settings;
 use crate::drive::wit_json;
 use crate::embed::VirtualClock;
 use crate::seller::import::ImportFaults;
-use crate::seller::truth::{check_orders, secrets_in_storage};
-use crate::seller::{Seller, SellerPlan, SimulatedAmazon, lock};
+use crate::seller::shipping::ShippingDesk;
+use crate::seller::truth::{StoreTruth, check_orders, secrets_in_storage};
+use crate::seller::{Seller, SellerPlan, SimulatedAmazon, lock, run_together};
 
 pub use crate::seller::report::{Mismatch, NotificationReport, RedactionReport, Report};
 
@@ -34,14 +35,18 @@ const MAX_RUN: Duration = Duration::days(3);
 /// What to simulate.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// Orders in the store's marketplace at the start.
+    /// The seller's orders at the start, spread over `marketplaces`.
     pub orders: usize,
     /// A searchOrders body whose orders become the world instead.
     pub amazon_orders: Option<serde_json::Value>,
     /// Import FBA orders (and make a fifth of the world Amazon-fulfilled).
     pub fba: bool,
-    /// The store's marketplace.
-    pub marketplace: String,
+    /// The marketplaces the seller imports from, all of one region.
+    pub marketplaces: Vec<String>,
+    /// Each marketplace is its own store with its own component instance, all
+    /// with the seller's one authorisation (the 0.2 shape): Amazon's buckets are
+    /// the seller's, so the instances share them.
+    pub per_marketplace_instances: bool,
     /// Another marketplace of the seller whose orders (a quarter as many), and
     /// Multi-Channel orders of other shops, are mixed into the world.
     pub other_marketplace: Option<String>,
@@ -66,6 +71,9 @@ pub struct Options {
     pub unreadable_orders: usize,
     /// A searchOrders rate Amazon granted this seller instead of the default.
     pub search_orders_rate: Option<f64>,
+    /// Usage plans (operation, rate, burst) Amazon gives this seller instead of
+    /// its defaults, lower ones included.
+    pub amazon_plans: Vec<(String, f64, u32)>,
     /// How many different products the generated orders are made of.
     pub distinct_asins: u32,
     /// Labels the seller creates per hour for the unshipped orders it imported
@@ -100,7 +108,8 @@ impl Default for Options {
             orders: 2000,
             amazon_orders: None,
             fba: false,
-            marketplace: "ATVPDKIKX0DER".into(),
+            marketplaces: vec!["ATVPDKIKX0DER".into()],
+            per_marketplace_instances: false,
             other_marketplace: None,
             seed: 1,
             changes: 0.0,
@@ -111,6 +120,7 @@ impl Default for Options {
             revoke_tokens_before_calls: BTreeSet::new(),
             unreadable_orders: 0,
             search_orders_rate: None,
+            amazon_plans: Vec::new(),
             distinct_asins: 300,
             ship: None,
             batch: 1,
@@ -125,11 +135,20 @@ impl Default for Options {
     }
 }
 
+/// Amazon's searchOrders plan, from the simulator's table.
+fn search_orders_plan() -> &'static Plan {
+    PLANS
+        .iter()
+        .find(|plan| plan.operation == "searchOrders")
+        .unwrap_or(&PLANS[0])
+}
+
 /// The searchOrders floor for a backlog of `n` orders: 100 per page, the first 20
 /// pages from the burst, then one page per restore period.
 pub fn floor_seconds(n: usize) -> f64 {
+    let plan = search_orders_plan();
     let pages = n.div_ceil(100) as f64;
-    (pages - f64::from(UsagePlan::SEARCH_ORDERS.burst)).max(0.0) / UsagePlan::SEARCH_ORDERS.rate
+    (pages - f64::from(plan.burst)).max(0.0) / plan.rate
 }
 
 /// A finished run: its report and, when asked for, the recording.
@@ -146,17 +165,16 @@ pub fn run(options: &Options) -> Result<Run> {
     if let Some(body) = &options.amazon_orders {
         // Amazon's examples are dated anywhere: the run starts just after the latest
         // of them, so they are the store's recent orders.
-        let probe =
-            World::from_search_orders_body(body, &options.marketplace, options.seed, start)?;
+        let marketplace = options.marketplaces.first().map_or("", String::as_str);
+        let probe = World::from_search_orders_body(body, marketplace, options.seed, start)?;
         let start = probe.latest_update().unwrap_or(start) + Duration::minutes(10);
-        let world =
-            World::from_search_orders_body(body, &options.marketplace, options.seed, start)?;
+        let world = World::from_search_orders_body(body, marketplace, options.seed, start)?;
         return run_world(options, world, start);
     }
     let spec = WorldSpec {
         seed: options.seed,
         orders: options.orders,
-        marketplace: options.marketplace.clone(),
+        marketplaces: options.marketplaces.clone(),
         fba_share: if options.fba { 0.2 } else { 0.0 },
         other_marketplace: options
             .other_marketplace
@@ -181,11 +199,11 @@ pub fn run(options: &Options) -> Result<Run> {
 /// The simulated Amazon of `options`: the simulator over `world`, its faults, and
 /// a recorder.
 fn simulated_amazon(options: &Options, world: World, clock: &VirtualClock) -> SimulatedAmazon {
-    let mut marketplaces = vec![options.marketplace.clone()];
+    let mut marketplaces = options.marketplaces.clone();
     marketplaces.extend(options.other_marketplace.clone());
     let unreadable: Vec<String> = world
         .orders()
-        .filter(|o| o.marketplace == options.marketplace && o.channel == "AMAZON")
+        .filter(|o| options.marketplaces.contains(&o.marketplace) && o.channel == "AMAZON")
         .take(options.unreadable_orders)
         .map(|o| o.id.clone())
         .collect();
@@ -194,7 +212,10 @@ fn simulated_amazon(options: &Options, world: World, clock: &VirtualClock) -> Si
         simulator.break_order(id, 3);
     }
     if let Some(rate) = options.search_orders_rate {
-        simulator.grant_rate(UsagePlan::SEARCH_ORDERS.name, rate);
+        simulator.grant_rate(search_orders_plan().operation, rate);
+    }
+    for (operation, rate, burst) in &options.amazon_plans {
+        simulator.set_plan(operation, *rate, *burst);
     }
     let mut faults = Faults::new(simulator);
     for (number, fault) in &options.faults {
@@ -210,36 +231,30 @@ fn simulated_amazon(options: &Options, world: World, clock: &VirtualClock) -> Si
     }
 }
 
-fn run_world(options: &Options, world: World, start: DateTime<Utc>) -> Result<Run> {
-    let clock = VirtualClock::new(start);
-    let amazon = Arc::new(Mutex::new(simulated_amazon(options, world, &clock)));
-    let eligible = |o: &SimOrder| {
-        o.channel == "AMAZON"
-            && o.marketplace == options.marketplace
-            && (o.fulfilled_by == "MERCHANT" || options.fba)
-    };
-    let reach = start - FIRST_IMPORT_LOOKBACK;
-    // What the first window's filters match, other shops' orders included: Amazon
-    // pages through all of them.
-    let backlog = lock(&amazon)
-        .simulator()
-        .world()
-        .orders()
-        .filter(|o| {
-            o.marketplace == options.marketplace
-                && (o.fulfilled_by == "MERCHANT" || options.fba)
-                && o.updated >= reach
-                && o.updated <= start
-        })
-        .count();
+/// The stores the host runs, one marketplace list each: one store per marketplace
+/// in the 0.2 shape.
+fn stores(options: &Options) -> Result<Vec<String>> {
+    match options.marketplaces.as_slice() {
+        [] => anyhow::bail!("a simulated seller needs a marketplace"),
+        [one] => Ok(vec![one.clone()]),
+        _ if options.per_marketplace_instances => Ok(options.marketplaces.clone()),
+        _ => anyhow::bail!(
+            "one connection for several marketplaces comes with contract 0.3.0; \
+             until then, run them as --per-marketplace-instances"
+        ),
+    }
+}
+
+/// The host's plan for the store of `marketplace`.
+fn seller_plan(options: &Options, marketplace: &str) -> SellerPlan {
     let settings = Settings {
         import_fba_orders: options.fba,
         // Only Amazon.co.jp looks at it, and a simulated store there opts in.
         japan_kanji_addresses: true,
-        ..Settings::simulated(&options.marketplace)
+        ..Settings::simulated(marketplace)
     }
     .to_wit();
-    let plan = SellerPlan {
+    SellerPlan {
         settings,
         keep_full_orders: options.amazon_orders.is_some(),
         import_faults: ImportFaults {
@@ -254,96 +269,194 @@ fn run_world(options: &Options, world: World, start: DateTime<Utc>) -> Result<Ru
             )
         }),
         write_faults: options.write_faults,
-    };
-    let mut seller = Seller::connect(amazon.clone(), clock.clone(), plan)?;
-    let settled = seller.run_until_settled(MAX_RUN, options.progress, backlog)?;
-    let redaction = match (options.days, settled) {
-        (Some(days), true) => Some(seller.redact_until(
+    }
+}
+
+fn run_world(options: &Options, world: World, start: DateTime<Utc>) -> Result<Run> {
+    let stores = stores(options)?;
+    if stores.len() > 1 && options.days.is_some() {
+        anyhow::bail!("--days runs one store; several instances redact with contract 0.3.0");
+    }
+    let clock = VirtualClock::new(start);
+    let amazon = Arc::new(Mutex::new(simulated_amazon(options, world, &clock)));
+    let reach = start - FIRST_IMPORT_LOOKBACK;
+    let read_by_import = |o: &SimOrder| o.fulfilled_by == "MERCHANT" || options.fba;
+    // What the first window's filters match, other shops' orders included: Amazon
+    // pages through all of them.
+    let backlog = lock(&amazon)
+        .simulator()
+        .world()
+        .orders()
+        .filter(|o| {
+            stores.contains(&o.marketplace)
+                && read_by_import(o)
+                && o.updated >= reach
+                && o.updated <= start
+        })
+        .count();
+    let mut sellers = Vec::new();
+    for marketplace in &stores {
+        let plan = seller_plan(options, marketplace);
+        sellers.push(Seller::connect(amazon.clone(), clock.clone(), plan)?);
+    }
+    let settled = run_together(&mut sellers, MAX_RUN, options.progress, backlog)?;
+    let redaction = match (options.days, settled, sellers.as_mut_slice()) {
+        (Some(days), true, [seller]) => Some(seller.redact_until(
             start + Duration::days(i64::from(days)),
             days,
             options.crash_after_redact_calls.clone(),
         )?),
         _ => None,
     };
-    let failed_writes = seller.storage().failed_writes();
-    let secrets_in_outputs =
-        seller.leaked() + redaction.as_ref().map_or(0, |r| r.secrets_in_outputs);
-
-    let amazon = lock(&amazon);
-    let simulator = amazon.simulator();
-    let world = simulator.world();
-    let db = &seller.database;
-    let import = &seller.import;
-    let truth = check_orders(db, world, eligible, reach);
-    let notifications = seller.shipping.as_ref().map(|desk| {
-        desk.report(simulator.shipping(), |order_id| {
-            world
-                .order(order_id)
-                .is_some_and(|o| o.status == "CANCELLED")
+    // One closure expression: every owner has the same type.
+    let owners: Vec<_> = stores
+        .iter()
+        .map(|marketplace| {
+            move |o: &SimOrder| {
+                o.channel == "AMAZON" && &o.marketplace == marketplace && read_by_import(o)
+            }
         })
-    });
-    let pii_in_storage = secrets_in_storage(seller.storage(), world)?;
-    let calls = simulator.counts().clone();
-    let mut reads: BTreeMap<&str, usize> = BTreeMap::new();
-    for asin in simulator.asins_read() {
-        *reads.entry(asin.as_str()).or_default() += 1;
-    }
-    let seconds = |at: DateTime<Utc>| (at - start).num_milliseconds() as f64 / 1000.0;
-    let backlog_seconds = seconds(import.backlog_read_at.unwrap_or(clock.now()));
-    let floor = floor_seconds(backlog);
-    let mut lags = import.lags.clone();
-    let report = Report {
-        seed: options.seed,
-        amazon_orders: truth.amazon_orders,
+        .collect();
+    let truth: Vec<StoreTruth> = sellers
+        .iter()
+        .zip(&owners)
+        .map(|(seller, owns)| StoreTruth {
+            database: &seller.database,
+            owns,
+        })
+        .collect();
+    let amazon = lock(&amazon);
+    let ran = Ran {
+        options,
+        sellers: &sellers,
+        truth: &truth,
+        amazon: &amazon,
+        start,
+        now: clock.now(),
+        reach,
         backlog,
-        imported: db.orders.len(),
-        imported_amazon_fulfilled: db.orders.values().filter(|h| h.amazon_fulfilled).count(),
-        missed: truth.missed,
-        duplicated: import.duplicated,
-        final_state_mismatches: truth.mismatches.len(),
-        mismatches: truth.mismatches.into_iter().take(10).collect(),
-        foreign_orders: truth.foreign_orders,
-        foreign_imported: truth.foreign_imported,
-        skipped: import.skipped.clone(),
-        changes: world.changes_applied(),
-        products_received: import.products_received,
-        items_without_product_info: db.items_without_product_info(),
-        catalog_asins: reads.len(),
-        most_reads_of_one_asin: reads.values().copied().max().unwrap_or(0),
-        import_calls: import.calls,
-        empty_calls: import.empty_calls,
-        errors: import.errors,
-        crashes: import.crashes,
-        faults: amazon.inner().injected().len(),
-        throttled: calls.values().map(|c| c.throttled).sum(),
-        calls,
-        backlog_seconds,
-        virtual_seconds: seconds(import.caught_up_at),
-        import_lag_p50_seconds: crate::seller::report::percentile(&mut lags, 0.5),
-        import_lag_p99_seconds: crate::seller::report::percentile(&mut lags, 0.99),
-        waited_seconds: import.waited_until_caught_up.num_milliseconds() as f64 / 1000.0,
-        floor_seconds: floor,
-        floor_ratio: (floor > 0.0).then(|| backlog_seconds / floor),
-        min_search_calls: backlog.div_ceil(100),
-        backlog_search_calls: import.backlog_search_calls,
         settled,
-        redaction,
-        failed_writes,
-        secrets_in_outputs,
-        pii_in_storage,
-        notifications,
-        orders: options.amazon_orders.is_some().then(|| {
-            db.orders
-                .values()
-                .filter_map(|held| held.full.as_ref())
-                .map(wit_json::order)
-                .collect()
-        }),
-        started_at: start.to_rfc3339_opts(SecondsFormat::Secs, true),
-        finished_at: clock.now().to_rfc3339_opts(SecondsFormat::Secs, true),
     };
+    let report = ran.report(redaction)?;
     Ok(Run {
         report,
         har: options.record.then(|| amazon.har()),
     })
+}
+
+/// A finished run's parts, for its report.
+struct Ran<'r> {
+    options: &'r Options,
+    sellers: &'r [Seller],
+    truth: &'r [StoreTruth<'r>],
+    amazon: &'r SimulatedAmazon,
+    start: DateTime<Utc>,
+    now: DateTime<Utc>,
+    reach: DateTime<Utc>,
+    backlog: usize,
+    settled: bool,
+}
+
+impl Ran<'_> {
+    /// The report, summed over the stores; times are the latest store's.
+    fn report(&self, redaction: Option<crate::seller::RedactionReport>) -> Result<Report> {
+        let (options, sellers, start) = (self.options, self.sellers, self.start);
+        let simulator = self.amazon.simulator();
+        let world = simulator.world();
+        let truth = check_orders(self.truth, world, self.reach);
+        let desks: Vec<&ShippingDesk> =
+            sellers.iter().filter_map(|s| s.shipping.as_ref()).collect();
+        let notifications = (!desks.is_empty()).then(|| {
+            ShippingDesk::report(&desks, simulator.shipping(), |order_id| {
+                world
+                    .order(order_id)
+                    .is_some_and(|o| o.status == "CANCELLED")
+            })
+        });
+        let mut pii_in_storage = 0;
+        for seller in sellers {
+            pii_in_storage += secrets_in_storage(seller.storage(), world)?;
+        }
+        let calls = simulator.counts().clone();
+        let mut reads: BTreeMap<&str, usize> = BTreeMap::new();
+        for asin in simulator.asins_read() {
+            *reads.entry(asin.as_str()).or_default() += 1;
+        }
+        let sum = |figure: &dyn Fn(&Seller) -> usize| sellers.iter().map(figure).sum::<usize>();
+        let latest =
+            |at: &dyn Fn(&Seller) -> DateTime<Utc>| sellers.iter().map(at).max().unwrap_or(start);
+        let seconds = |at: DateTime<Utc>| (at - start).num_milliseconds() as f64 / 1000.0;
+        let backlog_seconds = seconds(latest(&|s| s.import.backlog_read_at.unwrap_or(self.now)));
+        let floor = floor_seconds(self.backlog);
+        let mut lags: Vec<f64> = sellers.iter().flat_map(|s| s.import.lags.clone()).collect();
+        let mut skipped = BTreeMap::new();
+        for (reason, count) in sellers.iter().flat_map(|s| &s.import.skipped) {
+            *skipped.entry(reason.clone()).or_default() += count;
+        }
+        let waited = sellers
+            .iter()
+            .map(|s| s.import.waited_until_caught_up)
+            .max()
+            .unwrap_or_default();
+        let secrets_in_outputs =
+            sum(&|s| s.leaked()) + redaction.as_ref().map_or(0, |r| r.secrets_in_outputs);
+        Ok(Report {
+            seed: options.seed,
+            instances: sellers.len(),
+            amazon_orders: truth.amazon_orders,
+            backlog: self.backlog,
+            imported: sum(&|s| s.database.orders.len()),
+            imported_amazon_fulfilled: sum(&|s| {
+                s.database
+                    .orders
+                    .values()
+                    .filter(|h| h.amazon_fulfilled)
+                    .count()
+            }),
+            missed: truth.missed,
+            duplicated: sum(&|s| s.import.duplicated),
+            final_state_mismatches: truth.mismatches.len(),
+            mismatches: truth.mismatches.into_iter().take(10).collect(),
+            foreign_orders: truth.foreign_orders,
+            foreign_imported: truth.foreign_imported,
+            skipped,
+            changes: world.changes_applied(),
+            products_received: sum(&|s| s.import.products_received),
+            items_without_product_info: sum(&|s| s.database.items_without_product_info()),
+            catalog_asins: reads.len(),
+            most_reads_of_one_asin: reads.values().copied().max().unwrap_or(0),
+            import_calls: sum(&|s| s.import.calls),
+            empty_calls: sum(&|s| s.import.empty_calls),
+            errors: sum(&|s| s.import.errors),
+            crashes: sum(&|s| s.import.crashes),
+            faults: self.amazon.inner().injected().len(),
+            throttled: calls.values().map(|c| c.throttled).sum(),
+            calls,
+            backlog_seconds,
+            virtual_seconds: seconds(latest(&|s| s.import.caught_up_at)),
+            import_lag_p50_seconds: crate::seller::report::percentile(&mut lags, 0.5),
+            import_lag_p99_seconds: crate::seller::report::percentile(&mut lags, 0.99),
+            waited_seconds: waited.num_milliseconds() as f64 / 1000.0,
+            floor_seconds: floor,
+            floor_ratio: (floor > 0.0).then(|| backlog_seconds / floor),
+            min_search_calls: self.backlog.div_ceil(100),
+            backlog_search_calls: sum(&|s| s.import.backlog_search_calls),
+            settled: self.settled,
+            redaction,
+            failed_writes: sum(&|s| s.storage().failed_writes()),
+            secrets_in_outputs,
+            pii_in_storage,
+            notifications,
+            orders: options.amazon_orders.is_some().then(|| {
+                sellers
+                    .iter()
+                    .flat_map(|s| s.database.orders.values())
+                    .filter_map(|held| held.full.as_ref())
+                    .map(wit_json::order)
+                    .collect()
+            }),
+            started_at: start.to_rfc3339_opts(SecondsFormat::Secs, true),
+            finished_at: self.now.to_rfc3339_opts(SecondsFormat::Secs, true),
+        })
+    }
 }

@@ -63,6 +63,68 @@ pub enum Did {
     Crashed,
 }
 
+/// What a seller's step did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// It made a call (or created labels): step again.
+    Busy,
+    /// Nothing is due before this time.
+    IdleUntil(DateTime<Utc>),
+    /// The run settled for this store: every change read, nothing pending.
+    Settled,
+}
+
+/// Several stores on one host, each with its own component instance, against one
+/// Amazon and one clock (the shape where every marketplace of a seller is its own
+/// store): each steps while it has something due, then the clock jumps to the
+/// earliest call any of them has due. True when all settled within `max_run`.
+pub fn run_together(
+    sellers: &mut [Seller],
+    max_run: Duration,
+    progress: bool,
+    backlog: usize,
+) -> Result<bool> {
+    let Some(first) = sellers.first() else {
+        return Ok(true);
+    };
+    let (clock, start) = (first.clock.clone(), first.start);
+    let mut bar = Progress::new(progress, backlog);
+    let mut settled = vec![false; sellers.len()];
+    loop {
+        if clock.now() - start > max_run {
+            return Ok(false);
+        }
+        let mut next: Option<DateTime<Utc>> = None;
+        let mut busy = false;
+        for (seller, done) in sellers.iter_mut().zip(settled.iter_mut()) {
+            if *done {
+                continue;
+            }
+            match seller.step()? {
+                Step::Busy => busy = true,
+                Step::Settled => *done = true,
+                Step::IdleUntil(at) => next = Some(next.map_or(at, |n| n.min(at))),
+            }
+        }
+        if settled.iter().all(|done| *done) {
+            bar.finish();
+            return Ok(true);
+        }
+        if busy {
+            let imported = sellers.iter().map(|s| s.database.orders.len()).sum();
+            bar.show(imported, clock.now() - start);
+        } else if let Some(next) = next {
+            let now = clock.now();
+            if next > now {
+                for (seller, _) in sellers.iter_mut().zip(&settled).filter(|(_, done)| !**done) {
+                    seller.waited += next - now;
+                }
+                clock.set(next);
+            }
+        }
+    }
+}
+
 /// A simulated seller's platform with one connected store.
 pub struct Seller {
     instance: ComponentInstance,
@@ -153,6 +215,62 @@ impl Seller {
         self.instance.restart()
     }
 
+    /// Does what one of its desks has due now: a shipping step first, then an
+    /// import call when one is due.
+    pub fn step(&mut self) -> Result<Step> {
+        let did = match self.shipping.as_mut() {
+            Some(desk) => desk.step(
+                &mut self.instance,
+                &self.amazon,
+                &self.clock,
+                &self.settings,
+                &self.database,
+                self.import.backlog_read(),
+            )?,
+            None => Did::Nothing,
+        };
+        match did {
+            Did::Nothing => {}
+            Did::Something => return Ok(Step::Busy),
+            Did::Crashed => {
+                self.crash()?;
+                if let Some(desk) = self.shipping.as_mut() {
+                    desk.after_crash();
+                }
+                return Ok(Step::Busy);
+            }
+        }
+        let now = self.clock.now();
+        if self.import.next_call_at > now {
+            return Ok(Step::IdleUntil(self.next_due(now)));
+        }
+        let imported = self.import.step(
+            &mut self.instance,
+            &self.amazon,
+            &self.settings,
+            &mut self.database,
+            self.waited,
+        )?;
+        match imported {
+            Imported::Crashed => self.crash()?,
+            Imported::Stored if self.import.settled(&self.database, self.shipping.as_ref()) => {
+                return Ok(Step::Settled);
+            }
+            Imported::Stored | Imported::Failed => {}
+        }
+        Ok(Step::Busy)
+    }
+
+    /// The next call any desk has due after `now`.
+    fn next_due(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        self.shipping
+            .as_ref()
+            .and_then(|desk| desk.due_at(now))
+            .map_or(self.import.next_call_at, |at| {
+                at.min(self.import.next_call_at)
+            })
+    }
+
     /// Imports and ships until the run settles (true), or until `max_run` of
     /// virtual time has passed (false). `progress` shows a bar on stderr once the
     /// run takes longer than a second, counting towards `backlog` orders.
@@ -162,73 +280,7 @@ impl Seller {
         progress: bool,
         backlog: usize,
     ) -> Result<bool> {
-        let mut bar = Progress::new(progress, backlog);
-        loop {
-            if self.clock.now() - self.start > max_run {
-                return Ok(false);
-            }
-            let did = match self.shipping.as_mut() {
-                Some(desk) => desk.step(
-                    &mut self.instance,
-                    &self.amazon,
-                    &self.clock,
-                    &self.settings,
-                    &self.database,
-                    self.import.backlog_read(),
-                )?,
-                None => Did::Nothing,
-            };
-            match did {
-                Did::Nothing => {}
-                Did::Something => continue,
-                Did::Crashed => {
-                    self.crash()?;
-                    if let Some(desk) = self.shipping.as_mut() {
-                        desk.after_crash();
-                    }
-                    continue;
-                }
-            }
-            if self.import.next_call_at > self.clock.now() {
-                self.wait_for_next_desk();
-                continue;
-            }
-            let imported = self.import.step(
-                &mut self.instance,
-                &self.amazon,
-                &self.settings,
-                &mut self.database,
-                self.waited,
-            )?;
-            match imported {
-                Imported::Crashed => {
-                    self.crash()?;
-                    continue;
-                }
-                Imported::Stored if self.import.settled(&self.database, self.shipping.as_ref()) => {
-                    bar.finish();
-                    return Ok(true);
-                }
-                Imported::Stored | Imported::Failed => {}
-            }
-            bar.show(self.database.orders.len(), self.clock.now() - self.start);
-        }
-    }
-
-    /// Jumps the clock to the next call any desk has due.
-    fn wait_for_next_desk(&mut self) {
-        let now = self.clock.now();
-        let next = self
-            .shipping
-            .as_ref()
-            .and_then(|desk| desk.due_at(now))
-            .map_or(self.import.next_call_at, |at| {
-                at.min(self.import.next_call_at)
-            });
-        if next > now {
-            self.waited += next - now;
-            self.clock.set(next);
-        }
+        run_together(std::slice::from_mut(self), max_run, progress, backlog)
     }
 
     /// Calls `redact` every hour until `end`, reporting deliveries, and checks every

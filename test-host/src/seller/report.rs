@@ -24,7 +24,11 @@ pub struct Mismatch {
 pub struct Report {
     /// The seed that reproduces the run.
     pub seed: u64,
-    /// Orders of this store Amazon holds at the end (what the host should hold).
+    /// Component instances the host ran against the one simulated seller: one, or
+    /// one per marketplace (`--per-marketplace-instances`).
+    pub instances: usize,
+    /// Orders of the host's stores Amazon holds at the end (what the host should
+    /// hold).
     pub amazon_orders: usize,
     /// Orders the first window reads (the floor's N), other shops' included.
     pub backlog: usize,
@@ -278,9 +282,13 @@ pub fn percentile(values: &mut [f64], share: f64) -> f64 {
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let stores = match self.instances {
+            1 => "this store".to_owned(),
+            n => format!("{n} stores, one instance each"),
+        };
         writeln!(
             f,
-            "Simulated Amazon, seed {}: {} orders of this store, {} changes during the run",
+            "Simulated Amazon, seed {}: {} orders of {stores}, {} changes during the run",
             self.seed, self.amazon_orders, self.changes
         )?;
         writeln!(

@@ -384,21 +384,22 @@ impl ShippingDesk {
             .collect()
     }
 
-    /// The figures, from the host's outcomes and Amazon's record.
+    /// The figures of every desk (one per store), from the host's outcomes and
+    /// Amazon's record.
     pub fn report(
-        &self,
+        desks: &[&ShippingDesk],
         shipping: &Shipping,
         cancelled: impl Fn(&str) -> bool,
     ) -> NotificationReport {
         let mut report = NotificationReport {
-            labels: self.labels.len(),
-            label_calls: self.label_calls,
-            delivery_calls: self.delivery_calls,
-            crashes: self.crashes,
+            labels: desks.iter().map(|d| d.labels.len()).sum(),
+            label_calls: desks.iter().map(|d| d.label_calls).sum(),
+            delivery_calls: desks.iter().map(|d| d.delivery_calls).sum(),
+            crashes: desks.iter().map(|d| d.crashes).sum(),
             ..NotificationReport::default()
         };
         let mut lags = Vec::new();
-        for label in self.labels.values() {
+        for label in desks.iter().flat_map(|desk| desk.labels.values()) {
             let tracking = &label.event.tracking_number;
             let attempts: Vec<_> = shipping
                 .attempts

@@ -25,14 +25,19 @@ pub struct OrderTruth {
     pub foreign_imported: usize,
 }
 
-/// Compares every order of the world with the host's: `eligible` says which are
-/// this store's, and orders last updated before `reach` are out of the import's.
-pub fn check_orders(
-    db: &HostDatabase,
-    world: &World,
-    eligible: impl Fn(&SimOrder) -> bool,
-    reach: DateTime<Utc>,
-) -> OrderTruth {
+/// One store of the host: its database, and which of the world's orders are its.
+pub struct StoreTruth<'a> {
+    /// What the host holds for the store.
+    pub database: &'a HostDatabase,
+    /// Whether an order of the world is this store's.
+    pub owns: &'a dyn Fn(&SimOrder) -> bool,
+}
+
+/// Compares every order of the world with what the host's stores hold: an order
+/// is checked in the store that owns it, and one no store owns, or held by a store
+/// that does not own it, counts as foreign. Orders last updated before `reach` are
+/// out of the import's.
+pub fn check_orders(stores: &[StoreTruth<'_>], world: &World, reach: DateTime<Utc>) -> OrderTruth {
     let mut truth = OrderTruth {
         amazon_orders: 0,
         missed: 0,
@@ -41,16 +46,25 @@ pub fn check_orders(
         foreign_imported: 0,
     };
     for order in world.orders() {
-        if !eligible(order) {
+        let owner = stores.iter().position(|store| (store.owns)(order));
+        let held_elsewhere = stores
+            .iter()
+            .enumerate()
+            .filter(|(index, store)| {
+                Some(*index) != owner && store.database.orders.contains_key(&order.id)
+            })
+            .count();
+        let Some(owner) = owner else {
             truth.foreign_orders += 1;
-            truth.foreign_imported += usize::from(db.orders.contains_key(&order.id));
+            truth.foreign_imported += usize::from(held_elsewhere > 0);
             continue;
-        }
+        };
+        truth.foreign_imported += held_elsewhere;
         if order.updated < reach {
             continue;
         }
         truth.amazon_orders += 1;
-        match db.orders.get(&order.id) {
+        match stores[owner].database.orders.get(&order.id) {
             None => truth.missed += 1,
             Some(held) if held.updated != order.updated || held.status != order.status => {
                 truth.mismatches.push(Mismatch {

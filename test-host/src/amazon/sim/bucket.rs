@@ -4,8 +4,6 @@
 
 use chrono::{DateTime, Utc};
 
-use amazon_marketplace::spapi::UsagePlan;
-
 /// Refill rounding that must not turn a token due now into a 429.
 const WHOLE_TOKEN: f64 = 1.0 - 1e-9;
 
@@ -19,12 +17,12 @@ pub struct TokenBucket {
 }
 
 impl TokenBucket {
-    /// A full bucket of `plan` at `now`.
-    pub fn new(plan: &UsagePlan, now: DateTime<Utc>) -> Self {
+    /// A full bucket of `burst` tokens restoring `rate` per second, at `now`.
+    pub fn new(rate: f64, burst: u32, now: DateTime<Utc>) -> Self {
         Self {
-            rate: plan.rate,
-            burst: f64::from(plan.burst),
-            tokens: f64::from(plan.burst),
+            rate,
+            burst: f64::from(burst),
+            tokens: f64::from(burst),
             at: now,
         }
     }
@@ -34,14 +32,6 @@ impl TokenBucket {
             let elapsed = (now - self.at).num_nanoseconds().unwrap_or(i64::MAX) as f64 / 1e9;
             self.tokens = (self.tokens + elapsed * self.rate).min(self.burst);
             self.at = now;
-        }
-    }
-
-    /// A full bucket of `plan` with another rate: a seller Amazon granted more.
-    pub fn with_rate(plan: &UsagePlan, rate: f64, now: DateTime<Utc>) -> Self {
-        Self {
-            rate,
-            ..Self::new(plan, now)
         }
     }
 
@@ -70,7 +60,7 @@ mod tests {
     #[test]
     fn burst_then_one_call_per_restore_period() {
         let start = DateTime::UNIX_EPOCH;
-        let mut bucket = TokenBucket::new(&UsagePlan::SEARCH_ORDERS, start);
+        let mut bucket = TokenBucket::new(0.0056, 20, start);
         assert!((0..20).all(|_| bucket.try_take(start)));
         assert!(!bucket.try_take(start));
         assert!(!bucket.try_take(start + Duration::milliseconds(178_000)));

@@ -1,14 +1,20 @@
-//! An in-process SP-API: Login with Amazon, Sellers, and Orders 2026-01-01 over a
-//! [`World`] of orders that changes with the virtual clock, behind Amazon's default
-//! usage plans (the component's own table, [`UsagePlan::ALL`]).
+//! An in-process SP-API: Login with Amazon, Sellers, Orders 2026-01-01, Catalog and
+//! Feeds over a [`World`] of orders that changes with the virtual clock.
 //!
-//! Every answer carries `x-amzn-RequestId`, and every answer but a 429 carries
-//! `x-amzn-RateLimit-Limit`, as Amazon's do. Each request takes `latency` of virtual
-//! time, so the world can change between two pages of one import.
+//! Amazon's limits are applied as Amazon scopes them: one token bucket per
+//! (application, seller authorisation, region, operation), shared by every
+//! marketplace of the region and by every component instance that calls with that
+//! authorisation. The plans come from the simulator's own table ([`plans`]), not
+//! from the component's. Every answer carries `x-amzn-RequestId`, and every answer
+//! but a 429 carries `x-amzn-RateLimit-Limit`, as Amazon's do. Each request takes
+//! `latency` of virtual time, so the world can change between two pages of one
+//! import.
 
 pub mod bucket;
 pub mod catalog;
+pub mod marketplaces;
 pub mod orders;
+pub mod plans;
 pub mod shipping;
 pub mod v0;
 pub mod world;
@@ -19,8 +25,9 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use serde_json::json;
 
-use amazon_marketplace::spapi::UsagePlan;
 use bucket::TokenBucket;
+use marketplaces::Region;
+use plans::Route;
 pub use shipping::{Attempt, Shipping};
 pub use world::{SimOrder, World, WorldSpec};
 
@@ -42,21 +49,48 @@ pub struct OperationCount {
     pub throttled: u64,
 }
 
+/// Who a usage plan belongs to: one seller's authorisation of one application,
+/// as the access token stands for it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Authorisation {
+    /// The application's LWA client id.
+    application: String,
+    /// The refresh token the seller's authorisation issued: one per seller,
+    /// application and region.
+    seller: String,
+}
+
+/// One token bucket's owner and operation.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct BucketKey {
+    authorisation: Authorisation,
+    region: Region,
+    sandbox: bool,
+    operation: &'static str,
+}
+
+/// An access token Amazon issued, and until when it is good.
+#[derive(Debug, Clone)]
+struct AccessToken {
+    authorisation: Authorisation,
+    expires: DateTime<Utc>,
+}
+
 /// The simulated Amazon.
 pub struct Simulator {
     world: World,
     clock: VirtualClock,
     latency: Duration,
-    /// The seller's marketplaces; the first is the store's.
+    /// The seller's marketplaces, in every region.
     marketplaces: Vec<String>,
-    buckets: BTreeMap<&'static str, TokenBucket>,
-    access_tokens: BTreeMap<String, DateTime<Utc>>,
+    buckets: BTreeMap<BucketKey, TokenBucket>,
+    access_tokens: BTreeMap<String, AccessToken>,
     counts: BTreeMap<String, OperationCount>,
     requests: u64,
     /// Orders served unreadable (no `orderItems`) this many more times.
     broken: BTreeMap<String, usize>,
-    /// Rates Amazon granted this seller above the default plans.
-    granted: BTreeMap<String, f64>,
+    /// (rate, burst) Amazon gives this seller instead of the default plans.
+    plan_overrides: BTreeMap<String, (f64, u32)>,
     /// ASINs asked of getCatalogItem, in order.
     asins_read: Vec<String>,
     /// Shipment confirmations and feeds.
@@ -64,8 +98,7 @@ pub struct Simulator {
 }
 
 impl Simulator {
-    /// Amazon for one seller in `marketplaces` (the first is the store's), holding
-    /// `world`, on `clock`.
+    /// Amazon for one seller in `marketplaces`, holding `world`, on `clock`.
     pub fn new(
         world: World,
         clock: VirtualClock,
@@ -82,7 +115,7 @@ impl Simulator {
             counts: BTreeMap::new(),
             requests: 0,
             broken: BTreeMap::new(),
-            granted: BTreeMap::new(),
+            plan_overrides: BTreeMap::new(),
             asins_read: Vec::new(),
             shipping: Shipping::default(),
         }
@@ -102,7 +135,18 @@ impl Simulator {
     /// Amazon does for sellers whose business needs more (it says so in
     /// `x-amzn-RateLimit-Limit`). Applies to buckets not used yet.
     pub fn grant_rate(&mut self, operation: &str, rate: f64) {
-        self.granted.insert(operation.to_owned(), rate);
+        let burst = plans::PLANS
+            .iter()
+            .find(|plan| plan.operation == operation)
+            .map_or(1, |plan| plan.burst);
+        self.set_plan(operation, rate, burst);
+    }
+
+    /// Gives this seller `rate` and `burst` for `operation` instead of the default
+    /// plan, lower ones included. Applies to buckets not used yet.
+    pub fn set_plan(&mut self, operation: &str, rate: f64, burst: u32) {
+        self.plan_overrides
+            .insert(operation.to_owned(), (rate, burst));
     }
 
     /// Amazon revokes every access token it issued (the seller changed the app's
@@ -179,8 +223,17 @@ impl Simulator {
             );
         }
         let token = format!("Atza|sim-{}", self.access_tokens.len() + 1);
-        self.access_tokens
-            .insert(token.clone(), now + ACCESS_TOKEN_LIFETIME);
+        let authorisation = Authorisation {
+            application: form["client_id"].clone(),
+            seller: form["refresh_token"].clone(),
+        };
+        self.access_tokens.insert(
+            token.clone(),
+            AccessToken {
+                authorisation,
+                expires: now + ACCESS_TOKEN_LIFETIME,
+            },
+        );
         Response::json(
             200,
             &json!({
@@ -192,59 +245,102 @@ impl Simulator {
     }
 
     fn sp_api(&mut self, request: &Request, url: &url::Url, now: DateTime<Utc>) -> Response {
-        let Some(plan) = UsagePlan::find(&request.method, url.path()) else {
+        let host = url.host_str().unwrap_or_default();
+        let (Some(region), Some(route)) = (
+            Region::of_host(host),
+            Route::find(&request.method, url.path()),
+        ) else {
             return orders::error(404, "NotFound", "the resource was not found");
         };
-        let authorized = request
+        let rate = match self.admit(request, &route, region, host.starts_with("sandbox."), now) {
+            Ok(rate) => rate,
+            Err(refused) => return refused,
+        };
+        let query: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+        let response = self.serve(request, &route, region, &query, now);
+        self.damage(response)
+            .with_header("x-amzn-RateLimit-Limit", format!("{rate}"))
+    }
+
+    /// Checks the access token and takes a token from the bucket of its
+    /// authorisation in `region`: the plan's rate, or Amazon's refusal.
+    fn admit(
+        &mut self,
+        request: &Request,
+        route: &Route,
+        region: Region,
+        sandbox: bool,
+        now: DateTime<Utc>,
+    ) -> Result<f64, Response> {
+        let plan = route.plan;
+        let authorisation = request
             .header("x-amz-access-token")
             .and_then(|token| self.access_tokens.get(token))
-            .is_some_and(|expires| *expires > now);
-        if !authorized {
-            self.count(plan.name, false);
-            return orders::error(
+            .filter(|token| token.expires > now)
+            .map(|token| token.authorisation.clone());
+        let Some(authorisation) = authorisation else {
+            self.count(plan.operation, false);
+            return Err(orders::error(
                 403,
                 "Unauthorized",
                 "Access to requested resource is denied.",
-            );
-        }
-        let granted = self.granted.get(plan.name).copied();
+            ));
+        };
+        let (rate, burst) = match (sandbox, self.plan_overrides.get(plan.operation)) {
+            (true, _) => plans::SANDBOX,
+            (false, Some(granted)) => *granted,
+            (false, None) => (plan.rate, plan.burst),
+        };
+        let key = BucketKey {
+            authorisation,
+            region,
+            sandbox,
+            operation: plan.operation,
+        };
         let bucket = self
             .buckets
-            .entry(plan.name)
-            .or_insert_with(|| match granted {
-                Some(rate) => TokenBucket::with_rate(plan, rate, now),
-                None => TokenBucket::new(plan, now),
-            });
-        if !bucket.try_take(now) {
-            self.count(plan.name, true);
-            return orders::error(
+            .entry(key)
+            .or_insert_with(|| TokenBucket::new(rate, burst, now));
+        let admitted = bucket.try_take(now);
+        let rate = bucket.rate();
+        self.count(plan.operation, !admitted);
+        if admitted {
+            Ok(rate)
+        } else {
+            Err(orders::error(
                 429,
                 "QuotaExceeded",
                 "You exceeded your quota for the requested resource.",
-            );
+            ))
         }
-        let rate = bucket.rate();
-        self.count(plan.name, false);
-        let query: Vec<(String, String)> = url.query_pairs().into_owned().collect();
-        let response = match plan.name {
-            "searchOrders" => orders::search_orders(&self.world, &query, now),
-            "getOrder" => {
-                let id = plan
-                    .path_parameter(url.path(), "orderId")
-                    .unwrap_or_default();
-                orders::get_order(&self.world, id, &query)
-            }
+    }
+
+    /// The answer of an admitted call.
+    fn serve(
+        &mut self,
+        request: &Request,
+        route: &Route,
+        region: Region,
+        query: &[(String, String)],
+        now: DateTime<Utc>,
+    ) -> Response {
+        let operation = route.plan.operation;
+        match operation {
+            "searchOrders" => orders::search_orders(&self.world, query, region, now),
+            "getOrder" => orders::get_order(&self.world, route.parameter("orderId"), query),
             "getCatalogItem" => {
-                let asin = plan.path_parameter(url.path(), "asin").unwrap_or_default();
+                let asin = route.parameter("asin");
                 self.asins_read.push(asin.to_owned());
-                catalog::get_catalog_item(asin, &query)
+                catalog::get_catalog_item(asin, query)
             }
-            "searchCatalogItems" => catalog::search_catalog_items(&query),
+            "searchCatalogItems" => catalog::search_catalog_items(query),
             "confirmShipment" => {
-                let id = plan
-                    .path_parameter(url.path(), "orderId")
-                    .unwrap_or_default();
-                let marketplace = self.marketplaces.first().cloned().unwrap_or_default();
+                let id = route.parameter("orderId");
+                // Amazon wants the order's own marketplace in the body.
+                let marketplace = self.world.order(id).map_or_else(
+                    || self.marketplaces.first().cloned().unwrap_or_default(),
+                    |order| order.marketplace.clone(),
+                );
                 self.shipping.confirm_shipment(
                     &mut self.world,
                     id,
@@ -255,36 +351,25 @@ impl Simulator {
             }
             "createFeedDocument" => self.shipping.create_feed_document(&request.body, now),
             "createFeed" => {
-                let marketplace = self.marketplaces.first().cloned().unwrap_or_default();
-                self.shipping.create_feed(&request.body, &marketplace, now)
+                let sold_in = self.marketplaces_in(region);
+                self.shipping.create_feed(&request.body, &sold_in, now)
             }
-            "getFeed" => {
-                let id = plan
-                    .path_parameter(url.path(), "feedId")
-                    .unwrap_or_default();
-                self.shipping.get_feed(id, now)
-            }
-            "getFeeds" => self.shipping.get_feeds(&query, now),
-            "getFeedDocument" => {
-                let id = plan
-                    .path_parameter(url.path(), "feedDocumentId")
-                    .unwrap_or_default();
-                self.shipping.get_feed_document(id, now)
-            }
+            "getFeed" => self.shipping.get_feed(route.parameter("feedId"), now),
+            "getFeeds" => self.shipping.get_feeds(query, now),
+            "getFeedDocument" => self
+                .shipping
+                .get_feed_document(route.parameter("feedDocumentId"), now),
             "getMarketplaceParticipations" => {
-                Response::json(200, &json!({"payload": self.participations()}))
+                Response::json(200, &json!({"payload": self.participations(region)}))
             }
-            "getOrders" => v0::get_orders(&self.world, &query),
+            "getOrders" => v0::get_orders(&self.world, query),
             "getOrderItems" | "getOrderAddress" | "getOrderBuyerInfo" => {
-                let id = plan
-                    .path_parameter(url.path(), "orderId")
-                    .unwrap_or_default();
-                v0::per_order(&self.world, plan.name, id)
+                v0::per_order(&self.world, operation, route.parameter("orderId"))
             }
             "getAccount" => Response::json(
                 200,
                 &json!({"payload": {
-                    "marketplaceParticipationList": self.participations(),
+                    "marketplaceParticipationList": self.participations(region),
                     "businessType": "PRIVATE_LIMITED",
                     "sellingPlan": "PROFESSIONAL",
                 }}),
@@ -294,24 +379,31 @@ impl Simulator {
                 "NotFound",
                 format!("the simulator does not serve {other}"),
             ),
-        };
-        self.damage(response)
-            .with_header("x-amzn-RateLimit-Limit", format!("{rate}"))
+        }
     }
 
-    fn participations(&self) -> serde_json::Value {
+    /// The seller's marketplaces that `region` serves.
+    fn marketplaces_in(&self, region: Region) -> Vec<String> {
         self.marketplaces
             .iter()
-            .map(|id| {
-                let (name, country, currency, language, domain) = match id.as_str() {
-                    "A2EUQ1WTGCTBG2" => ("Amazon.ca", "CA", "CAD", "en_CA", "www.amazon.ca"),
-                    "A1AM78C64UM0Y8" => ("Amazon.com.mx", "MX", "MXN", "es_MX", "www.amazon.com.mx"),
-                    _ => ("Amazon.com", "US", "USD", "en_US", "www.amazon.com"),
-                };
+            .filter(|id| marketplaces::find(id).is_some_and(|m| m.region == region))
+            .cloned()
+            .collect()
+    }
+
+    /// The seller's participations as the Sellers API lists them: the
+    /// marketplaces of the region whose endpoint was asked (an authorisation is
+    /// regional).
+    fn participations(&self, region: Region) -> serde_json::Value {
+        self.marketplaces_in(region)
+            .iter()
+            .filter_map(|id| marketplaces::find(id))
+            .map(|m| {
                 json!({
                     "marketplace": {
-                        "id": id, "name": name, "countryCode": country, "defaultCurrencyCode": currency,
-                        "defaultLanguageCode": language, "domainName": domain,
+                        "id": m.id, "name": m.site, "countryCode": m.country,
+                        "defaultCurrencyCode": m.currency, "defaultLanguageCode": m.language,
+                        "domainName": format!("www.{}", m.site.to_lowercase()),
                     },
                     "storeName": "Simulated Store",
                     "participation": {"isParticipating": true, "hasSuspendedListings": false},
@@ -347,4 +439,175 @@ impl Amazon for Simulator {
             format!("00000000-0000-4000-8000-{:012}", self.requests),
         ))
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const US: &str = "ATVPDKIKX0DER";
+    const UK: &str = "A1F83G8C2ARO7P";
+    const DE: &str = "A1PA6795UKMFR9";
+    const FR: &str = "A13V1IB3VIYZZH";
+    const EU: &str = "https://sellingpartnerapi-eu.amazon.com";
+    const NA: &str = "https://sellingpartnerapi-na.amazon.com";
+
+    fn simulator(marketplaces: &[&str]) -> Simulator {
+        let start: DateTime<Utc> = "2026-11-20T15:00:00Z".parse().unwrap();
+        let spec = WorldSpec {
+            orders: 30,
+            marketplaces: marketplaces.iter().map(|m| m.to_string()).collect(),
+            ..WorldSpec::default()
+        };
+        Simulator::new(
+            World::generate(&spec, start),
+            VirtualClock::new(start),
+            marketplaces.iter().map(|m| m.to_string()).collect(),
+            Duration::zero(),
+        )
+    }
+
+    fn request(method: &str, url: String, headers: &[(&str, &str)], body: &str) -> Request {
+        Request {
+            method: method.into(),
+            url,
+            headers: headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    /// An access token for `seller`'s authorisation of `application`.
+    fn token(amazon: &mut Simulator, application: &str, seller: &str) -> String {
+        let form = format!(
+            "grant_type=refresh_token&refresh_token={seller}&client_id={application}&client_secret=s"
+        );
+        let url = "https://api.amazon.com/auth/o2/token".to_owned();
+        let answer = amazon.respond(&request("POST", url, &[], &form)).unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&answer.body).unwrap();
+        body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    fn search(amazon: &mut Simulator, host: &str, token: &str, marketplaces: &str) -> Response {
+        let url = format!(
+            "{host}/orders/2026-01-01/orders?lastUpdatedAfter=2026-11-01T00:00:00Z&marketplaceIds={marketplaces}"
+        );
+        let headers = [("x-amz-access-token", token)];
+        amazon.respond(&request("GET", url, &headers, "")).unwrap()
+    }
+
+    /// searchOrders calls answered before the first 429.
+    fn burst(amazon: &mut Simulator, host: &str, token: &str, marketplaces: &str) -> usize {
+        (0..100)
+            .take_while(|_| search(amazon, host, token, marketplaces).status == 200)
+            .count()
+    }
+
+    #[test]
+    fn one_bucket_per_application_seller_and_region_whatever_the_marketplace() {
+        let mut amazon = simulator(&[UK, DE, FR, US]);
+        let seller = token(&mut amazon, "app-1", "seller-1");
+        assert_eq!(burst(&mut amazon, EU, &seller, UK), 20);
+        // Another marketplace of the region, another access token of the same
+        // authorisation: the same bucket, already empty.
+        let again = token(&mut amazon, "app-1", "seller-1");
+        assert_eq!(search(&mut amazon, EU, &again, DE).status, 429);
+        assert_eq!(
+            search(&mut amazon, EU, &seller, &format!("{DE},{FR}")).status,
+            429
+        );
+        // Another region, another seller, another application: buckets of their own.
+        assert_eq!(burst(&mut amazon, NA, &seller, US), 20);
+        let other_seller = token(&mut amazon, "app-1", "seller-2");
+        assert_eq!(burst(&mut amazon, EU, &other_seller, UK), 20);
+        let other_app = token(&mut amazon, "app-2", "seller-1");
+        assert_eq!(search(&mut amazon, EU, &other_app, UK).status, 200);
+        // The first 429 of each of the three bursts, and the two refusals above.
+        assert_eq!(amazon.counts()["searchOrders"].throttled, 5);
+    }
+
+    #[test]
+    fn the_plans_are_the_simulator_s_own_and_can_be_lowered() {
+        let mut amazon = simulator(&[UK]);
+        amazon.set_plan("searchOrders", 0.0056, 10);
+        let seller = token(&mut amazon, "app", "seller");
+        assert_eq!(burst(&mut amazon, EU, &seller, UK), 10);
+        let sandbox = "https://sandbox.sellingpartnerapi-eu.amazon.com";
+        let answer = search(&mut amazon, sandbox, &seller, UK);
+        let limit = answer
+            .headers
+            .iter()
+            .find(|(name, _)| name == "x-amzn-RateLimit-Limit");
+        assert_eq!(limit.map(|(_, rate)| rate.as_str()), Some("5"));
+    }
+
+    #[test]
+    fn a_search_reads_the_union_of_its_region_s_marketplaces_only() {
+        let mut amazon = simulator(&[UK, DE, FR]);
+        let seller = token(&mut amazon, "app", "seller");
+        let ids = |answer: &Response| -> BTreeMap<String, usize> {
+            let body: serde_json::Value = serde_json::from_slice(&answer.body).unwrap();
+            let mut by_marketplace = BTreeMap::new();
+            for order in body["orders"].as_array().unwrap() {
+                let id = order["salesChannel"]["marketplaceId"].as_str().unwrap();
+                *by_marketplace.entry(id.to_owned()).or_default() += 1;
+            }
+            by_marketplace
+        };
+        let both = search(&mut amazon, EU, &seller, &format!("{UK},{DE}"));
+        assert_eq!(
+            ids(&both),
+            BTreeMap::from([(UK.into(), 10), (DE.into(), 10)])
+        );
+        let foreign = search(&mut amazon, EU, &seller, &format!("{UK},{US}"));
+        assert_eq!(foreign.status, 403);
+        assert!(String::from_utf8_lossy(&foreign.body).contains("not valid for region"));
+        assert_eq!(
+            search(&mut amazon, EU, &seller, "NOT-A-MARKETPLACE").status,
+            400
+        );
+        let url = format!("{NA}/sellers/v1/marketplaceParticipations");
+        let answer = amazon
+            .respond(&request("GET", url, &[("x-amz-access-token", &seller)], ""))
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&answer.body).unwrap();
+        assert_eq!(
+            body["payload"],
+            serde_json::json!([]),
+            "no NA participation"
+        );
+    }
+
+    #[test]
+    fn each_marketplace_s_orders_are_in_its_currency_and_japan_s_in_kanji() {
+        let amazon = simulator(&[JP, "A1C3SOZRARQ6R3"]);
+        let currencies: BTreeMap<&str, &str> = amazon
+            .world()
+            .orders()
+            .map(|o| {
+                let currency = o.json["proceeds"]["grandTotal"]["currencyCode"].as_str();
+                (o.marketplace.as_str(), currency.unwrap())
+            })
+            .collect();
+        assert_eq!(
+            currencies,
+            BTreeMap::from([(JP, "JPY"), ("A1C3SOZRARQ6R3", "PLN")])
+        );
+        let japanese = amazon
+            .world()
+            .orders()
+            .find(|o| o.marketplace == JP && o.json.get("buyer").is_some())
+            .unwrap();
+        let address = &japanese.json["recipient"]["deliveryAddress"];
+        assert_eq!(address["stateOrRegion"], "東京都");
+        assert!(!address["addressLine1"].as_str().unwrap().is_ascii());
+        let yen = japanese.json["proceeds"]["grandTotal"]["amount"]
+            .as_str()
+            .unwrap();
+        assert!(yen.bytes().all(|b| b.is_ascii_digit()), "{yen}");
+    }
+
+    const JP: &str = marketplaces::JAPAN;
 }

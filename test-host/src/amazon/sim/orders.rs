@@ -14,6 +14,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use super::marketplaces::{self, Region};
 use super::world::{SimOrder, World, stamp};
 use crate::amazon::Response;
 
@@ -115,9 +116,14 @@ fn list<'q>(
     Ok(Some(items))
 }
 
-/// `GET /orders/2026-01-01/orders`.
-pub fn search_orders(world: &World, query: &[(String, String)], now: DateTime<Utc>) -> Response {
-    match search(world, query, now) {
+/// `GET /orders/2026-01-01/orders` on the endpoint of `region`.
+pub fn search_orders(
+    world: &World,
+    query: &[(String, String)],
+    region: Region,
+    now: DateTime<Utc>,
+) -> Response {
+    match search(world, query, region, now) {
         Ok(body) => Response::json(200, &body),
         Err(response) => response,
     }
@@ -209,9 +215,40 @@ fn date_filter(query: &[(String, String)], now: DateTime<Utc>) -> Result<DateFil
     })
 }
 
+/// The marketplaces a search covers: those of `marketplaceIds` (at most 50, every
+/// one of the endpoint's region), or every marketplace of the region.
+fn marketplace_filter(value: Option<&str>, region: Region) -> Result<BTreeSet<&str>, Response> {
+    let Some(value) = value else {
+        return Ok(marketplaces::MARKETPLACES
+            .iter()
+            .filter(|m| m.region == region)
+            .map(|m| m.id)
+            .collect());
+    };
+    let ids: BTreeSet<&str> = value.split(',').collect();
+    if ids.len() > 50 {
+        return Err(invalid("marketplaceIds accepts at most 50 marketplaces"));
+    }
+    for id in &ids {
+        match marketplaces::find(id) {
+            None => return Err(invalid(format!("{id} is not a valid marketplaceId"))),
+            Some(m) if m.region != region => {
+                return Err(error(
+                    403,
+                    "Unauthorized",
+                    "The marketplaces you provided are not valid for region.",
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(ids)
+}
+
 fn search(
     world: &World,
     query: &[(String, String)],
+    region: Region,
     now: DateTime<Utc>,
 ) -> Result<Value, Response> {
     check_parameters(query)?;
@@ -239,11 +276,7 @@ fn search(
         .into_iter()
         .map(str::to_owned)
         .collect();
-    let marketplaces: Option<BTreeSet<&str>> =
-        get("marketplaceIds").map(|v| v.split(',').collect());
-    if marketplaces.as_ref().is_some_and(|m| m.len() > 50) {
-        return Err(invalid("marketplaceIds accepts at most 50 marketplaces"));
-    }
+    let marketplaces = marketplace_filter(get("marketplaceIds"), region)?;
     let size = match get("maxResultsPerPage") {
         Some(value) => match value.parse::<usize>() {
             Ok(size @ 1..=100) => size,
@@ -276,9 +309,7 @@ fn search(
     let resumed = get("paginationToken").is_some();
 
     let matches = |order: &&SimOrder| {
-        marketplaces
-            .as_ref()
-            .is_none_or(|m| m.contains(order.marketplace.as_str()))
+        marketplaces.contains(order.marketplace.as_str())
             && fulfilled_by
                 .as_ref()
                 .is_none_or(|f| f.contains(order.fulfilled_by.as_str()))
@@ -360,6 +391,8 @@ mod tests {
     use super::*;
     use crate::amazon::sim::world::WorldSpec;
 
+    const NA: Region = Region::NorthAmerica;
+
     fn start() -> DateTime<Utc> {
         DateTime::parse_from_rfc3339("2026-11-20T15:00:00Z")
             .unwrap()
@@ -371,7 +404,7 @@ mod tests {
             &WorldSpec {
                 seed: 3,
                 orders: 250,
-                marketplace: "ATVPDKIKX0DER".into(),
+                marketplaces: vec!["ATVPDKIKX0DER".into()],
                 fba_share: 0.0,
                 other_marketplace: None,
                 non_amazon_orders: 0,
@@ -421,7 +454,7 @@ mod tests {
             if let Some(t) = &token {
                 query.push(("paginationToken".into(), t.clone()));
             }
-            let answer = search_orders(&world, &query, now);
+            let answer = search_orders(&world, &query, NA, now);
             assert_eq!(
                 answer.status,
                 200,
@@ -485,7 +518,7 @@ mod tests {
             ]),
         ];
         for query in bad {
-            let answer = search_orders(&world, &query, now);
+            let answer = search_orders(&world, &query, NA, now);
             assert_eq!(answer.status, 400, "{query:?}");
             assert_eq!(body(&answer)["errors"][0]["code"], "InvalidInput");
         }
@@ -499,23 +532,23 @@ mod tests {
             ("lastUpdatedAfter", "2026-11-01T00:00:00Z"),
             ("maxResultsPerPage", "10"),
         ]);
-        let page = body(&search_orders(&world, &first, now));
+        let page = body(&search_orders(&world, &first, NA, now));
         let token = page["pagination"]["nextToken"].as_str().unwrap().to_owned();
         assert!(page["lastUpdatedBefore"].is_string());
 
         let mut changed = q(&[("lastUpdatedAfter", "2026-11-02T00:00:00Z")]);
         changed.push(("paginationToken".into(), token.clone()));
-        assert_eq!(search_orders(&world, &changed, now).status, 400);
+        assert_eq!(search_orders(&world, &changed, NA, now).status, 400);
 
         let mut same = first.clone();
         same.push(("paginationToken".into(), token));
         assert_eq!(
-            search_orders(&world, &same, now).status,
+            search_orders(&world, &same, NA, now).status,
             200,
             "maxResultsPerPage may change"
         );
         assert_eq!(
-            search_orders(&world, &same, now + Duration::hours(25)).status,
+            search_orders(&world, &same, NA, now + Duration::hours(25)).status,
             400
         );
     }
@@ -527,7 +560,7 @@ mod tests {
             ("lastUpdatedAfter", "2026-11-01T00:00:00Z"),
             ("includedData", "FULFILLMENT"),
         ]);
-        let page = body(&search_orders(&world, &query, start()));
+        let page = body(&search_orders(&world, &query, NA, start()));
         let order = &page["orders"][0];
         assert!(order.get("fulfillment").is_some());
         assert!(

@@ -276,8 +276,9 @@ impl Shipping {
         }
     }
 
-    /// `POST /feeds/2021-06-30/feeds`.
-    pub fn create_feed(&mut self, body: &[u8], marketplace: &str, now: DateTime<Utc>) -> Response {
+    /// `POST /feeds/2021-06-30/feeds` from a seller who sells in `sold_in` (the
+    /// marketplaces of the endpoint's region).
+    pub fn create_feed(&mut self, body: &[u8], sold_in: &[String], now: DateTime<Utc>) -> Response {
         let Ok(body) = serde_json::from_slice::<Value>(body) else {
             return json_error(400, "InvalidInput", "the body is not JSON");
         };
@@ -293,7 +294,10 @@ impl Shipping {
                 "feedType and 1 to 25 marketplaceIds are required",
             );
         }
-        if !marketplaces.iter().any(|m| m == marketplace) {
+        if !marketplaces
+            .iter()
+            .all(|m| sold_in.iter().any(|id| m == id.as_str()))
+        {
             return json_error(
                 400,
                 "InvalidInput",

@@ -10,6 +10,8 @@ use rand::rngs::Xoshiro256PlusPlus;
 use rand::{RngExt, SeedableRng};
 use serde_json::{Value, json};
 
+use super::marketplaces;
+
 /// One order as Amazon holds it, with the fields the simulator filters on.
 #[derive(Debug, Clone)]
 pub struct SimOrder {
@@ -143,15 +145,17 @@ pub fn stamp(at: DateTime<Utc>) -> String {
 pub struct WorldSpec {
     /// The seed: the same spec and seed make the same world and the same changes.
     pub seed: u64,
-    /// Orders in the store's marketplace at the start, updated in the 14 days before.
+    /// The seller's orders at the start, updated in the 14 days before, spread
+    /// evenly over `marketplaces`.
     pub orders: usize,
-    /// The store's marketplace.
-    pub marketplace: String,
+    /// The marketplaces the seller's orders (and new ones) are placed in; the
+    /// first also holds the Multi-Channel orders.
+    pub marketplaces: Vec<String>,
     /// Share of orders fulfilled by Amazon.
     pub fba_share: f64,
     /// Another marketplace of the same seller, and how many orders it has.
     pub other_marketplace: Option<(String, usize)>,
-    /// Multi-Channel Fulfillment orders of other shops (NON_AMAZON) in the store's
+    /// Multi-Channel Fulfillment orders of other shops (NON_AMAZON) in the first
     /// marketplace.
     pub non_amazon_orders: usize,
     /// Changes during the run, as a share of `orders`: new orders, shipments,
@@ -175,7 +179,7 @@ impl Default for WorldSpec {
         Self {
             seed: 1,
             orders: 100,
-            marketplace: "ATVPDKIKX0DER".into(),
+            marketplaces: vec!["ATVPDKIKX0DER".into()],
             fba_share: 0.0,
             other_marketplace: None,
             non_amazon_orders: 0,
@@ -205,7 +209,7 @@ pub struct World {
     events: Vec<(DateTime<Utc>, Change)>,
     next_event: usize,
     rng: Xoshiro256PlusPlus,
-    marketplace: String,
+    marketplaces: Vec<String>,
     fba_share: f64,
     distinct_asins: u32,
     seller_ships: bool,
@@ -217,7 +221,7 @@ pub struct World {
 impl World {
     /// A generated world at `start`.
     pub fn generate(spec: &WorldSpec, start: DateTime<Utc>) -> Self {
-        let mut world = Self::empty(spec.seed, &spec.marketplace, spec.fba_share, start);
+        let mut world = Self::empty(spec.seed, &spec.marketplaces, spec.fba_share, start);
         world.distinct_asins = spec.distinct_asins.max(1);
         world.seller_ships = spec.seller_ships;
         let window = Duration::days(14) - Duration::hours(1);
@@ -229,16 +233,17 @@ impl World {
                 world.insert(order);
             }
         };
-        backlog(&mut world, &spec.marketplace.clone(), "AMAZON", spec.orders);
+        let first = world.marketplaces[0].clone();
+        let spread = world.marketplaces.len();
+        for (index, marketplace) in world.marketplaces.clone().iter().enumerate() {
+            // The first `orders % spread` marketplaces take one more.
+            let share = spec.orders / spread + usize::from(index < spec.orders % spread);
+            backlog(&mut world, marketplace, "AMAZON", share);
+        }
         if let Some((other, count)) = &spec.other_marketplace {
             backlog(&mut world, other, "AMAZON", *count);
         }
-        backlog(
-            &mut world,
-            &spec.marketplace.clone(),
-            "NON_AMAZON",
-            spec.non_amazon_orders,
-        );
+        backlog(&mut world, &first, "NON_AMAZON", spec.non_amazon_orders);
 
         let changes = (spec.orders as f64 * spec.change_rate).round() as usize;
         let horizon = spec.change_horizon.num_milliseconds().max(1);
@@ -268,7 +273,7 @@ impl World {
         let Some(orders) = body.get("orders").and_then(Value::as_array) else {
             bail!("the file is not a searchOrders response: it has no \"orders\" array");
         };
-        let mut world = Self::empty(seed, marketplace, 0.0, start);
+        let mut world = Self::empty(seed, &[marketplace.to_owned()], 0.0, start);
         for (index, order) in orders.iter().enumerate() {
             let order =
                 SimOrder::from_json(order.clone()).with_context(|| format!("order {index}"))?;
@@ -277,14 +282,18 @@ impl World {
         Ok(world)
     }
 
-    fn empty(seed: u64, marketplace: &str, fba_share: f64, start: DateTime<Utc>) -> Self {
+    fn empty(seed: u64, marketplaces: &[String], fba_share: f64, start: DateTime<Utc>) -> Self {
+        let marketplaces = match marketplaces {
+            [] => vec!["ATVPDKIKX0DER".to_owned()],
+            some => some.to_vec(),
+        };
         Self {
             orders: BTreeMap::new(),
             by_update: BTreeSet::new(),
             events: Vec::new(),
             next_event: 0,
             rng: Xoshiro256PlusPlus::seed_from_u64(seed),
-            marketplace: marketplace.to_owned(),
+            marketplaces,
             fba_share,
             distinct_asins: 300,
             seller_ships: false,
@@ -354,7 +363,12 @@ impl World {
                 return;
             }
         }
-        let marketplace = self.marketplace.clone();
+        // One marketplace draws nothing, so a one-marketplace world stays the same.
+        let which = match self.marketplaces.len() {
+            1 => 0,
+            spread => self.rng.random_range(0..spread),
+        };
+        let marketplace = self.marketplaces[which].clone();
         let order = self.new_order(&marketplace, "AMAZON", at);
         self.insert(order);
     }
@@ -490,11 +504,8 @@ impl World {
             (false, true) => "SHIPPED",
             (false, false) => "UNSHIPPED",
         };
-        let (currency, country, site) = match marketplace {
-            "A2EUQ1WTGCTBG2" => ("CAD", "CA", "Amazon.ca"),
-            "A1AM78C64UM0Y8" => ("MXN", "MX", "Amazon.com.mx"),
-            _ => ("USD", "US", "Amazon.com"),
-        };
+        let place = marketplaces::find(marketplace).unwrap_or(&marketplaces::MARKETPLACES[1]);
+        let (currency, country, site) = (place.currency, place.country, place.site);
         let lines = rng.random_range(1..=3u32);
         let mut total_cents = 0u64;
         let items: Vec<Value> = (1..=lines)
@@ -538,17 +549,30 @@ impl World {
         });
         // Buyer data is synthetic, and Amazon shows none for pending or
         // Amazon-fulfilled orders beyond the city.
-        let city = json!({"city": "Seattle", "stateOrRegion": "WA", "postalCode": "98101", "countryCode": country});
+        let (town, state, postal) = place.city;
+        let city = json!({"city": town, "stateOrRegion": state, "postalCode": postal, "countryCode": country});
         order["recipient"] = json!({"deliveryAddress": city});
         if !fba && !pending {
+            // Amazon.co.jp writes its buyers' names and addresses in kanji.
+            let (name, street) = if marketplace == marketplaces::JAPAN {
+                (
+                    format!("模擬 購入者 {serial}"),
+                    format!("丸の内{serial}丁目"),
+                )
+            } else {
+                (
+                    format!("Simulated Buyer {serial}"),
+                    format!("{serial} Simulated Way"),
+                )
+            };
             order["buyer"] = json!({
-                "buyerName": format!("Simulated Buyer {serial}"),
+                "buyerName": name,
                 "buyerEmail": format!("sim-{serial}@marketplace.amazon.com"),
             });
             order["recipient"]["deliveryAddress"] = json!({
-                "name": format!("Simulated Buyer {serial}"),
-                "addressLine1": format!("{serial} Simulated Way"),
-                "city": "Seattle", "stateOrRegion": "WA", "postalCode": "98101", "countryCode": country,
+                "name": name,
+                "addressLine1": street,
+                "city": town, "stateOrRegion": state, "postalCode": postal, "countryCode": country,
                 "addressType": "RESIDENTIAL",
             });
         }
@@ -556,8 +580,14 @@ impl World {
     }
 }
 
-fn money(cents: u64, currency: &str) -> Value {
-    json!({"amount": format!("{}.{:02}", cents / 100, cents % 100), "currencyCode": currency})
+/// An amount of `minor` units of `currency`; the yen has none, so a yen amount is
+/// whole (Amazon.co.jp's prices are).
+fn money(minor: u64, currency: &str) -> Value {
+    let amount = match currency {
+        "JPY" => minor.to_string(),
+        _ => format!("{}.{:02}", minor / 100, minor % 100),
+    };
+    json!({"amount": amount, "currencyCode": currency})
 }
 
 #[cfg(test)]
@@ -568,7 +598,7 @@ mod tests {
         WorldSpec {
             seed,
             orders: 200,
-            marketplace: "ATVPDKIKX0DER".into(),
+            marketplaces: vec!["ATVPDKIKX0DER".into()],
             fba_share: 0.2,
             other_marketplace: Some(("A2EUQ1WTGCTBG2".into(), 20)),
             non_amazon_orders: 5,
