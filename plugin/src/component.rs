@@ -20,7 +20,19 @@ mod bindings {
     });
 }
 
-use bindings as wit;
+/// The WIT's records and variants in one namespace, whichever interface declares
+/// them. Each interface re-declares the shared types it uses, so those are named
+/// explicitly (an explicit name outranks the globs).
+mod wit {
+    pub use super::bindings::exports::marketplace::amazon::types::{
+        AmazonError, ConnectionSettings, Error, InvalidInput, Money,
+    };
+    pub use super::bindings::exports::marketplace::amazon::{
+        connection::*, orders::*, redaction::*, shipping::*, types::*,
+    };
+}
+
+use bindings::exports::marketplace::amazon as exports;
 use bindings::wasi::clocks::wall_clock;
 use bindings::wasi::keyvalue::store as kv;
 use bindings::wasi::logging::logging;
@@ -34,48 +46,57 @@ static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_all
 struct Component;
 bindings::export!(Component with_types_in bindings);
 
-impl bindings::Guest for Component {
-    fn connect(settings: wit::StoreSettings) -> Result<wit::Connection, wit::Error> {
+impl exports::connection::Guest for Component {
+    fn connect(settings: wit::ConnectionSettings) -> Result<wit::ConnectionInfo, wit::Error> {
         let host = WasiHost::open()?;
-        crate::connect(&host, &settings.into())
+        crate::connect(&host, &convert::store_settings(settings)?)
             .map(Into::into)
             .map_err(Into::into)
     }
+}
 
+impl exports::orders::Guest for Component {
     fn import_orders(
-        settings: wit::StoreSettings,
+        settings: wit::ConnectionSettings,
         checkpoint: Option<String>,
     ) -> Result<wit::ImportBatch, wit::Error> {
         let host = WasiHost::open()?;
-        crate::import_orders(&host, &settings.into(), checkpoint.as_deref())
+        let settings = convert::store_settings(settings)?;
+        crate::import_orders(&host, &settings, checkpoint.as_deref())
             .map(Into::into)
             .map_err(Into::into)
     }
+}
 
+impl exports::shipping::Guest for Component {
     fn on_label_created(
-        settings: wit::StoreSettings,
+        settings: wit::ConnectionSettings,
         labels: Vec<wit::LabelEvent>,
     ) -> Result<Vec<wit::NotificationOutcome>, wit::Error> {
         let host = WasiHost::open()?;
+        let settings = convert::store_settings(settings)?;
         let labels: Vec<model::LabelEvent> = labels.into_iter().map(Into::into).collect();
-        crate::on_label_created(&host, &settings.into(), &labels)
+        crate::on_label_created(&host, &settings, &labels)
             .map(|outcomes| outcomes.into_iter().map(Into::into).collect())
             .map_err(Into::into)
     }
 
-    fn deliver_notifications(
-        settings: wit::StoreSettings,
-    ) -> Result<wit::DeliveryReport, wit::Error> {
+    fn send_queued_notifications(
+        settings: wit::ConnectionSettings,
+    ) -> Result<wit::NotificationReport, wit::Error> {
         let host = WasiHost::open()?;
-        crate::notify::deliver_notifications(&host, &settings.into())
-            .map(|report| wit::DeliveryReport {
+        let settings = convert::store_settings(settings)?;
+        crate::notify::send_queued_notifications(&host, &settings)
+            .map(|report| wit::NotificationReport {
                 outcomes: report.outcomes.into_iter().map(Into::into).collect(),
                 pending: report.pending,
                 next_call_after: report.next_call_after.map(wit_datetime),
             })
             .map_err(Into::into)
     }
+}
 
+impl exports::redaction::Guest for Component {
     fn on_delivered(events: Vec<wit::DeliveryEvent>) -> Result<(), wit::Error> {
         let host = WasiHost::open()?;
         let events: Vec<model::DeliveryEvent> = events.into_iter().map(Into::into).collect();

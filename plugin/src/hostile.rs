@@ -253,7 +253,7 @@ proptest! {
         let _ = crate::notify::on_label_created(&host, &us_settings(), &labels);
         prop_assert!(every_update_is_kept(&host, &labels));
         host.set_now(crate::host::Host::now(&host) + chrono::Duration::minutes(5));
-        let _ = crate::notify::deliver_notifications(&host, &us_settings());
+        let _ = crate::notify::send_queued_notifications(&host, &us_settings());
         prop_assert!(every_update_is_kept(&host, &labels));
     }
 

@@ -102,7 +102,7 @@ impl StoreSettings {
                 "settings.credentials.seller-id",
                 &self.credentials.seller_id,
             ),
-            ("settings.marketplace-id", &self.marketplace_id),
+            ("settings.sources[0].marketplace-id", &self.marketplace_id),
         ];
         for (field, value) in required {
             if value.trim().is_empty() {
@@ -644,9 +644,9 @@ pub struct DeliveryEvent {
     pub delivered_at: DateTime<Utc>,
 }
 
-/// What one `deliver-notifications` call did.
+/// What one `send-queued-notifications` call did.
 #[derive(Debug, Clone, PartialEq)]
-pub struct DeliveryReport {
+pub struct NotificationReport {
     /// Outcomes of the updates it sent or gave up.
     pub outcomes: Vec<NotificationOutcome>,
     /// Updates still queued.

@@ -21,7 +21,7 @@ fn replay_json_prints_each_steps_result() {
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(report["steps"][0]["call"], "connect");
     assert_eq!(
-        report["steps"][0]["outcome"]["ok"]["store"]["store-name"],
+        report["steps"][0]["outcome"]["ok"]["sources"][0]["store-name"],
         "BestSellerStore"
     );
     assert_eq!(report["exchangesUsed"], 3);

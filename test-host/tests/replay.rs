@@ -106,13 +106,16 @@ fn every_fixture_has_a_test_and_replays_exactly() {
 }
 
 #[test]
-fn connect_returns_the_store_every_marketplace_and_capabilities() {
+fn connect_returns_the_order_source_every_marketplace_and_capabilities() {
     let report = run("connect-success.har");
     let connection = ok(report, 0);
-    assert_eq!(connection["store"]["store-name"], "BestSellerStore");
-    assert_eq!(connection["store"]["marketplace"]["currency-code"], "USD");
+    assert_eq!(connection["sources"][0]["store-name"], "BestSellerStore");
     assert_eq!(
-        connection["store"]["marketplace"]["domain"],
+        connection["sources"][0]["marketplace"]["currency-code"],
+        "USD"
+    );
+    assert_eq!(
+        connection["sources"][0]["marketplace"]["domain"],
         "www.amazon.com"
     );
     let ids: Vec<&str> = connection["marketplaces"]
@@ -328,7 +331,7 @@ fn a_recording_left_unused_fails_the_run() {
 }
 
 #[test]
-fn the_component_imports_only_wasi_and_exports_exactly_the_contract_s_eight_functions() {
+fn imports_are_wasi_only_and_exports_are_the_contract_s_interfaces() {
     let (engine, component) = test_host::embed::runtime::component_type().unwrap();
     let imports: Vec<String> = component
         .imports(&engine)
@@ -348,31 +351,47 @@ fn the_component_imports_only_wasi_and_exports_exactly_the_contract_s_eight_func
             "{required} missing from {imports:?}"
         );
     }
-    // Exactly the contract's functions: no other export, not even a type.
-    let exports: Vec<(String, bool)> = component
-        .exports(&engine)
-        .map(|(name, item)| {
-            let is_func = matches!(
-                item.ty,
-                wasmtime::component::types::ComponentItem::ComponentFunc(_)
-            );
-            (name.to_owned(), is_func)
-        })
-        .collect();
-    let expected: Vec<(String, bool)> = [
-        "connect",
-        "import-orders",
-        "on-label-created",
-        "deliver-notifications",
-        "redact",
-        "on-delivered",
-        "redaction-audit",
-        "acknowledge-redactions",
-    ]
-    .iter()
-    .map(|name| (name.to_string(), true))
-    .collect();
-    assert_eq!(exports, expected);
+    // Exactly the contract's interfaces and in each exactly its functions.
+    use wasmtime::component::types::ComponentItem;
+    let mut exports: Vec<(String, Vec<String>)> = Vec::new();
+    for (name, item) in component.exports(&engine) {
+        let ComponentItem::ComponentInstance(interface) = item.ty else {
+            panic!("{name} is exported outside an interface");
+        };
+        let funcs = interface
+            .exports(&engine)
+            .filter(|(_, item)| matches!(item.ty, ComponentItem::ComponentFunc(_)))
+            .map(|(func, _)| func.to_owned())
+            .collect();
+        exports.push((name.to_owned(), funcs));
+    }
+    let interface = |name: &str, funcs: &[&str]| {
+        (
+            format!("marketplace:amazon/{name}@0.3.0"),
+            funcs.iter().map(|f| f.to_string()).collect::<Vec<_>>(),
+        )
+    };
+    assert_eq!(
+        exports,
+        [
+            interface("types", &[]),
+            interface("connection", &["connect"]),
+            interface("orders", &["import-orders"]),
+            interface(
+                "shipping",
+                &["on-label-created", "send-queued-notifications"]
+            ),
+            interface(
+                "redaction",
+                &[
+                    "redact",
+                    "on-delivered",
+                    "redaction-audit",
+                    "acknowledge-redactions"
+                ]
+            ),
+        ]
+    );
 }
 
 #[test]

@@ -442,7 +442,7 @@ fn start() -> DateTime<Utc> {
     simulate::START.parse().unwrap()
 }
 
-fn settings(marketplace: &str) -> wit::StoreSettings {
+fn settings(marketplace: &str) -> wit::ConnectionSettings {
     Settings::simulated(marketplace).to_wit()
 }
 
@@ -538,6 +538,45 @@ fn a_checkpoint_from_another_store_is_refused() {
         .import_orders(&settings("ATVPDKIKX0DER"), Some("{not json"))
         .unwrap();
     assert!(matches!(garbage, Err(wit::Error::InvalidInput(_))));
+}
+
+#[test]
+fn a_connection_serves_exactly_one_order_source_for_now() {
+    let clock = VirtualClock::new(start());
+    let mut instance = ComponentInstance::new(
+        simulator(5, &clock),
+        SqliteStorage::in_memory().unwrap(),
+        clock.clone(),
+    )
+    .unwrap();
+    let one = settings("ATVPDKIKX0DER");
+    let mut two = one.clone();
+    two.sources
+        .push(settings("A2EUQ1WTGCTBG2").sources.remove(0));
+    let mut none = one.clone();
+    none.sources.clear();
+    for wrong in [&two, &none] {
+        let refused = |result: Result<(), wit::Error>| match result {
+            Err(wit::Error::InvalidInput(input)) => assert_eq!(input.field, "sources"),
+            other => panic!("{other:?}"),
+        };
+        let (connected, record) = instance.connect(wrong).unwrap();
+        refused(connected.map(drop));
+        assert!(record.exchanges.is_empty(), "refused before any call");
+        refused(instance.import_orders(wrong, None).unwrap().0.map(drop));
+        refused(instance.on_label_created(wrong, &[]).unwrap().0.map(drop));
+        refused(
+            instance
+                .send_queued_notifications(wrong)
+                .unwrap()
+                .0
+                .map(drop),
+        );
+    }
+    let (connected, _) = instance.connect(&one).unwrap();
+    let connection = connected.unwrap();
+    assert_eq!(connection.sources.len(), 1);
+    assert_eq!(connection.sources[0].marketplace.id, "ATVPDKIKX0DER");
 }
 
 #[test]
@@ -1166,7 +1205,7 @@ fn a_feed_document_url_off_amazon_is_refused_and_nothing_is_lost() {
         "the buyer-bearing document never left the host"
     );
     // The host carries on: the same instance answers the next call.
-    let (report, _) = instance.deliver_notifications(&us).unwrap();
+    let (report, _) = instance.send_queued_notifications(&us).unwrap();
     assert_eq!(report.unwrap().pending, 280);
 }
 

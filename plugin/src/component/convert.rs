@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 
-use super::bindings as wit;
 use super::bindings::wasi::clocks::wall_clock;
+use super::wit;
 use crate::{model, spapi::marketplaces::Region};
 
 // ------------------------------------------------------------- conversions in
@@ -15,31 +15,46 @@ pub(super) fn datetime(at: wall_clock::Datetime) -> DateTime<Utc> {
         .unwrap_or_default()
 }
 
-impl From<wit::StoreSettings> for model::StoreSettings {
-    fn from(s: wit::StoreSettings) -> Self {
-        Self {
-            credentials: model::Credentials {
-                lwa_client_id: s.credentials.lwa_client_id,
-                lwa_client_secret: s.credentials.lwa_client_secret,
-                refresh_token: s.credentials.refresh_token,
-                seller_id: s.credentials.seller_id,
-            },
-            marketplace_id: s.marketplace_id,
-            region: s.region.map(|r| match r {
-                wit::Region::NorthAmerica => Region::NorthAmerica,
-                wit::Region::Europe => Region::Europe,
-                wit::Region::FarEast => Region::FarEast,
-            }),
-            sandbox: s.sandbox,
-            product_identifier: match s.product_identifier {
-                wit::ProductIdentifier::Sku => model::ProductIdentifier::Sku,
-                wit::ProductIdentifier::Asin => model::ProductIdentifier::Asin,
-            },
-            import_fba_orders: s.import_fba_orders,
-            japan_kanji_addresses: s.japan_kanji_addresses,
-            carrier_codes: s.carrier_codes,
-        }
-    }
+/// The one order source of `settings` as the domain's store settings; any other
+/// number of sources is refused, as the WIT says this version does.
+pub(super) fn store_settings(
+    settings: wit::ConnectionSettings,
+) -> Result<model::StoreSettings, wit::Error> {
+    let wit::ConnectionSettings {
+        credentials,
+        region,
+        sandbox,
+        sources,
+    } = settings;
+    let count = sources.len();
+    let Ok([source]) = <[wit::SourceSettings; 1]>::try_from(sources) else {
+        return Err(wit::Error::InvalidInput(wit::InvalidInput {
+            field: "sources".into(),
+            reason: format!("this version serves exactly one order source, not {count}"),
+        }));
+    };
+    Ok(model::StoreSettings {
+        credentials: model::Credentials {
+            lwa_client_id: credentials.lwa_client_id,
+            lwa_client_secret: credentials.lwa_client_secret,
+            refresh_token: credentials.refresh_token,
+            seller_id: credentials.seller_id,
+        },
+        marketplace_id: source.marketplace_id,
+        region: region.map(|r| match r {
+            wit::Region::NorthAmerica => Region::NorthAmerica,
+            wit::Region::Europe => Region::Europe,
+            wit::Region::FarEast => Region::FarEast,
+        }),
+        sandbox,
+        product_identifier: match source.product_identifier {
+            wit::ProductIdentifier::Sku => model::ProductIdentifier::Sku,
+            wit::ProductIdentifier::Asin => model::ProductIdentifier::Asin,
+        },
+        import_fba_orders: source.import_fba_orders,
+        japan_kanji_addresses: source.japan_kanji_addresses,
+        carrier_codes: source.carrier_codes,
+    })
 }
 
 impl From<wit::DeliveryEvent> for model::DeliveryEvent {
@@ -121,14 +136,14 @@ impl From<model::Marketplace> for wit::Marketplace {
     }
 }
 
-impl From<model::Connection> for wit::Connection {
+impl From<model::Connection> for wit::ConnectionInfo {
     fn from(c: model::Connection) -> Self {
         Self {
-            store: wit::StoreInfo {
+            seller_id: c.store.seller_id,
+            sources: vec![wit::SourceInfo {
                 store_name: c.store.store_name,
-                seller_id: c.store.seller_id,
                 marketplace: c.store.marketplace.into(),
-            },
+            }],
             marketplaces: c.marketplaces.into_iter().map(Into::into).collect(),
             selling_plan: match c.selling_plan {
                 model::SellingPlan::Professional => wit::SellingPlan::Professional,

@@ -667,7 +667,7 @@ mod tests {
     use super::*;
     use crate::host::Host;
     use crate::model::{LabelEvent, NotificationOutcome};
-    use crate::notify::{deliver_notifications, on_label_created};
+    use crate::notify::{on_label_created, send_queued_notifications};
     use crate::testing::{FakeHost, us_settings};
 
     const UPLOAD_URL: &str = "https://tortuga-prod-na.s3-external-1.amazonaws.com/doc-in";
@@ -775,7 +775,7 @@ mod tests {
         assert_eq!(host.sent.borrow().len(), 4);
 
         // Early: nothing is asked.
-        let early = deliver_notifications(&host, &us_settings()).unwrap();
+        let early = send_queued_notifications(&host, &us_settings()).unwrap();
         assert_eq!(
             (early.pending, early.next_call_after),
             (300, Some(check_after))
@@ -784,7 +784,7 @@ mod tests {
 
         host.set_now(check_after);
         host.expect("GET", "/feeds/2021-06-30/feeds/50001", 200, r#"{"feedId":"50001","feedType":"POST_ORDER_FULFILLMENT_DATA","createdTime":"2026-11-20T15:00:00Z","processingStatus":"IN_PROGRESS"}"#);
-        let report_1 = deliver_notifications(&host, &us_settings()).unwrap();
+        let report_1 = send_queued_notifications(&host, &us_settings()).unwrap();
         assert!(report_1.outcomes.is_empty());
         let next = check_after + POLL_INTERVAL;
         assert_eq!(report_1.next_call_after, Some(next));
@@ -795,7 +795,7 @@ mod tests {
             .expect("GET", "/doc-out", 200, &report(300, &[2]))
             // The refused message goes once by confirmShipment: Amazon's verdict.
             .expect("POST", "/orders/v0/orders/111-0000000-0000002/shipmentConfirmation", 204, "");
-        let done = deliver_notifications(&host, &us_settings()).unwrap();
+        let done = send_queued_notifications(&host, &us_settings()).unwrap();
         assert_eq!(
             count(&done.outcomes, |o| *o
                 == NotificationResult::SentInFeed("50001".into())),
@@ -827,7 +827,7 @@ mod tests {
         host.expect("GET", "/feeds/2021-06-30/feeds/50009", 200, r#"{"feedId":"50009","feedType":"POST_ORDER_FULFILLMENT_DATA","createdTime":"2026-11-20T15:00:00Z","processingStatus":"DONE","resultFeedDocumentId":"doc-out"}"#)
             .expect("GET", "/feeds/2021-06-30/documents/doc-out", 200, &format!(r#"{{"feedDocumentId":"doc-out","url":"{REPORT_URL}"}}"#))
             .expect("GET", "/doc-out", 200, &report(updates, &[]));
-        let done = deliver_notifications(&host, &us_settings()).unwrap();
+        let done = send_queued_notifications(&host, &us_settings()).unwrap();
         assert_eq!(done.outcomes.len(), updates);
         assert_eq!(done.pending, 0);
         (host.storage_bytes.get() - before) as f64 / updates as f64
@@ -861,7 +861,7 @@ mod tests {
             200,
             r#"{"order":{"orderId":"111-0000000-0000001","createdTime":"2026-11-20T10:00:00Z","lastUpdatedTime":"2026-11-20T10:00:00Z","salesChannel":{"channelName":"AMAZON"},"orderItems":[],"packages":[{"packageReferenceId":"1","trackingNumber":"1Z00000001"}]}}"#,
         );
-        let report = deliver_notifications(&host, &us_settings()).unwrap();
+        let report = send_queued_notifications(&host, &us_settings()).unwrap();
         assert_eq!(report.outcomes.len(), 1);
         assert_eq!(
             report.outcomes[0].outcome,
@@ -935,7 +935,7 @@ mod tests {
             r#"{"feeds":[{"feedId":"50002","feedType":"POST_ORDER_FULFILLMENT_DATA","createdTime":"2026-11-20T15:00:00Z","processingStatus":"IN_QUEUE"}]}"#,
         )
         .expect("GET", "/feeds/2021-06-30/feeds/50002", 200, r#"{"feedId":"50002","feedType":"POST_ORDER_FULFILLMENT_DATA","createdTime":"2026-11-20T15:00:00Z","processingStatus":"IN_QUEUE"}"#);
-        let report = deliver_notifications(&host, &us_settings()).unwrap();
+        let report = send_queued_notifications(&host, &us_settings()).unwrap();
         assert_eq!(report.pending, 300);
         assert_eq!(host.unanswered(), 0, "no second createFeed");
         let listed = &host.sent.borrow()[4];
@@ -958,7 +958,7 @@ mod tests {
                 202,
                 r#"{"feedId":"50003"}"#,
             );
-        deliver_notifications(&host, &us_settings()).unwrap();
+        send_queued_notifications(&host, &us_settings()).unwrap();
         assert_eq!(host.unanswered(), 0);
     }
 
@@ -977,7 +977,7 @@ mod tests {
                 "",
             );
         }
-        let report = deliver_notifications(&host, &us_settings()).unwrap();
+        let report = send_queued_notifications(&host, &us_settings()).unwrap();
         assert_eq!(
             count(&report.outcomes, |o| *o == NotificationResult::Sent),
             10

@@ -1,4 +1,4 @@
-//! `on-label-created` and `deliver-notifications`: one shipment update per order,
+//! `on-label-created` and `send-queued-notifications`: one shipment update per order,
 //! through a write-ahead outbox. Each update is stored before any call that sends
 //! it and moves forward only on Amazon's answer; a lost answer is resolved by
 //! Amazon's own PACKAGES data, never by sending blindly again. Updates go by
@@ -15,8 +15,8 @@ use chrono::{DateTime, Datelike, Duration, SecondsFormat, Utc};
 use crate::error::{AmazonError, Error};
 use crate::host::{Host, Store};
 use crate::model::{
-    DeliveryReport, LabelEvent, LabelOrder, NotSentReason, NotificationOutcome, NotificationResult,
-    StoreSettings,
+    LabelEvent, LabelOrder, NotSentReason, NotificationOutcome, NotificationReport,
+    NotificationResult, StoreSettings,
 };
 use crate::redact;
 use crate::spapi::orders::{GetOrderResponse, get_order_path};
@@ -44,7 +44,7 @@ const RETRY_AFTER_FAILURE: Duration = Duration::seconds(60);
 
 /// Sends tracking for each (label, order) and reports one outcome for each. Every
 /// update is written to the outbox before anything is sent, so an error or a crash
-/// after that loses none: `deliver-notifications` sends what this call could not.
+/// after that loses none: `send-queued-notifications` sends what this call could not.
 /// Calling it again with the same label returns the update's state and sends
 /// nothing new.
 ///
@@ -579,10 +579,10 @@ fn verify(
 
 /// Sends the queued updates that are due, resolves updates whose answer was lost,
 /// and follows feeds in progress, as far as the buckets allow now.
-pub fn deliver_notifications(
+pub fn send_queued_notifications(
     host: &dyn Host,
     settings: &StoreSettings,
-) -> Result<DeliveryReport, Error> {
+) -> Result<NotificationReport, Error> {
     settings.validate()?;
     let store = Store::new(host);
     let mut outcomes = Vec::new();
@@ -608,14 +608,14 @@ pub fn deliver_notifications(
         }
     };
     log::info!("delivered {} updates, {} pending", outcomes.len(), pending);
-    Ok(DeliveryReport {
+    Ok(NotificationReport {
         outcomes,
         pending,
         next_call_after,
     })
 }
 
-/// The work of [`deliver_notifications`]; each outcome goes into `outcomes` as
+/// The work of [`send_queued_notifications`]; each outcome goes into `outcomes` as
 /// soon as it is known.
 fn deliver_due(
     host: &dyn Host,

@@ -305,13 +305,13 @@ fn a_queued_update_is_delivered_when_the_bucket_allows_and_only_once() {
     assert_eq!(host.sent.borrow().len(), 2, "no call for it");
 
     // Early: nothing is sent, the report says when.
-    let early = deliver_notifications(&host, &us_settings()).unwrap();
+    let early = send_queued_notifications(&host, &us_settings()).unwrap();
     assert!(early.outcomes.is_empty());
     assert_eq!((early.pending, early.next_call_after), (1, Some(due)));
 
     host.set_now(due);
     host.expect("POST", CONFIRM, 204, "");
-    let delivered = deliver_notifications(&host, &us_settings()).unwrap();
+    let delivered = send_queued_notifications(&host, &us_settings()).unwrap();
     assert_eq!(delivered.outcomes.len(), 1);
     assert_eq!(delivered.outcomes[0].label_id, "L1");
     assert_eq!(delivered.outcomes[0].outcome, NotificationResult::Sent);
@@ -326,7 +326,7 @@ fn a_queued_update_is_delivered_when_the_bucket_allows_and_only_once() {
         "its redaction is scheduled"
     );
 
-    let again = deliver_notifications(&host, &us_settings()).unwrap();
+    let again = send_queued_notifications(&host, &us_settings()).unwrap();
     assert!(again.outcomes.is_empty(), "never twice");
     let later = on_label_created(&host, &us_settings(), &[second]).unwrap();
     assert_eq!(
@@ -348,7 +348,7 @@ fn a_queued_update_amazon_refuses_is_reported_and_dropped() {
         400,
         r#"{"errors":[{"code":"InvalidInput","message":"Invalid carrier code"}]}"#,
     );
-    let report = deliver_notifications(&host, &us_settings()).unwrap();
+    let report = send_queued_notifications(&host, &us_settings()).unwrap();
     assert!(matches!(
         report.outcomes[0].outcome,
         NotificationResult::NotSent(NotSentReason::Rejected(_))
@@ -548,7 +548,7 @@ fn a_delivery_amazon_cannot_take_now_stays_queued() {
     on_label_created(&host, &us_settings(), &two_labels()[..1]).unwrap();
     host.set_now(host.now() + RETRY_AFTER_FAILURE);
     host.expect("POST", CONFIRM, 503, "");
-    let report = deliver_notifications(&host, &us_settings()).unwrap();
+    let report = send_queued_notifications(&host, &us_settings()).unwrap();
     let retry_at = host.now() + RETRY_AFTER_FAILURE;
     assert_eq!(
         report.outcomes[0].outcome,
@@ -633,7 +633,7 @@ fn an_update_not_due_yet_waits_while_a_due_one_goes() {
 
     host.set_now(host.now() + Duration::seconds(30));
     host.expect("POST", CONFIRM, 204, "");
-    let report = deliver_notifications(&host, &us_settings()).unwrap();
+    let report = send_queued_notifications(&host, &us_settings()).unwrap();
     assert_eq!(report.outcomes.len(), 1, "{:?}", report.outcomes);
     assert_eq!(report.outcomes[0].label_id, "L1");
     assert_eq!(host.unanswered(), 0);
@@ -652,7 +652,7 @@ fn nothing_is_sent_while_the_confirm_shipment_bucket_is_empty() {
     host.empty_bucket(&Operation::CONFIRM_SHIPMENT);
     let sent = host.sent.borrow().len();
 
-    let report = deliver_notifications(&host, &us_settings()).unwrap();
+    let report = send_queued_notifications(&host, &us_settings()).unwrap();
     assert_eq!(host.sent.borrow().len(), sent, "a 429 Amazon would give");
     assert_eq!(
         (report.pending, report.next_call_after),
@@ -676,7 +676,7 @@ fn a_lost_answer_or_a_failed_write_waits_a_minute_before_the_next_try() {
     on_label_created(&host, &us_settings(), &two_labels()[..1]).unwrap();
     host.set_now(host.now() + RETRY_AFTER_FAILURE);
     host.failing_writes.set(true);
-    let report = deliver_notifications(&host, &us_settings()).unwrap();
+    let report = send_queued_notifications(&host, &us_settings()).unwrap();
     assert_eq!(
         report.outcomes[0].outcome,
         NotificationResult::Queued(host.now() + RETRY_AFTER_FAILURE)

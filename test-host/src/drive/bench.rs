@@ -676,9 +676,9 @@ fn labels_for(world: &crate::amazon::sim::World, count: usize) -> Vec<wit::Label
 /// What the component spent on one batch of labels handed over in one call.
 struct LabelBatchCost {
     /// Seconds (wall time minus the simulator's) of the calls that moved updates:
-    /// `on-label-created`, and each `deliver-notifications` with outcomes.
+    /// `on-label-created`, and each `send-queued-notifications` with outcomes.
     work: f64,
-    /// Seconds of the other `deliver-notifications` calls: looks at a feed Amazon
+    /// Seconds of the other `send-queued-notifications` calls: looks at a feed Amazon
     /// is still processing.
     looks: f64,
     /// How many of those.
@@ -724,8 +724,8 @@ fn label_batch_cost(count: usize) -> Result<LabelBatchCost> {
     for _ in 0..10_000 {
         let mut next = None;
         let (seconds, moved) = timed(&mut || {
-            let (report, _) = instance.deliver_notifications(&settings)?;
-            let report = report.map_err(|e| anyhow::anyhow!("deliver-notifications: {e:?}"))?;
+            let (report, _) = instance.send_queued_notifications(&settings)?;
+            let report = report.map_err(|e| anyhow::anyhow!("send-queued-notifications: {e:?}"))?;
             next = report.next_call_after.filter(|_| report.pending > 0);
             Ok(!report.outcomes.is_empty())
         })?;

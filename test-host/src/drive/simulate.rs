@@ -81,7 +81,7 @@ pub struct Options {
     pub ship: Option<f64>,
     /// Labels per `on-label-created` call (one batch id).
     pub batch: usize,
-    /// Notification calls (`on-label-created` and `deliver-notifications`, 1-based)
+    /// Notification calls (`on-label-created` and `send-queued-notifications`, 1-based)
     /// after which the host crashes: it drops the outcomes and restarts the
     /// component on the same storage.
     pub crash_after_notification_calls: BTreeSet<usize>,

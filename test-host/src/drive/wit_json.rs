@@ -38,16 +38,25 @@ fn to_json<T: Serialize>(value: &T) -> Value {
         .unwrap_or_else(|e| serde_json::Value::String(format!("unserializable: {e}")))
 }
 
-/// The `ok` and `err` types of the export `name`, from the compiled component.
+/// The `ok` and `err` types of the function `name` of any exported interface, from
+/// the compiled component.
 pub fn result_types(name: &str) -> (Option<Type>, Option<Type>) {
     let Ok((engine, component)) = crate::embed::runtime::component_type() else {
         return (None, None);
     };
-    match component.get_export(&engine, name).map(|export| export.ty) {
-        Some(ComponentItem::ComponentFunc(func)) => match func.results().next() {
-            Some(Type::Result(result)) => (result.ok(), result.err()),
-            _ => (None, None),
-        },
+    let func = component
+        .exports(&engine)
+        .find_map(|(_, item)| match item.ty {
+            ComponentItem::ComponentInstance(interface) => {
+                match interface.get_export(&engine, name).map(|export| export.ty) {
+                    Some(ComponentItem::ComponentFunc(func)) => Some(func),
+                    _ => None,
+                }
+            }
+            _ => None,
+        });
+    match func.and_then(|func| func.results().next()) {
+        Some(Type::Result(result)) => (result.ok(), result.err()),
         _ => (None, None),
     }
 }

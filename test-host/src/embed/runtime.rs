@@ -33,6 +33,19 @@ pub mod bindings {
         additional_derives: [serde::Serialize, serde::Deserialize],
         require_store_data_send: true,
     });
+
+    // Every record and variant of the WIT in one namespace, whichever interface
+    // declares it. Each interface re-declares the shared types it uses, so those
+    // are named explicitly (an explicit name outranks the globs); each one's
+    // `Guest` is reached through the instance instead.
+    pub use exports::marketplace::amazon::types::{
+        AmazonError, ConnectionSettings, Error, InvalidInput, Money,
+    };
+    #[allow(ambiguous_glob_reexports)]
+    pub use exports::marketplace::amazon::{
+        connection::*, orders::*, redaction::*, shipping::*, types::*,
+    };
+    pub use wasi::clocks::wall_clock::Datetime;
 }
 
 use bindings::wasi::keyvalue::store as kv;
@@ -636,22 +649,29 @@ impl ComponentInstance {
     /// Calls `connect`.
     pub fn connect(
         &mut self,
-        settings: &bindings::StoreSettings,
-    ) -> Result<(Result<bindings::Connection, bindings::Error>, CallRecord)> {
+        settings: &bindings::ConnectionSettings,
+    ) -> Result<(
+        Result<bindings::ConnectionInfo, bindings::Error>,
+        CallRecord,
+    )> {
         self.store.set_epoch_deadline(self.deadline);
-        let result = self.instance.call_connect(&mut self.store, settings);
+        let result = self
+            .instance
+            .marketplace_amazon_connection()
+            .call_connect(&mut self.store, settings);
         self.finish_call(result)
     }
 
     /// Calls `import-orders`.
     pub fn import_orders(
         &mut self,
-        settings: &bindings::StoreSettings,
+        settings: &bindings::ConnectionSettings,
         checkpoint: Option<&str>,
     ) -> Result<(Result<bindings::ImportBatch, bindings::Error>, CallRecord)> {
         self.store.set_epoch_deadline(self.deadline);
         let result = self
             .instance
+            .marketplace_amazon_orders()
             .call_import_orders(&mut self.store, settings, checkpoint);
         self.finish_call(result)
     }
@@ -659,7 +679,7 @@ impl ComponentInstance {
     /// Calls `on-label-created`.
     pub fn on_label_created(
         &mut self,
-        settings: &bindings::StoreSettings,
+        settings: &bindings::ConnectionSettings,
         labels: &[bindings::LabelEvent],
     ) -> Result<(
         Result<Vec<bindings::NotificationOutcome>, bindings::Error>,
@@ -668,6 +688,7 @@ impl ComponentInstance {
         self.store.set_epoch_deadline(self.deadline);
         let result = self
             .instance
+            .marketplace_amazon_shipping()
             .call_on_label_created(&mut self.store, settings, labels);
         self.finish_call(result)
     }
@@ -680,22 +701,26 @@ impl ComponentInstance {
         CallRecord,
     )> {
         self.store.set_epoch_deadline(self.deadline);
-        let result = self.instance.call_redact(&mut self.store);
+        let result = self
+            .instance
+            .marketplace_amazon_redaction()
+            .call_redact(&mut self.store);
         self.finish_call(result)
     }
 
-    /// Calls `deliver-notifications`.
-    pub fn deliver_notifications(
+    /// Calls `send-queued-notifications`.
+    pub fn send_queued_notifications(
         &mut self,
-        settings: &bindings::StoreSettings,
+        settings: &bindings::ConnectionSettings,
     ) -> Result<(
-        Result<bindings::DeliveryReport, bindings::Error>,
+        Result<bindings::NotificationReport, bindings::Error>,
         CallRecord,
     )> {
         self.store.set_epoch_deadline(self.deadline);
         let result = self
             .instance
-            .call_deliver_notifications(&mut self.store, settings);
+            .marketplace_amazon_shipping()
+            .call_send_queued_notifications(&mut self.store, settings);
         self.finish_call(result)
     }
 
@@ -705,7 +730,10 @@ impl ComponentInstance {
         events: &[bindings::DeliveryEvent],
     ) -> Result<(Result<(), bindings::Error>, CallRecord)> {
         self.store.set_epoch_deadline(self.deadline);
-        let result = self.instance.call_on_delivered(&mut self.store, events);
+        let result = self
+            .instance
+            .marketplace_amazon_redaction()
+            .call_on_delivered(&mut self.store, events);
         self.finish_call(result)
     }
 
@@ -720,6 +748,7 @@ impl ComponentInstance {
         self.store.set_epoch_deadline(self.deadline);
         let result = self
             .instance
+            .marketplace_amazon_redaction()
             .call_redaction_audit(&mut self.store, order_id);
         self.finish_call(result)
     }
@@ -732,6 +761,7 @@ impl ComponentInstance {
         self.store.set_epoch_deadline(self.deadline);
         let result = self
             .instance
+            .marketplace_amazon_redaction()
             .call_acknowledge_redactions(&mut self.store, ids);
         self.finish_call(result)
     }

@@ -131,7 +131,7 @@ impl ImportDesk {
         &mut self,
         instance: &mut ComponentInstance,
         amazon: &Arc<Mutex<SimulatedAmazon>>,
-        settings: &wit::StoreSettings,
+        settings: &wit::ConnectionSettings,
         db: &mut HostDatabase,
         waited: Duration,
     ) -> Result<Imported> {

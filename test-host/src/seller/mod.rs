@@ -130,7 +130,7 @@ pub struct Seller {
     instance: ComponentInstance,
     amazon: Arc<Mutex<SimulatedAmazon>>,
     clock: VirtualClock,
-    settings: wit::StoreSettings,
+    settings: wit::ConnectionSettings,
     start: DateTime<Utc>,
     /// The orders and checkpoint.
     pub database: HostDatabase,
@@ -147,7 +147,7 @@ pub struct Seller {
 /// How the seller runs: its store, and the faults its own side injects.
 pub struct SellerPlan {
     /// The store's settings.
-    pub settings: wit::StoreSettings,
+    pub settings: wit::ConnectionSettings,
     /// Keep every order whole, for a report of a small world.
     pub keep_full_orders: bool,
     /// Faults around the import calls.

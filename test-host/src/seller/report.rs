@@ -130,7 +130,7 @@ pub struct NotificationReport {
     pub labels: usize,
     /// `on-label-created` calls.
     pub label_calls: usize,
-    /// `deliver-notifications` calls.
+    /// `send-queued-notifications` calls.
     pub delivery_calls: usize,
     /// Host crashes during notification calls.
     pub crashes: usize,
@@ -332,7 +332,7 @@ impl fmt::Display for Report {
         if let Some(n) = &self.notifications {
             writeln!(
                 f,
-                "  labels        {} in {} on-label-created and {} deliver-notifications calls",
+                "  labels        {} in {} on-label-created and {} send-queued-notifications calls",
                 n.labels, n.label_calls, n.delivery_calls
             )?;
             writeln!(

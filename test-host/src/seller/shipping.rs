@@ -1,5 +1,5 @@
 //! The simulated host's shipping desk: it creates labels for the unshipped orders it
-//! imported, hands them to `on-label-created`, calls `deliver-notifications` when
+//! imported, hands them to `on-label-created`, calls `send-queued-notifications` when
 //! told to, and keeps each label's outcome in its own database. After a crash it
 //! asks the component again about every label without a final outcome (the same
 //! labels to `on-label-created`, which sends nothing new).
@@ -158,7 +158,7 @@ impl ShippingDesk {
         instance: &mut ComponentInstance,
         amazon: &Arc<Mutex<SimulatedAmazon>>,
         clock: &VirtualClock,
-        settings: &wit::StoreSettings,
+        settings: &wit::ConnectionSettings,
         db: &HostDatabase,
         backlog_read: bool,
     ) -> Result<Did> {
@@ -179,7 +179,7 @@ impl ShippingDesk {
     fn hand_over(
         &mut self,
         instance: &mut ComponentInstance,
-        settings: &wit::StoreSettings,
+        settings: &wit::ConnectionSettings,
         now: DateTime<Utc>,
     ) -> Result<Did> {
         let labels: Vec<wit::LabelEvent> = self
@@ -219,15 +219,15 @@ impl ShippingDesk {
         Ok(Did::Something)
     }
 
-    /// Calls `deliver-notifications` for the queued updates now due.
+    /// Calls `send-queued-notifications` for the queued updates now due.
     fn deliver(
         &mut self,
         instance: &mut ComponentInstance,
-        settings: &wit::StoreSettings,
+        settings: &wit::ConnectionSettings,
         now: DateTime<Utc>,
     ) -> Result<Did> {
         self.delivery_calls += 1;
-        let (result, record) = instance.deliver_notifications(settings)?;
+        let (result, record) = instance.send_queued_notifications(settings)?;
         self.leaked += leaks(&result, &record);
         if self.crash() {
             return Ok(Did::Crashed);

@@ -120,29 +120,32 @@ impl Settings {
         }
     }
 
-    /// The WIT record, with placeholder credentials.
-    pub fn to_wit(&self) -> wit::StoreSettings {
-        wit::StoreSettings {
+    /// The WIT record: a connection with this one order source, and placeholder
+    /// credentials.
+    pub fn to_wit(&self) -> wit::ConnectionSettings {
+        wit::ConnectionSettings {
             credentials: wit::Credentials {
                 lwa_client_id: PLACEHOLDER_CLIENT_ID.into(),
                 lwa_client_secret: PLACEHOLDER_CLIENT_SECRET.into(),
                 refresh_token: PLACEHOLDER_REFRESH_TOKEN.into(),
                 seller_id: self.seller_id.clone(),
             },
-            marketplace_id: self.marketplace_id.clone(),
             region: self.region.map(|r| match r {
                 Region::NorthAmerica => wit::Region::NorthAmerica,
                 Region::Europe => wit::Region::Europe,
                 Region::FarEast => wit::Region::FarEast,
             }),
             sandbox: self.sandbox,
-            product_identifier: match self.product_identifier {
-                ProductIdentifier::Sku => wit::ProductIdentifier::Sku,
-                ProductIdentifier::Asin => wit::ProductIdentifier::Asin,
-            },
-            import_fba_orders: self.import_fba_orders,
-            japan_kanji_addresses: self.japan_kanji_addresses,
-            carrier_codes: self.carrier_codes.clone(),
+            sources: vec![wit::SourceSettings {
+                marketplace_id: self.marketplace_id.clone(),
+                product_identifier: match self.product_identifier {
+                    ProductIdentifier::Sku => wit::ProductIdentifier::Sku,
+                    ProductIdentifier::Asin => wit::ProductIdentifier::Asin,
+                },
+                import_fba_orders: self.import_fba_orders,
+                japan_kanji_addresses: self.japan_kanji_addresses,
+                carrier_codes: self.carrier_codes.clone(),
+            }],
         }
     }
 }
@@ -185,7 +188,7 @@ pub enum Call {
     Connect,
     ImportOrders,
     OnLabelCreated,
-    DeliverNotifications,
+    SendQueuedNotifications,
     Redact,
     OnDelivered,
     RedactionAudit,
@@ -198,7 +201,7 @@ impl Call {
             Call::Connect => "connect",
             Call::ImportOrders => "import-orders",
             Call::OnLabelCreated => "on-label-created",
-            Call::DeliverNotifications => "deliver-notifications",
+            Call::SendQueuedNotifications => "send-queued-notifications",
             Call::Redact => "redact",
             Call::OnDelivered => "on-delivered",
             Call::RedactionAudit => "redaction-audit",
@@ -471,8 +474,8 @@ impl Session {
                     let (result, record) = instance.on_delivered(&events)?;
                     (Outcome::from_result(step.call, result), record)
                 }
-                Call::DeliverNotifications => {
-                    let (result, record) = instance.deliver_notifications(&settings)?;
+                Call::SendQueuedNotifications => {
+                    let (result, record) = instance.send_queued_notifications(&settings)?;
                     (Outcome::from_result(step.call, result), record)
                 }
                 Call::Redact => {

@@ -53,7 +53,7 @@ fn print_step(f: &mut fmt::Formatter<'_>, number: usize, step: &StepReport) -> f
             Call::Connect => describe_connection(f, value),
             Call::ImportOrders => describe_import(f, value),
             Call::OnLabelCreated => describe_outcomes(f, value),
-            Call::DeliverNotifications => {
+            Call::SendQueuedNotifications => {
                 describe_outcomes(f, &value["outcomes"])?;
                 writeln!(
                     f,
@@ -113,14 +113,21 @@ fn wit_text(value: &Value) -> String {
 fn describe_connection(f: &mut fmt::Formatter<'_>, value: &Value) -> fmt::Result {
     writeln!(
         f,
-        "   => store \"{}\" on {} ({}, {}, {}), selling plan {}",
-        text(value, &["store", "store-name"]),
-        text(value, &["store", "marketplace", "name"]),
-        text(value, &["store", "marketplace", "country-code"]),
-        text(value, &["store", "marketplace", "currency-code"]),
-        text(value, &["store", "marketplace", "domain"]),
+        "   => seller {}, selling plan {}",
+        text(value, &["seller-id"]),
         wit_text(&value["selling-plan"]),
     )?;
+    for source in value["sources"].as_array().into_iter().flatten() {
+        writeln!(
+            f,
+            "      order source: store \"{}\" on {} ({}, {}, {})",
+            text(source, &["store-name"]),
+            text(source, &["marketplace", "name"]),
+            text(source, &["marketplace", "country-code"]),
+            text(source, &["marketplace", "currency-code"]),
+            text(source, &["marketplace", "domain"]),
+        )?;
+    }
     let others: Vec<String> = value["marketplaces"]
         .as_array()
         .into_iter()
