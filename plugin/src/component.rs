@@ -49,7 +49,7 @@ bindings::export!(Component with_types_in bindings);
 impl exports::connection::Guest for Component {
     fn connect(settings: wit::ConnectionSettings) -> Result<wit::ConnectionInfo, wit::Error> {
         let host = WasiHost::open()?;
-        crate::connect(&host, &convert::store_settings(settings)?)
+        crate::connect(&host, &convert::connection_settings(settings))
             .map(Into::into)
             .map_err(Into::into)
     }
@@ -61,7 +61,7 @@ impl exports::orders::Guest for Component {
         checkpoint: Option<String>,
     ) -> Result<wit::ImportBatch, wit::Error> {
         let host = WasiHost::open()?;
-        let settings = convert::store_settings(settings)?;
+        let settings = convert::connection_settings(settings);
         crate::import_orders(&host, &settings, checkpoint.as_deref())
             .map(Into::into)
             .map_err(Into::into)

@@ -1,19 +1,25 @@
-//! `connect`: verify the seller and the chosen order source (marketplace).
+//! `connect`: verify the seller and the chosen order sources (marketplaces).
 
 use crate::error::Error;
 use crate::host::Host;
-use crate::model::{Capabilities, Connection, Marketplace, SellingPlan, StoreInfo, StoreSettings};
+use crate::model::{
+    Capabilities, Connection, ConnectionSettings, Marketplace, SellingPlan, StoreInfo,
+};
 use crate::spapi::sellers::{
     ACCOUNT_PATH, AccountResponse, PARTICIPATIONS_PATH, Participation, ParticipationsResponse,
 };
 use crate::spapi::{Operation, SpApi};
 
-/// Verifies credentials, marketplace participation and (where Amazon allows) the
-/// selling plan, and describes the store.
-pub fn connect(host: &dyn Host, settings: &StoreSettings) -> Result<Connection, Error> {
+/// Verifies credentials, every source's marketplace participation and (where
+/// Amazon allows) the selling plan, and describes each source's store.
+pub fn connect(host: &dyn Host, settings: &ConnectionSettings) -> Result<Connection, Error> {
     // A settings problem is reported before any Amazon call is spent on it.
     settings.validate_for_orders()?;
-    let api = SpApi::authorize(host, settings)?;
+    let calls = settings
+        .stores()
+        .next()
+        .ok_or_else(|| Error::invalid("settings.sources", "a connection needs an order source"))?;
+    let api = SpApi::authorize(host, &calls)?;
 
     let response: ParticipationsResponse = api.get(
         Operation::MARKETPLACE_PARTICIPATIONS,
@@ -23,7 +29,8 @@ pub fn connect(host: &dyn Host, settings: &StoreSettings) -> Result<Connection, 
     let participations = response.payload.ok_or_else(|| {
         Error::malformed(Operation::MARKETPLACE_PARTICIPATIONS.name, "no payload")
     })?;
-    let mut store = None;
+    let is_source = |id: &str| settings.sources.iter().any(|s| s.marketplace_id == id);
+    let mut stores = Vec::new();
     let mut marketplaces = Vec::new();
     for participation in participations {
         if !participation.participation.is_participating {
@@ -33,37 +40,44 @@ pub fn connect(host: &dyn Host, settings: &StoreSettings) -> Result<Connection, 
         let (store_name, marketplace) = match to_marketplace(participation) {
             Ok(found) => found,
             // Another marketplace Amazon describes incompletely is left out of the
-            // list; only the store's own must be complete.
-            Err(e) if id != settings.marketplace_id => {
+            // list; only the sources' own must be complete.
+            Err(e) if !is_source(&id) => {
                 log::warn!("marketplace {id} left out: {e}");
                 continue;
             }
             Err(e) => return Err(e),
         };
-        if marketplace.id == settings.marketplace_id {
-            store = Some((store_name, marketplace.clone()));
+        if is_source(&marketplace.id) {
+            stores.push(StoreInfo {
+                store_name,
+                marketplace: marketplace.clone(),
+            });
         }
         marketplaces.push(marketplace);
     }
-    let Some((store_name, marketplace)) = store else {
-        return Err(Error::MarketplaceNotParticipating {
-            requested: settings.marketplace_id.clone(),
-            participating: marketplaces.into_iter().map(|m| m.id).collect(),
-        });
-    };
+    let mut sources = Vec::new();
+    for source in &settings.sources {
+        let found = stores
+            .iter()
+            .find(|s| s.marketplace.id == source.marketplace_id);
+        let Some(store) = found else {
+            return Err(Error::MarketplaceNotParticipating {
+                requested: source.marketplace_id.clone(),
+                participating: marketplaces.into_iter().map(|m| m.id).collect(),
+            });
+        };
+        sources.push(store.clone());
+    }
 
     let selling_plan = selling_plan(&api)?;
     log::info!(
-        "connected seller to {} ({} marketplaces)",
-        marketplace.id,
+        "connected seller to {} order sources ({} marketplaces)",
+        sources.len(),
         marketplaces.len()
     );
     Ok(Connection {
-        store: StoreInfo {
-            store_name,
-            seller_id: settings.credentials.seller_id.clone(),
-            marketplace,
-        },
+        seller_id: settings.credentials.seller_id.clone(),
+        sources,
         marketplaces,
         selling_plan,
         capabilities: Capabilities::AMAZON,
@@ -127,12 +141,24 @@ mod tests {
     }
 
     trait ExpectConnect {
+        /// Scripts getMarketplaceParticipations: US and CA, MX not participating.
+        fn expect_participations(&self) -> &Self;
+
         /// Scripts the two Sellers calls of a connect: US and CA participations, then
         /// an account on `plan`.
         fn expect_connect(&self, plan: &str) -> &Self;
     }
 
     impl ExpectConnect for FakeHost {
+        fn expect_participations(&self) -> &Self {
+            self.expect(
+                "GET",
+                "/sellers/v1/marketplaceParticipations",
+                200,
+                US_AND_CA,
+            )
+        }
+
         fn expect_connect(&self, plan: &str) -> &Self {
             self.expect(
                 "GET",
@@ -150,10 +176,10 @@ mod tests {
         host.expect_token().expect_connect("PROFESSIONAL");
         let mut settings = us_settings();
         settings.marketplace_id = "A2EUQ1WTGCTBG2".into();
-        let connection = connect(&host, &settings).unwrap();
-        assert_eq!(connection.store.store_name, "Shop CA");
+        let connection = connect(&host, &settings.clone().into()).unwrap();
+        assert_eq!(connection.sources[0].store_name, "Shop CA");
         assert_eq!(
-            connection.store.marketplace.currency_code.as_deref(),
+            connection.sources[0].marketplace.currency_code.as_deref(),
             Some("CAD")
         );
         let ids: Vec<_> = connection
@@ -171,6 +197,58 @@ mod tests {
         assert_eq!(host.unanswered(), 0);
     }
 
+    /// A connection of the US store and `others`, each a source like the US one.
+    fn with_sources(others: &[&str]) -> ConnectionSettings {
+        let mut settings = ConnectionSettings::from(us_settings());
+        let template = settings.sources[0].clone();
+        for id in others {
+            let mut source = template.clone();
+            source.marketplace_id = id.to_string();
+            settings.sources.push(source);
+        }
+        settings
+    }
+
+    #[test]
+    fn one_connect_verifies_every_source_and_names_the_first_that_is_not_the_seller_s() {
+        let host = FakeHost::new();
+        host.expect_token().expect_connect("PROFESSIONAL");
+        let connection = connect(&host, &with_sources(&["A2EUQ1WTGCTBG2"])).unwrap();
+        let stores: Vec<_> = connection
+            .sources
+            .iter()
+            .map(|s| (s.store_name.as_str(), s.marketplace.id.as_str()))
+            .collect();
+        assert_eq!(
+            stores,
+            [("Shop", "ATVPDKIKX0DER"), ("Shop CA", "A2EUQ1WTGCTBG2")]
+        );
+        assert_eq!(connection.seller_id, "A3SELLER");
+
+        let host = FakeHost::new();
+        host.expect_token().expect_participations();
+        match connect(&host, &with_sources(&["A1AM78C64UM0Y8", "A2EUQ1WTGCTBG2"])) {
+            Err(Error::MarketplaceNotParticipating { requested, .. }) => {
+                assert_eq!(requested, "A1AM78C64UM0Y8")
+            }
+            other => panic!("{other:?}"),
+        }
+        // Two regions, or one marketplace twice, are refused before any call.
+        let host = FakeHost::new();
+        for wrong in [
+            with_sources(&["A1PA6795UKMFR9"]),
+            with_sources(&["ATVPDKIKX0DER"]),
+        ] {
+            match connect(&host, &wrong) {
+                Err(Error::InvalidInput { field, .. }) => {
+                    assert_eq!(field, "settings.sources[1].marketplace-id")
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        assert!(host.sent.borrow().is_empty());
+    }
+
     #[test]
     fn another_marketplace_described_incompletely_is_left_out_not_fatal() {
         let incomplete = US_AND_CA.replace(r#","domainName":"www.amazon.ca""#, "");
@@ -183,7 +261,7 @@ mod tests {
                 &incomplete,
             )
             .expect("GET", "/sellers/v1/account", 200, &account("PROFESSIONAL"));
-        let connection = connect(&host, &us_settings()).unwrap();
+        let connection = connect(&host, &us_settings().into()).unwrap();
         let ids: Vec<_> = connection
             .marketplaces
             .iter()
@@ -202,7 +280,7 @@ mod tests {
         let mut canada = us_settings();
         canada.marketplace_id = "A2EUQ1WTGCTBG2".into();
         assert!(matches!(
-            connect(&host, &canada),
+            connect(&host, &canada.clone().into()),
             Err(Error::MalformedResponse { .. })
         ));
     }
@@ -211,7 +289,7 @@ mod tests {
     fn lwa_request_is_form_encoded_and_secrets_stay_out_of_storage() {
         let host = FakeHost::new();
         host.expect_token().expect_connect("PROFESSIONAL");
-        connect(&host, &us_settings()).unwrap();
+        connect(&host, &us_settings().into()).unwrap();
         let sent = host.sent.borrow();
         let token_request = &sent[0];
         assert_eq!(token_request.method, "POST");
@@ -249,9 +327,9 @@ mod tests {
         host.expect_token()
             .expect_connect("PROFESSIONAL")
             .expect_connect("PROFESSIONAL");
-        connect(&host, &us_settings()).unwrap();
+        connect(&host, &us_settings().into()).unwrap();
         host.set_now(host.now() + chrono::Duration::minutes(50));
-        connect(&host, &us_settings()).unwrap();
+        connect(&host, &us_settings().into()).unwrap();
         assert_eq!(
             host.unanswered(),
             0,
@@ -260,7 +338,7 @@ mod tests {
 
         host.set_now(host.now() + chrono::Duration::minutes(9));
         host.expect_token().expect_connect("PROFESSIONAL");
-        connect(&host, &us_settings()).unwrap();
+        connect(&host, &us_settings().into()).unwrap();
         assert_eq!(
             host.unanswered(),
             0,
@@ -277,7 +355,7 @@ mod tests {
             400,
             r#"{"error_description":"The request has an invalid grant parameter : refresh_token","error":"invalid_grant"}"#,
         );
-        match connect(&host, &us_settings()) {
+        match connect(&host, &us_settings().into()) {
             Err(Error::ReauthorizationRequired(e)) => {
                 assert_eq!(e.code, "invalid_grant");
                 assert_eq!(e.operation, "lwa-token");
@@ -295,7 +373,7 @@ mod tests {
             403,
             r#"{"errors":[{"code":"Unauthorized","message":"Access to requested resource is denied.","details":""}]}"#,
         );
-        match connect(&host, &us_settings()) {
+        match connect(&host, &us_settings().into()) {
             Err(Error::AccessDenied(e)) => {
                 assert_eq!((e.status, e.code.as_str()), (403, "Unauthorized"));
                 assert_eq!(e.request_id.as_deref(), Some("test-request-id"));
@@ -307,16 +385,11 @@ mod tests {
     #[test]
     fn a_marketplace_the_seller_is_not_in_lists_those_it_is_in() {
         let host = FakeHost::new();
-        host.expect_token().expect(
-            "GET",
-            "/sellers/v1/marketplaceParticipations",
-            200,
-            US_AND_CA,
-        );
+        host.expect_token().expect_participations();
         let mut settings = us_settings();
         settings.marketplace_id = "A1AM78C64UM0Y8".into();
         assert_eq!(
-            connect(&host, &settings),
+            connect(&host, &settings.clone().into()),
             Err(Error::MarketplaceNotParticipating {
                 requested: "A1AM78C64UM0Y8".into(),
                 participating: vec!["ATVPDKIKX0DER".into(), "A2EUQ1WTGCTBG2".into()],
@@ -329,7 +402,7 @@ mod tests {
         let host = FakeHost::new();
         host.expect_token().expect_connect("INDIVIDUAL");
         assert_eq!(
-            connect(&host, &us_settings()),
+            connect(&host, &us_settings().into()),
             Err(Error::NotProfessionalSeller)
         );
 
@@ -346,7 +419,7 @@ mod tests {
             r#"{"errors":[{"code":"Unauthorized","message":"denied"}]}"#,
         );
         assert_eq!(
-            connect(&host, &us_settings()).unwrap().selling_plan,
+            connect(&host, &us_settings().into()).unwrap().selling_plan,
             SellingPlan::Unverified
         );
     }
@@ -357,7 +430,7 @@ mod tests {
         let mut settings = us_settings();
         settings.marketplace_id = "A1VC38T7YXB528".into();
         assert_eq!(
-            connect(&host, &settings),
+            connect(&host, &settings.clone().into()),
             Err(Error::KanjiAddressesRequired)
         );
         assert!(host.sent.borrow().is_empty());
@@ -373,7 +446,7 @@ mod tests {
             &US_AND_CA[..200],
         );
         assert!(matches!(
-            connect(&host, &us_settings()),
+            connect(&host, &us_settings().into()),
             Err(Error::MalformedResponse { ref operation, ref detail })
                 if operation == "getMarketplaceParticipations" && detail.starts_with("truncated JSON")
         ));
@@ -385,7 +458,7 @@ mod tests {
             r#"{"payload":[{"marketplace":{"id":"ATVPDKIKX0DER"},"storeName":"S","participation":{"isParticipating":true}}]}"#,
         );
         assert!(matches!(
-            connect(&host, &us_settings()),
+            connect(&host, &us_settings().into()),
             Err(Error::MalformedResponse { .. })
         ));
     }
@@ -396,18 +469,18 @@ mod tests {
         let mut settings = us_settings();
         settings.credentials.refresh_token = " ".into();
         assert!(matches!(
-            connect(&host, &settings),
+            connect(&host, &settings.clone().into()),
             Err(Error::InvalidInput { ref field, .. }) if field == "settings.credentials.refresh-token"
         ));
         let mut settings = us_settings();
         settings.region = Some(Region::Europe);
         assert!(
-            matches!(connect(&host, &settings), Err(Error::InvalidInput { ref field, .. }) if field == "settings.region")
+            matches!(connect(&host, &settings.clone().into()), Err(Error::InvalidInput { ref field, .. }) if field == "settings.region")
         );
         let mut settings = us_settings();
         settings.marketplace_id = "A2FUTUREMARKET".into();
         assert!(matches!(
-            connect(&host, &settings),
+            connect(&host, &settings.clone().into()),
             Err(Error::InvalidInput { .. })
         ));
         assert!(host.sent.borrow().is_empty());

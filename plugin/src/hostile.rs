@@ -225,7 +225,7 @@ proptest! {
     ]) {
         let host = FakeHost::new();
         host.expect_token().expect("GET", SEARCH_PATH, 200, &body);
-        let _ = import_orders(&host, &us_settings(), None);
+        let _ = import_orders(&host, &us_settings().into(), None);
     }
 
     #[test]
@@ -234,7 +234,7 @@ proptest! {
     ) {
         let host = FakeHost::new();
         host.expect_token().expect("GET", SEARCH_PATH, 200, &answer.to_string());
-        let result = import_orders(&host, &us_settings(), None);
+        let result = import_orders(&host, &us_settings().into(), None);
         let malformed = matches!(
             &result,
             Err(crate::error::Error::MalformedResponse { operation, .. }) if operation == "searchOrders"
@@ -261,7 +261,7 @@ proptest! {
     fn a_damaged_order_is_imported_or_skipped_never_lost(order in damaged_order()) {
         let host = FakeHost::new();
         host.expect_token().expect("GET", SEARCH_PATH, 200, &json!({"orders": [order]}).to_string());
-        let batch = import_orders(&host, &us_settings(), None).expect("one bad order never fails the page");
+        let batch = import_orders(&host, &us_settings().into(), None).expect("one bad order never fails the page");
         prop_assert_eq!(batch.orders.len() + batch.skipped.len(), 1);
         // A reason names fields and positions, never a value the buyer wrote.
         for skipped in &batch.skipped {

@@ -130,6 +130,115 @@ impl StoreSettings {
     }
 }
 
+/// One order source of a connection: a marketplace and the settings of its store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceSettings {
+    /// The marketplace.
+    pub marketplace_id: String,
+    /// SKU or ASIN.
+    pub product_identifier: ProductIdentifier,
+    /// Import FBA orders (as shipped).
+    pub import_fba_orders: bool,
+    /// Japanese kanji addresses enabled.
+    pub japan_kanji_addresses: bool,
+    /// The marketplace's carrier codes in Seller Central; empty for Amazon's list.
+    pub carrier_codes: Vec<String>,
+}
+
+/// One seller account in one region and its order sources: the unit Amazon's rate
+/// limits apply to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionSettings {
+    /// Secrets.
+    pub credentials: Credentials,
+    /// Explicit region; derived from the first source's marketplace when `None`.
+    pub region: Option<Region>,
+    /// Use Amazon's sandbox.
+    pub sandbox: bool,
+    /// The order sources, at least one.
+    pub sources: Vec<SourceSettings>,
+    /// Read each source in windows of its own, in turn, instead of all in one (for
+    /// sellers Amazon answers badly when one call names several marketplaces).
+    pub read_sources_separately: bool,
+}
+
+impl ConnectionSettings {
+    /// Each source as the settings of its store.
+    pub fn stores(&self) -> impl Iterator<Item = StoreSettings> + '_ {
+        self.sources.iter().map(|source| StoreSettings {
+            credentials: self.credentials.clone(),
+            marketplace_id: source.marketplace_id.clone(),
+            region: self.region,
+            sandbox: self.sandbox,
+            product_identifier: source.product_identifier,
+            import_fba_orders: source.import_fba_orders,
+            japan_kanji_addresses: source.japan_kanji_addresses,
+            carrier_codes: source.carrier_codes.clone(),
+        })
+    }
+
+    /// The store of the source in `marketplace_id`, if it is one.
+    pub fn store(&self, marketplace_id: &str) -> Option<StoreSettings> {
+        self.stores().find(|s| s.marketplace_id == marketplace_id)
+    }
+
+    /// A connection that can read orders: at least one source, no marketplace
+    /// twice, every source valid for orders and all in one region.
+    pub fn validate_for_orders(&self) -> Result<Region, Error> {
+        let mut region = None;
+        for (index, store) in self.stores().enumerate() {
+            let at_index = |error: Error| match error {
+                Error::InvalidInput { field, reason } => Error::InvalidInput {
+                    field: field.replacen("sources[0]", &format!("sources[{index}]"), 1),
+                    reason,
+                },
+                other => other,
+            };
+            let this = store.validate_for_orders().map_err(at_index)?;
+            if region.is_some_and(|first| first != this) {
+                return Err(Error::invalid(
+                    format!("settings.sources[{index}].marketplace-id"),
+                    format!(
+                        "marketplace {} is in {this:?}, not in the connection's region",
+                        store.marketplace_id
+                    ),
+                ));
+            }
+            if self.sources[..index]
+                .iter()
+                .any(|s| s.marketplace_id == store.marketplace_id)
+            {
+                return Err(Error::invalid(
+                    format!("settings.sources[{index}].marketplace-id"),
+                    "the marketplace is an order source twice",
+                ));
+            }
+            region = Some(this);
+        }
+        region
+            .ok_or_else(|| Error::invalid("settings.sources", "a connection needs an order source"))
+    }
+}
+
+impl From<StoreSettings> for ConnectionSettings {
+    /// A connection with this store as its one source.
+    fn from(store: StoreSettings) -> Self {
+        Self {
+            credentials: store.credentials,
+            region: store.region,
+            sandbox: store.sandbox,
+            sources: vec![SourceSettings {
+                marketplace_id: store.marketplace_id,
+                product_identifier: store.product_identifier,
+                import_fba_orders: store.import_fba_orders,
+                japan_kanji_addresses: store.japan_kanji_addresses,
+                carrier_codes: store.carrier_codes,
+            }],
+            read_sources_separately: false,
+        }
+    }
+}
+
 /// A marketplace the seller participates in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Marketplace {
@@ -149,14 +258,12 @@ pub struct Marketplace {
     pub has_suspended_listings: bool,
 }
 
-/// The verified store.
+/// A verified order source: its store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoreInfo {
     /// Store name in the marketplace.
     pub store_name: String,
-    /// Seller id.
-    pub seller_id: String,
-    /// The order source.
+    /// The order source's marketplace.
     pub marketplace: Marketplace,
 }
 
@@ -195,8 +302,10 @@ pub enum SellingPlan {
 /// The result of `connect`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Connection {
-    /// The store.
-    pub store: StoreInfo,
+    /// Seller id.
+    pub seller_id: String,
+    /// Each order source's store, in the settings' order.
+    pub sources: Vec<StoreInfo>,
     /// All participating marketplaces.
     pub marketplaces: Vec<Marketplace>,
     /// The selling plan check.

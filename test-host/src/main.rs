@@ -119,11 +119,15 @@ enum Command {
             value_delimiter = ','
         )]
         marketplaces: Vec<String>,
-        /// Run each marketplace as its own store and component instance, all with
-        /// the seller's one authorisation (contract 0.2's shape): they share
+        /// Run each marketplace as its own connection and component instance, all
+        /// with the seller's one authorisation (contract 0.2's shape): they share
         /// Amazon's buckets, each pacing alone.
         #[arg(long)]
         per_marketplace_instances: bool,
+        /// The connection reads its marketplaces one at a time, in turn, instead of
+        /// all in one searchOrders window.
+        #[arg(long)]
+        read_sources_separately: bool,
         /// Another marketplace of the seller: its orders (a quarter as many) and
         /// other shops' Multi-Channel orders are mixed into the world.
         #[arg(long, value_name = "ID")]
@@ -215,6 +219,7 @@ fn run(cli: Cli) -> Result<bool> {
             fba,
             marketplaces,
             per_marketplace_instances,
+            read_sources_separately,
             other_marketplace,
             seed,
             changes,
@@ -240,6 +245,7 @@ fn run(cli: Cli) -> Result<bool> {
                 fba,
                 marketplaces,
                 per_marketplace_instances,
+                read_sources_separately,
                 other_marketplace,
                 seed,
                 changes,

@@ -220,13 +220,77 @@ fn instances_per_marketplace_share_the_seller_s_buckets_and_overspend_them() {
 }
 
 #[test]
-fn several_marketplaces_in_one_instance_wait_for_contract_0_3() {
+fn one_connection_reads_every_marketplace_together_within_the_seller_s_bucket() {
+    let eu = || Options {
+        orders: 2450,
+        changes: 0.2,
+        marketplaces: EU_SELLER.map(String::from).to_vec(),
+        record: true,
+        ..Options::default()
+    };
+    let run = simulate::run(&eu()).unwrap();
+    let report = run.report;
+    // Every order for its own source (the truth check compares each order's
+    // marketplace), nothing refused, and the union paged at 100 a page.
+    assert_truth(&report);
+    assert_eq!(report.instances, 1);
+    assert_eq!(report.imported, report.amazon_orders);
+    assert_eq!(report.throttled, 0, "{:?}", report.calls);
+    assert!(
+        report.backlog_search_calls as f64 <= 1.01 * report.min_search_calls as f64,
+        "{} calls for {} pages",
+        report.backlog_search_calls,
+        report.min_search_calls
+    );
+    // The marketplaceIds of every searchOrders call.
+    let asked = |har: &test_host::amazon::har::Har| -> Vec<String> {
+        har.log
+            .entries
+            .iter()
+            .filter_map(|e| url::Url::parse(&e.request.url).ok())
+            .filter(|url| url.path() == "/orders/2026-01-01/orders")
+            .filter_map(|url| {
+                url.query_pairs()
+                    .find(|(k, _)| k == "marketplaceIds")
+                    .map(|(_, v)| v.into_owned())
+            })
+            .collect()
+    };
+    let together = asked(run.har.as_ref().unwrap());
+    assert!(
+        together
+            .iter()
+            .all(|ids| ids == "A13V1IB3VIYZZH,A1F83G8C2ARO7P,A1PA6795UKMFR9"),
+        "{together:?}"
+    );
+    // Read one at a time instead: every call names one marketplace, in turn.
+    let separately = simulate::run(&Options {
+        read_sources_separately: true,
+        ..eu()
+    })
+    .unwrap();
+    assert_truth(&separately.report);
+    let one_by_one = asked(separately.har.as_ref().unwrap());
+    assert!(
+        one_by_one.iter().all(|ids| !ids.contains(',')),
+        "{one_by_one:?}"
+    );
+    for marketplace in EU_SELLER {
+        assert!(one_by_one.iter().any(|ids| ids == marketplace));
+    }
+    // Three partial last pages instead of one.
+    assert!(separately.report.backlog_search_calls > report.backlog_search_calls);
+}
+
+#[test]
+fn shipping_for_several_sources_waits_for_its_version() {
     let error = simulate::run(&Options {
         marketplaces: EU_SELLER.map(String::from).to_vec(),
+        ship: Some(10.0),
         ..Options::default()
     })
     .err()
-    .expect("0.2 connects one marketplace per instance");
+    .expect("one connection of three sources cannot ship yet");
     assert!(
         error.to_string().contains("--per-marketplace-instances"),
         "{error}"
@@ -463,6 +527,16 @@ fn simulator(orders: usize, clock: &VirtualClock) -> Arc<Mutex<Simulator>> {
     )))
 }
 
+/// An instance on a fresh storage against a simulated store of five orders.
+fn small_store(clock: &VirtualClock) -> ComponentInstance {
+    ComponentInstance::new(
+        simulator(5, clock),
+        SqliteStorage::in_memory().unwrap(),
+        clock.clone(),
+    )
+    .unwrap()
+}
+
 fn at(datetime: &wit::wasi::clocks::wall_clock::Datetime) -> DateTime<Utc> {
     DateTime::from_timestamp(datetime.seconds as i64, datetime.nanoseconds).unwrap()
 }
@@ -517,7 +591,7 @@ fn an_early_call_returns_an_empty_batch_and_calls_nobody() {
 }
 
 #[test]
-fn a_checkpoint_from_another_store_is_refused() {
+fn a_checkpoint_of_another_seller_is_refused() {
     let clock = VirtualClock::new(start());
     let amazon = simulator(5, &clock);
     let mut instance =
@@ -526,8 +600,10 @@ fn a_checkpoint_from_another_store_is_refused() {
         .import_orders(&settings("ATVPDKIKX0DER"), None)
         .unwrap();
     let checkpoint = batch.unwrap().checkpoint;
+    let mut other_seller = settings("ATVPDKIKX0DER");
+    other_seller.credentials.seller_id = "A3ANOTHERSELLER".into();
     let (refused, record) = instance
-        .import_orders(&settings("A2EUQ1WTGCTBG2"), Some(&checkpoint))
+        .import_orders(&other_seller, Some(&checkpoint))
         .unwrap();
     match refused {
         Err(wit::Error::InvalidInput(input)) => assert_eq!(input.field, "checkpoint"),
@@ -541,37 +617,77 @@ fn a_checkpoint_from_another_store_is_refused() {
 }
 
 #[test]
-fn a_connection_serves_exactly_one_order_source_for_now() {
+fn a_0_2_checkpoint_goes_on_where_it_stood() {
     let clock = VirtualClock::new(start());
-    let mut instance = ComponentInstance::new(
-        simulator(5, &clock),
-        SqliteStorage::in_memory().unwrap(),
-        clock.clone(),
-    )
-    .unwrap();
+    let mut instance = small_store(&clock);
+    let us = settings("ATVPDKIKX0DER");
+    let old = |marketplace: &str| {
+        format!(
+            r#"{{"version":1,"sellerId":"{}","marketplaceId":"{marketplace}","cursor":"2026-11-20T13:00:00Z","nextPageAt":"2026-11-20T15:00:00Z"}}"#,
+            us.credentials.seller_id
+        )
+    };
+    let (batch, record) = instance
+        .import_orders(&us, Some(&old("ATVPDKIKX0DER")))
+        .unwrap();
+    batch.unwrap();
+    let search = record
+        .exchanges
+        .iter()
+        .find(|e| e.url.contains("/orders/2026-01-01/orders?"))
+        .expect("a page was read");
+    assert!(
+        search
+            .url
+            .contains("lastUpdatedAfter=2026-11-20T13%3A00%3A00Z"),
+        "from the old cursor, not 14 days back: {}",
+        search.url
+    );
+    let (refused, _) = instance
+        .import_orders(&us, Some(&old("A2EUQ1WTGCTBG2")))
+        .unwrap();
+    match refused {
+        Err(wit::Error::InvalidInput(input)) => assert_eq!(input.field, "checkpoint"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn shipping_serves_one_order_source_per_connection_for_now() {
+    let clock = VirtualClock::new(start());
+    let mut instance = small_store(&clock);
     let one = settings("ATVPDKIKX0DER");
     let mut two = one.clone();
     two.sources
         .push(settings("A2EUQ1WTGCTBG2").sources.remove(0));
     let mut none = one.clone();
     none.sources.clear();
+    let refused = |result: Result<(), wit::Error>, field: &str| match result {
+        Err(wit::Error::InvalidInput(input)) => assert_eq!(input.field, field),
+        other => panic!("{other:?}"),
+    };
     for wrong in [&two, &none] {
-        let refused = |result: Result<(), wit::Error>| match result {
-            Err(wit::Error::InvalidInput(input)) => assert_eq!(input.field, "sources"),
-            other => panic!("{other:?}"),
-        };
-        let (connected, record) = instance.connect(wrong).unwrap();
-        refused(connected.map(drop));
+        let (labelled, record) = instance.on_label_created(wrong, &[]).unwrap();
+        refused(labelled.map(drop), "sources");
         assert!(record.exchanges.is_empty(), "refused before any call");
-        refused(instance.import_orders(wrong, None).unwrap().0.map(drop));
-        refused(instance.on_label_created(wrong, &[]).unwrap().0.map(drop));
-        refused(
-            instance
-                .send_queued_notifications(wrong)
-                .unwrap()
-                .0
-                .map(drop),
-        );
+        let (sent, _) = instance.send_queued_notifications(wrong).unwrap();
+        refused(sent.map(drop), "sources");
+    }
+    // No source at all is refused by every export that reads.
+    refused(
+        instance.connect(&none).unwrap().0.map(drop),
+        "settings.sources",
+    );
+    refused(
+        instance.import_orders(&none, None).unwrap().0.map(drop),
+        "settings.sources",
+    );
+    // Two sources connect and import: Canada is not the simulated seller's.
+    match instance.connect(&two).unwrap().0 {
+        Err(wit::Error::MarketplaceNotParticipating(n)) => {
+            assert_eq!(n.requested, "A2EUQ1WTGCTBG2")
+        }
+        other => panic!("{other:?}"),
     }
     let (connected, _) = instance.connect(&one).unwrap();
     let connection = connected.unwrap();

@@ -15,46 +15,62 @@ pub(super) fn datetime(at: wall_clock::Datetime) -> DateTime<Utc> {
         .unwrap_or_default()
 }
 
-/// The one order source of `settings` as the domain's store settings; any other
-/// number of sources is refused, as the WIT says this version does.
-pub(super) fn store_settings(
-    settings: wit::ConnectionSettings,
-) -> Result<model::StoreSettings, wit::Error> {
+/// The connection as the domain has it.
+pub(super) fn connection_settings(settings: wit::ConnectionSettings) -> model::ConnectionSettings {
     let wit::ConnectionSettings {
         credentials,
         region,
         sandbox,
         sources,
+        read_sources_separately,
     } = settings;
-    let count = sources.len();
-    let Ok([source]) = <[wit::SourceSettings; 1]>::try_from(sources) else {
-        return Err(wit::Error::InvalidInput(wit::InvalidInput {
-            field: "sources".into(),
-            reason: format!("this version serves exactly one order source, not {count}"),
-        }));
-    };
-    Ok(model::StoreSettings {
+    model::ConnectionSettings {
         credentials: model::Credentials {
             lwa_client_id: credentials.lwa_client_id,
             lwa_client_secret: credentials.lwa_client_secret,
             refresh_token: credentials.refresh_token,
             seller_id: credentials.seller_id,
         },
-        marketplace_id: source.marketplace_id,
         region: region.map(|r| match r {
             wit::Region::NorthAmerica => Region::NorthAmerica,
             wit::Region::Europe => Region::Europe,
             wit::Region::FarEast => Region::FarEast,
         }),
         sandbox,
-        product_identifier: match source.product_identifier {
-            wit::ProductIdentifier::Sku => model::ProductIdentifier::Sku,
-            wit::ProductIdentifier::Asin => model::ProductIdentifier::Asin,
-        },
-        import_fba_orders: source.import_fba_orders,
-        japan_kanji_addresses: source.japan_kanji_addresses,
-        carrier_codes: source.carrier_codes,
-    })
+        sources: sources
+            .into_iter()
+            .map(|source| model::SourceSettings {
+                marketplace_id: source.marketplace_id,
+                product_identifier: match source.product_identifier {
+                    wit::ProductIdentifier::Sku => model::ProductIdentifier::Sku,
+                    wit::ProductIdentifier::Asin => model::ProductIdentifier::Asin,
+                },
+                import_fba_orders: source.import_fba_orders,
+                japan_kanji_addresses: source.japan_kanji_addresses,
+                carrier_codes: source.carrier_codes,
+            })
+            .collect(),
+        read_sources_separately,
+    }
+}
+
+/// The one order source of `settings` as the domain's store settings, for the
+/// exports that serve one source per connection in this version; any other number
+/// of sources is refused, as the WIT says.
+pub(super) fn store_settings(
+    settings: wit::ConnectionSettings,
+) -> Result<model::StoreSettings, wit::Error> {
+    let connection = connection_settings(settings);
+    let count = connection.sources.len();
+    match connection.stores().collect::<Vec<_>>().as_slice() {
+        [store] => Ok(store.clone()),
+        _ => Err(wit::Error::InvalidInput(wit::InvalidInput {
+            field: "sources".into(),
+            reason: format!(
+                "this version sends shipment updates for connections of one order source, not {count}"
+            ),
+        })),
+    }
 }
 
 impl From<wit::DeliveryEvent> for model::DeliveryEvent {
@@ -139,11 +155,15 @@ impl From<model::Marketplace> for wit::Marketplace {
 impl From<model::Connection> for wit::ConnectionInfo {
     fn from(c: model::Connection) -> Self {
         Self {
-            seller_id: c.store.seller_id,
-            sources: vec![wit::SourceInfo {
-                store_name: c.store.store_name,
-                marketplace: c.store.marketplace.into(),
-            }],
+            seller_id: c.seller_id,
+            sources: c
+                .sources
+                .into_iter()
+                .map(|s| wit::SourceInfo {
+                    store_name: s.store_name,
+                    marketplace: s.marketplace.into(),
+                })
+                .collect(),
             marketplaces: c.marketplaces.into_iter().map(Into::into).collect(),
             selling_plan: match c.selling_plan {
                 model::SellingPlan::Professional => wit::SellingPlan::Professional,

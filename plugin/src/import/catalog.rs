@@ -250,7 +250,7 @@ pub fn fill(order: &mut Order, known: &mut Known<'_, '_>) {
         let Some(asin) = item.asin.as_deref() else {
             continue;
         };
-        if let Some(info) = known.get(asin) {
+        if let Some(info) = known.get(&order.marketplace_id, asin) {
             item.weight = info.weight.clone();
             item.dimensions = info.dimensions.clone();
             item.image_url = info.image_url.clone();
@@ -259,32 +259,31 @@ pub fn fill(order: &mut Order, known: &mut Known<'_, '_>) {
     order.weight = order_weight(order);
 }
 
-/// The cache as of one moment, each ASIN read from storage once: a batch's orders
-/// share few products.
+/// The cache as of one moment, each (marketplace, ASIN) read from storage once: a
+/// batch's orders share few products.
 pub struct Known<'s, 'h> {
     store: &'s Store<'h>,
-    marketplace: &'s str,
     now: DateTime<Utc>,
-    read: std::collections::BTreeMap<String, Option<ProductInfo>>,
+    read: std::collections::BTreeMap<(String, String), Option<ProductInfo>>,
 }
 
 impl<'s, 'h> Known<'s, 'h> {
-    pub fn new(store: &'s Store<'h>, marketplace: &'s str, now: DateTime<Utc>) -> Self {
+    pub fn new(store: &'s Store<'h>, now: DateTime<Utc>) -> Self {
         Self {
             store,
-            marketplace,
             now,
             read: std::collections::BTreeMap::new(),
         }
     }
 
     /// [`cached`], remembered.
-    pub fn get(&mut self, asin: &str) -> Option<&ProductInfo> {
-        if !self.read.contains_key(asin) {
-            let info = cached(self.store, self.marketplace, asin, self.now);
-            self.read.insert(asin.to_owned(), info);
+    pub fn get(&mut self, marketplace: &str, asin: &str) -> Option<&ProductInfo> {
+        let key = (marketplace.to_owned(), asin.to_owned());
+        if !self.read.contains_key(&key) {
+            let info = cached(self.store, marketplace, asin, self.now);
+            self.read.insert(key.clone(), info);
         }
-        self.read.get(asin).and_then(Option::as_ref)
+        self.read.get(&key).and_then(Option::as_ref)
     }
 }
 

@@ -8,11 +8,12 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
-use crate::model::StoreSettings;
+use crate::model::ConnectionSettings;
 
-/// Bumped when the shape changes incompatibly; an older checkpoint is then refused
-/// with a clear error instead of being misread.
-const VERSION: u32 = 1;
+/// Bumped when the shape changes incompatibly. Version 1 (contract 0.2: one
+/// marketplace per checkpoint) is read and converted; anything else is refused with
+/// a clear error instead of being misread.
+const VERSION: u32 = 2;
 /// Bounds on the lists, so a checkpoint stays a few hundred KB at most.
 pub const MAX_DELIVERED: usize = 5_000;
 /// See [`MAX_DELIVERED`].
@@ -20,16 +21,31 @@ pub const MAX_RETRIES: usize = 1_000;
 /// See [`MAX_DELIVERED`].
 pub const MAX_PRODUCTS: usize = 5_000;
 
-/// Where the import of one store stands.
+/// Where the import of one connection stands.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Checkpoint {
     /// [`VERSION`].
     pub version: u32,
-    /// The seller and marketplace this checkpoint belongs to.
+    /// The seller this checkpoint belongs to.
     pub seller_id: String,
-    /// See `seller_id`.
-    pub marketplace_id: String,
+    /// The order sources, in groups read together: each group pages its own
+    /// searchOrders windows.
+    pub streams: Vec<Stream>,
+    /// Orders that could not be read, fetched again with getOrder.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retry: Vec<Retry>,
+    /// ASINs of delivered items whose catalog info is still to be read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub products: Vec<PendingProduct>,
+}
+
+/// Order sources read in the same searchOrders windows, and where those stand.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Stream {
+    /// The marketplaces the next window asks for, sorted.
+    pub marketplaces: Vec<String>,
     /// `lastUpdatedAfter` of the next window.
     pub cursor: DateTime<Utc>,
     /// The window being paged, if any.
@@ -39,14 +55,48 @@ pub struct Checkpoint {
     /// re-reads: when they come again unchanged they are dropped, not re-delivered.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub delivered: Vec<Delivered>,
-    /// Orders that could not be read, fetched again with getOrder.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub retry: Vec<Retry>,
-    /// ASINs of delivered items whose catalog info is still to be read.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub products: Vec<PendingProduct>,
     /// No page is read before this: the polling interval after a finished window.
     pub next_page_at: DateTime<Utc>,
+}
+
+impl Stream {
+    /// The position of sources that never imported: `lookback` before `now`.
+    pub fn first(marketplaces: Vec<String>, now: DateTime<Utc>, lookback: Duration) -> Self {
+        Self {
+            marketplaces,
+            cursor: now - lookback,
+            window: None,
+            delivered: Vec::new(),
+            next_page_at: now,
+        }
+    }
+
+    /// True when `order_id` at `updated` was delivered by the last window's overlap.
+    pub fn already_delivered(&self, order_id: &str, updated: &str) -> bool {
+        self.delivered
+            .iter()
+            .any(|d| d.0 == order_id && d.1 == updated)
+    }
+}
+
+/// A contract 0.2 checkpoint: one marketplace, its window at the top.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct VersionOne {
+    #[allow(dead_code)] // checked as the version field before this is read
+    version: u32,
+    seller_id: String,
+    marketplace_id: String,
+    cursor: DateTime<Utc>,
+    #[serde(default)]
+    window: Option<Window>,
+    #[serde(default)]
+    delivered: Vec<Delivered>,
+    #[serde(default)]
+    retry: Vec<Retry>,
+    #[serde(default)]
+    products: Vec<(String, u32)>,
+    next_page_at: DateTime<Utc>,
 }
 
 /// One searchOrders window: its filters are fixed when it opens and repeated on every
@@ -84,9 +134,10 @@ pub struct Window {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Delivered(pub String, pub String);
 
-/// An ASIN waiting for the catalog, with the refusals it met so far.
+/// An ASIN waiting for the catalog of a marketplace, with the refusals it met so
+/// far.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PendingProduct(pub String, pub u32);
+pub struct PendingProduct(pub String, pub u32, pub String);
 
 /// An order waiting to be fetched again.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -101,59 +152,92 @@ pub struct Retry {
 }
 
 impl Checkpoint {
-    /// The position of a store that never imported: `lookback` before `now`.
-    pub fn first(settings: &StoreSettings, now: DateTime<Utc>, lookback: Duration) -> Self {
-        Self {
+    /// The position of a connection that never imported: every source `lookback`
+    /// before `now`.
+    pub fn first(settings: &ConnectionSettings, now: DateTime<Utc>, lookback: Duration) -> Self {
+        let mut checkpoint = Self {
             version: VERSION,
             seller_id: settings.credentials.seller_id.clone(),
-            marketplace_id: settings.marketplace_id.clone(),
-            cursor: now - lookback,
-            window: None,
-            delivered: Vec::new(),
+            streams: Vec::new(),
             retry: Vec::new(),
             products: Vec::new(),
-            next_page_at: now,
-        }
+        };
+        super::streams::reconcile(&mut checkpoint, settings, now, lookback);
+        checkpoint
     }
 
     /// Reads a checkpoint the host passed back, refusing one that is damaged, from
-    /// another version, or from another store.
-    pub fn decode(text: &str, settings: &StoreSettings) -> Result<Self, Error> {
+    /// another version, or from another seller. A version 1 checkpoint becomes the
+    /// position of its one marketplace, which must be a source of the connection.
+    pub fn decode(text: &str, settings: &ConnectionSettings) -> Result<Self, Error> {
         let invalid = |reason: String| Error::invalid("checkpoint", reason);
-        let checkpoint: Self = serde_json::from_str(text).map_err(|e| {
+        let not_ours = |e: serde_json::Error| {
             invalid(format!(
                 "not a checkpoint from this component ({})",
                 crate::error::describe_json_error(&e)
             ))
-        })?;
-        if checkpoint.version != VERSION {
-            return Err(invalid(format!(
-                "version {} is not {VERSION}; start again without a checkpoint",
-                checkpoint.version
-            )));
+        };
+        #[derive(Deserialize)]
+        struct Versioned {
+            version: u32,
         }
-        if checkpoint.seller_id != settings.credentials.seller_id
-            || checkpoint.marketplace_id != settings.marketplace_id
-        {
+        let Versioned { version } = serde_json::from_str(text).map_err(not_ours)?;
+        let checkpoint = match version {
+            VERSION => serde_json::from_str(text).map_err(not_ours)?,
+            1 => {
+                let old: VersionOne = serde_json::from_str(text).map_err(not_ours)?;
+                if !settings
+                    .sources
+                    .iter()
+                    .any(|s| s.marketplace_id == old.marketplace_id)
+                {
+                    return Err(invalid(format!(
+                        "it belongs to marketplace {}, which is not an order source of this connection",
+                        old.marketplace_id
+                    )));
+                }
+                Self::from_version_one(old)
+            }
+            other => {
+                return Err(invalid(format!(
+                    "version {other} is not {VERSION}; start again without a checkpoint"
+                )));
+            }
+        };
+        if checkpoint.seller_id != settings.credentials.seller_id {
             return Err(invalid(format!(
-                "it belongs to seller {} in marketplace {}, not this store",
-                checkpoint.seller_id, checkpoint.marketplace_id
+                "it belongs to seller {}, not this connection's",
+                checkpoint.seller_id
             )));
         }
         Ok(checkpoint)
+    }
+
+    fn from_version_one(old: VersionOne) -> Self {
+        let marketplace = old.marketplace_id;
+        Self {
+            version: VERSION,
+            seller_id: old.seller_id,
+            streams: vec![Stream {
+                marketplaces: vec![marketplace.clone()],
+                cursor: old.cursor,
+                window: old.window,
+                delivered: old.delivered,
+                next_page_at: old.next_page_at,
+            }],
+            retry: old.retry,
+            products: old
+                .products
+                .into_iter()
+                .map(|(asin, refusals)| PendingProduct(asin, refusals, marketplace.clone()))
+                .collect(),
+        }
     }
 
     /// The text the host stores.
     pub fn encode(&self) -> String {
         // Plain data with string keys: serialization cannot fail.
         serde_json::to_string(self).unwrap_or_default()
-    }
-
-    /// True when `order_id` at `updated` was delivered by the last window's overlap.
-    pub fn already_delivered(&self, order_id: &str, updated: &str) -> bool {
-        self.delivered
-            .iter()
-            .any(|d| d.0 == order_id && d.1 == updated)
     }
 }
 
@@ -163,8 +247,8 @@ mod tests {
     use crate::testing::{at, us_settings};
 
     #[test]
-    fn round_trips_and_refuses_other_stores_and_damage() {
-        let settings = us_settings();
+    fn round_trips_and_refuses_other_sellers_and_damage() {
+        let settings = ConnectionSettings::from(us_settings());
         let mut checkpoint =
             Checkpoint::first(&settings, at("2026-11-20T15:00:00Z"), Duration::days(14));
         checkpoint.retry.push(Retry {
@@ -176,14 +260,42 @@ mod tests {
         assert_eq!(Checkpoint::decode(&text, &settings).unwrap(), checkpoint);
 
         let mut other = settings.clone();
-        other.marketplace_id = "A2EUQ1WTGCTBG2".into();
+        other.credentials.seller_id = "A3OTHER".into();
         assert!(matches!(
             Checkpoint::decode(&text, &other),
             Err(Error::InvalidInput { field, .. }) if field == "checkpoint"
         ));
-        let damaged = Checkpoint::decode("{\"version\":1", &settings).unwrap_err();
+        let damaged = Checkpoint::decode("{\"version\":2", &settings).unwrap_err();
         assert!(damaged.to_string().contains("truncated JSON"), "{damaged}");
-        let old = text.replace("\"version\":1", "\"version\":0");
+        let old = text.replace("\"version\":2", "\"version\":0");
         assert!(Checkpoint::decode(&old, &settings).is_err());
+    }
+
+    #[test]
+    fn a_version_one_checkpoint_becomes_its_marketplace_s_stream() {
+        let settings = ConnectionSettings::from(us_settings());
+        let v1 = r#"{"version":1,"sellerId":"A3SELLER","marketplaceId":"ATVPDKIKX0DER",
+            "cursor":"2026-11-19T10:00:00Z","delivered":[["111-1","2026-11-19T10:01:00Z"]],
+            "products":[["B0ASIN",1]],"nextPagAt":"x","nextPageAt":"2026-11-19T10:05:00Z"}"#;
+        // A field version 1 never had is refused like any damage.
+        assert!(Checkpoint::decode(v1, &settings).is_err());
+        let v1 = v1.replace("\"nextPagAt\":\"x\",", "");
+        let checkpoint = Checkpoint::decode(&v1, &settings).unwrap();
+        assert_eq!(checkpoint.version, VERSION);
+        let stream = &checkpoint.streams[0];
+        assert_eq!(stream.marketplaces, ["ATVPDKIKX0DER"]);
+        assert_eq!(stream.cursor, at("2026-11-19T10:00:00Z"));
+        assert!(stream.already_delivered("111-1", "2026-11-19T10:01:00Z"));
+        assert_eq!(
+            checkpoint.products,
+            [PendingProduct("B0ASIN".into(), 1, "ATVPDKIKX0DER".into())]
+        );
+        let mut canada = us_settings();
+        canada.marketplace_id = "A2EUQ1WTGCTBG2".into();
+        let refused = Checkpoint::decode(&v1, &canada.into()).unwrap_err();
+        assert!(
+            refused.to_string().contains("not an order source"),
+            "{refused}"
+        );
     }
 }

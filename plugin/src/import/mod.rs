@@ -6,14 +6,15 @@
 pub mod catalog;
 pub mod checkpoint;
 pub mod mapping;
+pub mod streams;
 
 use chrono::{DateTime, Duration, DurationRound, SecondsFormat, Utc};
 
 use crate::error::Error;
 use crate::host::{Host, Store};
 use crate::model::{
-    FulfillmentChannel, ImportBatch, Order, OrderStatus, ProductInfo, SkipReason, SkippedOrder,
-    StoreSettings,
+    ConnectionSettings, FulfillmentChannel, ImportBatch, Order, OrderStatus, ProductInfo,
+    SkipReason, SkippedOrder,
 };
 use crate::redact;
 use crate::spapi::orders::{
@@ -24,7 +25,7 @@ use serde_json::value::RawValue;
 
 pub use checkpoint::Checkpoint;
 use checkpoint::{
-    Delivered, MAX_DELIVERED, MAX_PRODUCTS, MAX_RETRIES, PendingProduct, Retry, Window,
+    Delivered, MAX_DELIVERED, MAX_PRODUCTS, MAX_RETRIES, PendingProduct, Retry, Stream, Window,
 };
 use mapping::{MappingOptions, map_order};
 
@@ -59,7 +60,7 @@ const CATALOG_REFUSALS: u32 = 3;
 /// One call: what the buckets allow now, from `checkpoint` (or a first import).
 pub fn import_orders(
     host: &dyn Host,
-    settings: &StoreSettings,
+    settings: &ConnectionSettings,
     checkpoint: Option<&str>,
 ) -> Result<ImportBatch, Error> {
     settings.validate_for_orders()?;
@@ -69,40 +70,88 @@ pub fn import_orders(
         Some(text) => Checkpoint::decode(text, settings)?,
         None => Checkpoint::first(settings, now, FIRST_IMPORT_LOOKBACK),
     };
+    let as_given = position.clone();
+    streams::reconcile(&mut position, settings, now, FIRST_IMPORT_LOOKBACK);
 
-    let page_due = now >= position.next_page_at
-        && pacing::ready_at(&store, &Operation::SEARCH_ORDERS, now) <= now;
+    let stream_due = streams::next_due(&position, now)
+        .filter(|_| pacing::ready_at(&store, &Operation::SEARCH_ORDERS, now) <= now);
     let retry_due = position.retry.iter().any(|r| r.next_at <= now)
         && pacing::ready_at(&store, &Operation::GET_ORDER, now) <= now;
     let catalog_due = !position.products.is_empty()
         && pacing::ready_at(&store, &Operation::GET_CATALOG_ITEM, now) <= now;
-    if !page_due && !retry_due && !catalog_due {
+    if stream_due.is_none() && !retry_due && !catalog_due {
         // Early: nothing can progress, so nothing is called, not even Login with Amazon.
         return Ok(ImportBatch {
             orders: Vec::new(),
             skipped: Vec::new(),
             products: Vec::new(),
-            more: position.window.is_some(),
+            more: paging(&position),
             next_call_after: next_call_after(&store, &position, now),
-            checkpoint: checkpoint.map_or_else(|| position.encode(), str::to_owned),
+            checkpoint: match checkpoint {
+                Some(text) if position == as_given => text.to_owned(),
+                _ => position.encode(),
+            },
         });
     }
 
-    let api = SpApi::authorize(host, settings)?;
+    let calls = settings_for_calls(settings);
+    let api = SpApi::authorize(host, &calls)?;
     let mut batch = Collected::default();
-    let mut window_read = false;
-    if page_due {
-        window_read = read_page(&api, settings, &mut position, now, &mut batch)?;
+    if let Some(index) = stream_due {
+        let window_read = read_page(&api, settings, &mut position, index, now, &mut batch)?;
+        position.streams[index].next_page_at =
+            next_page_at(&store, &position.streams[index], now, window_read);
     }
     if position.retry.iter().any(|r| r.next_at <= now) {
         read_retries(&api, settings, &mut position, &mut batch)?;
     }
-    let products = read_catalog(&api, &store, settings, &mut position, &mut batch.orders)?;
+    let products = read_catalog(&api, &store, &mut position, &mut batch.orders)?;
+    after_reading(&store, &mut batch, now)?;
+    // A stream that caught up joins its group now, not a call later.
+    streams::reconcile(&mut position, settings, now, FIRST_IMPORT_LOOKBACK);
+    let next = next_call_after(&store, &position, now);
+    log::info!(
+        "imported {} orders, skipped {}, more: {}",
+        batch.orders.len(),
+        batch.skipped.len(),
+        paging(&position)
+    );
+    Ok(ImportBatch {
+        orders: batch.orders,
+        skipped: batch.skipped,
+        products,
+        more: paging(&position),
+        next_call_after: next,
+        checkpoint: position.encode(),
+    })
+}
 
+/// The settings SP-API calls are made with: the connection's credentials, region
+/// and sandbox, whichever source.
+fn settings_for_calls(settings: &ConnectionSettings) -> crate::model::StoreSettings {
+    settings
+        .stores()
+        .next()
+        .expect("a validated connection has a source")
+}
+
+/// True while a window of any stream is being paged.
+fn paging(position: &Checkpoint) -> bool {
+    position.streams.iter().any(|s| s.window.is_some())
+}
+
+/// What every batch needs before it is handed out: redacted orders stay redacted,
+/// merchant orders have their redaction scheduled, and what each still has to ship
+/// is remembered for its first shipment update.
+fn after_reading(
+    store: &Store<'_>,
+    batch: &mut Collected,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
     // Redacted stays redacted: an order whose PII is due arrives without it, however
     // often Amazon sends it again.
     for order in &mut batch.orders {
-        if redact::is_due(&store, &order.order_id, now) {
+        if redact::is_due(store, &order.order_id, now) {
             redact::apply_to(order);
         }
     }
@@ -114,7 +163,7 @@ pub fn import_orders(
         .filter(|o| o.fulfillment_channel == FulfillmentChannel::Merchant)
         .map(|o| o.order_id.as_str())
         .collect();
-    redact::schedule_imports(&store, &merchant, now)?;
+    redact::schedule_imports(store, &merchant, now)?;
     // What each order still has to ship (ids and quantities only): its first
     // shipment update confirms all of it, as Amazon takes one update per order.
     for order in batch.orders.iter().filter(|o| {
@@ -127,26 +176,9 @@ pub fn import_orders(
             .filter(|i| i.quantity > i.quantity_shipped)
             .map(|i| (i.order_item_id.clone(), i.quantity - i.quantity_shipped))
             .collect();
-        crate::notify::remember_unshipped(&store, &order.order_id, &unshipped)?;
+        crate::notify::remember_unshipped(store, &order.order_id, &unshipped)?;
     }
-    if page_due {
-        position.next_page_at = next_page_at(&store, &position, now, window_read);
-    }
-    let next = next_call_after(&store, &position, now);
-    log::info!(
-        "imported {} orders, skipped {}, more: {}",
-        batch.orders.len(),
-        batch.skipped.len(),
-        position.window.is_some()
-    );
-    Ok(ImportBatch {
-        orders: batch.orders,
-        skipped: batch.skipped,
-        products,
-        more: position.window.is_some(),
-        next_call_after: next,
-        checkpoint: position.encode(),
-    })
+    Ok(())
 }
 
 #[derive(Default)]
@@ -162,12 +194,12 @@ struct Collected {
 /// and that end was settled before the last call.
 fn next_page_at(
     store: &Store<'_>,
-    position: &Checkpoint,
+    stream: &Stream,
     now: DateTime<Utc>,
     window_read: bool,
 ) -> DateTime<Utc> {
     let search_ready = pacing::ready_at(store, &Operation::SEARCH_ORDERS, now);
-    if position.window.is_some() || !window_read {
+    if stream.window.is_some() || !window_read {
         return search_ready;
     }
     let poll = Duration::milliseconds(
@@ -176,11 +208,16 @@ fn next_page_at(
     search_ready.max(now + poll)
 }
 
-/// When another call can make progress: the next page or a due retry, whichever
-/// comes first, each no sooner than its bucket allows.
+/// When another call can make progress: the next page of any stream or a due
+/// retry, whichever comes first, each no sooner than its bucket allows.
 fn next_call_after(store: &Store<'_>, position: &Checkpoint, now: DateTime<Utc>) -> DateTime<Utc> {
-    let page = position
-        .next_page_at
+    let first_page = position
+        .streams
+        .iter()
+        .map(|s| s.next_page_at)
+        .min()
+        .unwrap_or(now);
+    let page = first_page
         .max(pacing::ready_at(store, &Operation::SEARCH_ORDERS, now))
         .max(now);
     let catalog = (!position.products.is_empty())
@@ -193,16 +230,20 @@ fn next_call_after(store: &Store<'_>, position: &Checkpoint, now: DateTime<Utc>)
     retry.map_or(page, |retry| retry.min(page))
 }
 
-/// Reads the next page of the window (opening one if none is open). True when that
-/// was the window's last page.
+/// Reads the next page of stream `index`'s window (opening one if none is open).
+/// True when that was the window's last page.
 fn read_page(
     api: &SpApi<'_>,
-    settings: &StoreSettings,
+    settings: &ConnectionSettings,
     position: &mut Checkpoint,
+    index: usize,
     now: DateTime<Utc>,
     batch: &mut Collected,
 ) -> Result<bool, Error> {
-    if let Some(window) = &position.window
+    let until = streams::catch_up_until(position, settings, index);
+    let Checkpoint { streams, retry, .. } = position;
+    let stream = &mut streams[index];
+    if let Some(window) = &stream.window
         && window.token.is_some()
         && now - window.opened_at > WINDOW_REFRESH
         && !window.unordered
@@ -213,10 +254,10 @@ fn read_page(
             "the window opened at {} ends at {frontier}, where its pages reached; the next starts there",
             window.opened_at
         );
-        end_window_at(position, frontier);
+        end_window_at(stream, frontier);
     }
-    let mut narrower = None;
-    if let Some(window) = &position.window
+    let mut narrower = until;
+    if let Some(window) = &stream.window
         && now - window.opened_at > PAGE_TOKEN_LIFETIME
     {
         // It could not end early (out of update order, or more versions at its edge
@@ -226,12 +267,13 @@ fn read_page(
             "the window opened at {} outlived its page token; reading half of it again",
             window.opened_at
         );
-        narrower = Some(position.cursor + (window.before - position.cursor) / 2);
-        position.window = None;
+        let half = stream.cursor + (window.before - stream.cursor) / 2;
+        narrower = Some(until.map_or(half, |until| until.min(half)));
+        stream.window = None;
     }
-    let window = match position.window.take() {
+    let window = match stream.window.take() {
         Some(window) => window,
-        None => open_window(settings, position.cursor, now, narrower),
+        None => open_window(settings, stream, now, narrower),
     };
     let mut query: Vec<(&str, String)> = window
         .filters
@@ -248,7 +290,7 @@ fn read_page(
                 // Not an error for the host: the bucket view now knows, and
                 // `next-call-after` says when. A window not yet started is not kept, so
                 // it opens later with a fresh upper bound.
-                position.window = window.token.is_some().then_some(window);
+                stream.window = window.token.is_some().then_some(window);
                 return Ok(false);
             }
             Err(Error::Amazon(e)) if window.token.is_some() && e.status == 400 => {
@@ -258,12 +300,12 @@ fn read_page(
                     "searchOrders refused the page token ({}); reading the window again",
                     e.code
                 );
-                position.window = Some(open_window(settings, position.cursor, now, None));
+                stream.window = Some(open_window(settings, stream, now, until));
                 return Ok(false);
             }
             Err(e) => {
                 if window.token.is_some() {
-                    position.window = Some(window);
+                    stream.window = Some(window);
                 }
                 return Err(e);
             }
@@ -272,15 +314,14 @@ fn read_page(
     let mut window = window;
     let overlap_start = window.before - CURSOR_OVERLAP;
     for raw in response.orders {
-        let version = match accept(&raw, now, settings, position, batch) {
+        let repeat = |id: &str, updated: &str| stream.already_delivered(id, updated);
+        let version = match accept(&raw, now, settings, &repeat, retry, batch) {
             Verdict::Import(order) => {
                 let version = (
                     order.updated_at,
                     Delivered(order.order.order_id.clone(), order.updated_text),
                 );
-                position
-                    .retry
-                    .retain(|r| r.order_id != order.order.order_id);
+                retry.retain(|r| r.order_id != order.order.order_id);
                 batch.orders.push(order.order);
                 version
             }
@@ -303,14 +344,14 @@ fn read_page(
     {
         Some(token) => {
             window.token = Some(token);
-            position.window = Some(window);
+            stream.window = Some(window);
             Ok(false)
         }
         None => {
             // The window is read: the next one starts at its end, less the overlap.
-            position.cursor = position.cursor.max(window.before - CURSOR_OVERLAP);
-            position.delivered = window.boundary;
-            position.window = None;
+            stream.cursor = stream.cursor.max(window.before - CURSOR_OVERLAP);
+            stream.delivered = window.boundary;
+            stream.window = None;
             Ok(true)
         }
     }
@@ -349,18 +390,18 @@ fn trim_tail(window: &mut Window) {
 
 /// Ends the open window at `frontier`: the next one starts the overlap before it,
 /// and drops the versions this one delivered there.
-fn end_window_at(position: &mut Checkpoint, frontier: DateTime<Utc>) {
-    if let Some(window) = position.window.take() {
-        position.cursor = position.cursor.max(frontier - CURSOR_OVERLAP);
-        position.delivered = window.tail;
+fn end_window_at(stream: &mut Stream, frontier: DateTime<Utc>) {
+    if let Some(window) = stream.window.take() {
+        stream.cursor = stream.cursor.max(frontier - CURSOR_OVERLAP);
+        stream.delivered = window.tail;
     }
 }
 
-/// A window from `after` to what Amazon has settled by `now`, or to `until` when
-/// that is sooner.
+/// A window of `stream` from its cursor to what Amazon has settled by `now`, or to
+/// `until` when that is sooner.
 fn open_window(
-    settings: &StoreSettings,
-    after: DateTime<Utc>,
+    settings: &ConnectionSettings,
+    stream: &Stream,
     now: DateTime<Utc>,
     until: Option<DateTime<Utc>>,
 ) -> Window {
@@ -369,7 +410,13 @@ fn open_window(
         .duration_trunc(Duration::seconds(1))
         .unwrap_or(settled);
     let before = until.map_or(settled, |until| until.min(settled));
-    let fulfilled_by = if settings.import_fba_orders {
+    // A stream's sources share their FBA setting (streams.rs groups them by it).
+    let amazon_fulfilled = stream
+        .marketplaces
+        .first()
+        .and_then(|m| settings.sources.iter().find(|s| &s.marketplace_id == m))
+        .is_some_and(|s| s.import_fba_orders);
+    let fulfilled_by = if amazon_fulfilled {
         "MERCHANT,AMAZON"
     } else {
         "MERCHANT"
@@ -377,9 +424,9 @@ fn open_window(
     let time = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Secs, true);
     Window {
         filters: vec![
-            ("lastUpdatedAfter".into(), time(after)),
+            ("lastUpdatedAfter".into(), time(stream.cursor)),
             ("lastUpdatedBefore".into(), time(before)),
-            ("marketplaceIds".into(), settings.marketplace_id.clone()),
+            ("marketplaceIds".into(), stream.marketplaces.join(",")),
             ("fulfilledBy".into(), fulfilled_by.into()),
             ("includedData".into(), INCLUDED_DATA.into()),
             ("maxResultsPerPage".into(), "100".into()),
@@ -396,7 +443,7 @@ fn open_window(
 
 fn read_retries(
     api: &SpApi<'_>,
-    settings: &StoreSettings,
+    settings: &ConnectionSettings,
     position: &mut Checkpoint,
     batch: &mut Collected,
 ) -> Result<(), Error> {
@@ -416,12 +463,22 @@ fn read_retries(
                 // Out of tokens or unreachable: the rest wait for a later call.
                 Err(Error::Throttled { .. } | Error::Transport(_)) => break,
                 Err(e @ (Error::Amazon(_) | Error::MalformedResponse { .. })) => {
-                    fail(position, batch, &order_id, e.to_string(), now);
+                    fail(&mut position.retry, batch, &order_id, e.to_string(), now);
                     continue;
                 }
                 Err(e) => return Err(e),
             };
-        match accept(&response.order, now, settings, position, batch) {
+        let streams = &position.streams;
+        let repeat =
+            |id: &str, updated: &str| streams.iter().any(|s| s.already_delivered(id, updated));
+        match accept(
+            &response.order,
+            now,
+            settings,
+            &repeat,
+            &mut position.retry,
+            batch,
+        ) {
             Verdict::Import(order) => {
                 position.retry.retain(|r| r.order_id != order_id);
                 batch.orders.push(order.order);
@@ -440,28 +497,32 @@ fn read_retries(
 fn read_catalog(
     api: &SpApi<'_>,
     store: &Store<'_>,
-    settings: &StoreSettings,
     position: &mut Checkpoint,
     orders: &mut [Order],
 ) -> Result<Vec<ProductInfo>, Error> {
-    let marketplace = settings.marketplace_id.as_str();
     let now = api.now();
-    let mut known_before = catalog::Known::new(store, marketplace, now);
+    let mut known_before = catalog::Known::new(store, now);
     for order in orders.iter().filter(|o| catalog::wants_product_info(o)) {
+        let marketplace = order.marketplace_id.as_str();
         for asin in order.items.iter().filter_map(|i| i.asin.as_ref()) {
             if position.products.len() < MAX_PRODUCTS
-                && !position.products.iter().any(|p| &p.0 == asin)
-                && known_before.get(asin).is_none()
+                && !position
+                    .products
+                    .iter()
+                    .any(|p| &p.0 == asin && p.2 == marketplace)
+                && known_before.get(marketplace, asin).is_none()
             {
-                position.products.push(PendingProduct(asin.clone(), 0));
+                let pending = PendingProduct(asin.clone(), 0, marketplace.to_owned());
+                position.products.push(pending);
             }
         }
     }
     let mut products = Vec::new();
-    while let Some(PendingProduct(asin, refusals)) = position.products.first().cloned() {
-        let info = match catalog::cached(store, marketplace, &asin, api.now()) {
+    while let Some(PendingProduct(asin, refusals, marketplace)) = position.products.first().cloned()
+    {
+        let info = match catalog::cached(store, &marketplace, &asin, api.now()) {
             Some(info) => info,
-            None => match catalog::fetch(api, store, marketplace, &asin) {
+            None => match catalog::fetch(api, store, &marketplace, &asin) {
                 Ok(info) => info,
                 // Out of tokens, unreachable or failing: the rest wait for a later call.
                 Err(Error::Throttled { .. } | Error::Transport(_)) => break,
@@ -474,7 +535,8 @@ fn read_catalog(
                     log::warn!("no catalog info for {asin}: {e}");
                     position.products.remove(0);
                     if refusals + 1 < CATALOG_REFUSALS {
-                        position.products.push(PendingProduct(asin, refusals + 1));
+                        let again = PendingProduct(asin, refusals + 1, marketplace);
+                        position.products.push(again);
                     }
                     break;
                 }
@@ -486,7 +548,7 @@ fn read_catalog(
         }
     }
     // What the cache knows costs nothing: every order takes it.
-    let mut known = catalog::Known::new(store, marketplace, now.max(api.now()));
+    let mut known = catalog::Known::new(store, now.max(api.now()));
     for order in orders.iter_mut() {
         catalog::fill(order, &mut known);
     }
@@ -543,8 +605,9 @@ impl From<Envelope> for serde_json::Value {
 fn accept(
     raw: &RawValue,
     now: DateTime<Utc>,
-    settings: &StoreSettings,
-    position: &mut Checkpoint,
+    settings: &ConnectionSettings,
+    already_delivered: &dyn Fn(&str, &str) -> bool,
+    retry: &mut Vec<Retry>,
     batch: &mut Collected,
 ) -> Verdict {
     // A page's orders are valid JSON (the page parsed), so this only reads fields:
@@ -577,20 +640,23 @@ fn accept(
     };
     let channel = text(&["salesChannel", "channelName"]);
     let marketplace = text(&["salesChannel", "marketplaceId"]);
+    // An order without a marketplace is taken as the first source's, as Amazon
+    // answered the query for it.
+    let source = match &marketplace {
+        Some(m) => settings.store(m),
+        None => settings.stores().next(),
+    };
     let skip = if channel.as_deref() == Some("NON_AMAZON") {
         Some(foreign(
             SkipReason::NonAmazonSalesChannel,
             "a Multi-Channel Fulfillment order from another sales channel".into(),
         ))
-    } else if marketplace
-        .as_deref()
-        .is_some_and(|m| m != settings.marketplace_id)
-    {
+    } else if source.is_none() {
         Some(foreign(
             SkipReason::OtherMarketplace,
             format!("placed in marketplace {}", marketplace.unwrap_or_default()),
         ))
-    } else if !settings.import_fba_orders
+    } else if !source.as_ref().is_some_and(|s| s.import_fba_orders)
         && text(&["fulfillment", "fulfilledBy"]).as_deref() == Some("AMAZON")
     {
         Some(foreign(
@@ -600,13 +666,13 @@ fn accept(
     } else {
         None
     };
-    if let Some(skip) = skip {
-        position.retry.retain(|r| r.order_id != order_id);
-        batch.skipped.push(skip);
+    let (Some(source), None) = (source, &skip) else {
+        retry.retain(|r| r.order_id != order_id);
+        batch.skipped.extend(skip);
         return Verdict::Skipped;
-    }
+    };
     let updated_text = text(&["lastUpdatedTime"]).unwrap_or_default();
-    if position.already_delivered(&order_id, &updated_text) {
+    if already_delivered(&order_id, &updated_text) {
         let updated_at = DateTime::parse_from_rfc3339(&updated_text)
             .map(|t| t.with_timezone(&Utc))
             .unwrap_or(DateTime::<Utc>::MIN_UTC);
@@ -614,7 +680,7 @@ fn accept(
     }
 
     let options = MappingOptions {
-        product_identifier: settings.product_identifier,
+        product_identifier: source.product_identifier,
     };
     let mapped = strict::from_slice::<WireOrder>(raw.get().as_bytes())
         .map_err(|e| e.to_string())
@@ -626,7 +692,7 @@ fn accept(
             updated_text,
         })),
         Err(reason) => {
-            fail(position, batch, &order_id, reason, now);
+            fail(retry, batch, &order_id, reason, now);
             Verdict::Skipped
         }
     }
@@ -634,22 +700,22 @@ fn accept(
 
 /// Records one failed reading: on the retry list with a growing delay, or given up.
 fn fail(
-    position: &mut Checkpoint,
+    retry: &mut Vec<Retry>,
     batch: &mut Collected,
     order_id: &str,
     reason: String,
     now: DateTime<Utc>,
 ) {
     log::warn!("order {order_id} could not be read: {reason}");
-    let room = position.retry.len() < MAX_RETRIES;
-    let attempts = match position.retry.iter_mut().find(|r| r.order_id == order_id) {
+    let room = retry.len() < MAX_RETRIES;
+    let attempts = match retry.iter_mut().find(|r| r.order_id == order_id) {
         Some(entry) => {
             entry.attempts += 1;
             entry.next_at = now + retry_delay(entry.attempts);
             entry.attempts
         }
         None if room => {
-            position.retry.push(Retry {
+            retry.push(Retry {
                 order_id: order_id.to_owned(),
                 attempts: 1,
                 next_at: now + retry_delay(1),
@@ -661,7 +727,7 @@ fn fail(
     };
     let will_retry = attempts < MAX_ATTEMPTS;
     if !will_retry {
-        position.retry.retain(|r| r.order_id != order_id);
+        retry.retain(|r| r.order_id != order_id);
     }
     batch.skipped.push(SkippedOrder {
         order_id: order_id.to_owned(),

@@ -75,7 +75,7 @@ fn value<'q>(query: &'q [(String, String)], name: &str) -> Option<&'q str> {
 }
 
 fn import(host: &FakeHost, checkpoint: Option<&str>) -> ImportBatch {
-    import_orders(host, &us_settings(), checkpoint).unwrap()
+    import_orders(host, &us_settings().into(), checkpoint).unwrap()
 }
 
 fn ids(batch: &ImportBatch) -> Vec<&str> {
@@ -245,14 +245,14 @@ fn throttling_is_an_empty_batch_at_the_same_position() {
         batch.next_call_after,
         host.now() + Duration::milliseconds(178_572)
     );
-    let position = Checkpoint::decode(&batch.checkpoint, &us_settings()).unwrap();
+    let position = Checkpoint::decode(&batch.checkpoint, &us_settings().into()).unwrap();
     assert_eq!(
-        position.cursor,
+        position.streams[0].cursor,
         at("2026-11-06T15:00:00Z"),
         "nothing was read, nothing moved"
     );
     assert!(
-        position.window.is_none(),
+        position.streams[0].window.is_none(),
         "the window opens afresh when Amazon allows"
     );
 }
@@ -407,7 +407,7 @@ fn an_unreadable_order_is_retried_with_get_order_until_it_maps() {
     let third = import(&host, Some(&second.checkpoint));
     assert_eq!(ids(&third), ["222-1"]);
     assert!(third.skipped.is_empty());
-    let position = Checkpoint::decode(&third.checkpoint, &us_settings()).unwrap();
+    let position = Checkpoint::decode(&third.checkpoint, &us_settings().into()).unwrap();
     assert!(position.retry.is_empty());
 }
 
@@ -422,8 +422,8 @@ fn an_order_that_never_maps_is_given_up_after_five_readings() {
     let mut retry_times = Vec::new();
     while reasons.len() < 5 {
         host.set_now(batch.next_call_after);
-        let position = Checkpoint::decode(&batch.checkpoint, &us_settings()).unwrap();
-        if position.next_page_at <= host.now() {
+        let position = Checkpoint::decode(&batch.checkpoint, &us_settings().into()).unwrap();
+        if position.streams[0].next_page_at <= host.now() {
             host.expect("GET", SEARCH_PATH, 200, &page(&[], None));
         }
         if position.retry.iter().any(|r| r.next_at <= host.now()) {
@@ -457,7 +457,7 @@ fn an_order_that_never_maps_is_given_up_after_five_readings() {
     assert_eq!(minutes, [1, 3, 7, 15], "1, 2, 4 and 8 minutes apart");
     assert!(!batch.skipped[0].will_retry);
     assert!(
-        Checkpoint::decode(&batch.checkpoint, &us_settings())
+        Checkpoint::decode(&batch.checkpoint, &us_settings().into())
             .unwrap()
             .retry
             .is_empty()
@@ -539,8 +539,9 @@ fn an_empty_next_token_ends_the_window() {
     let batch = import(&host, None);
     assert!(!batch.more);
     assert!(
-        Checkpoint::decode(&batch.checkpoint, &us_settings())
+        Checkpoint::decode(&batch.checkpoint, &us_settings().into())
             .unwrap()
+            .streams[0]
             .window
             .is_none()
     );
@@ -573,13 +574,16 @@ fn an_expired_page_token_reads_the_window_again() {
     assert!(refused.orders.is_empty());
     assert!(refused.more, "the window starts again at once");
     assert_eq!(refused.next_call_after, host.now());
-    let position = Checkpoint::decode(&refused.checkpoint, &us_settings()).unwrap();
+    let position = Checkpoint::decode(&refused.checkpoint, &us_settings().into()).unwrap();
     assert_eq!(
-        position.window.as_ref().and_then(|w| w.token.as_ref()),
+        position.streams[0]
+            .window
+            .as_ref()
+            .and_then(|w| w.token.as_ref()),
         None
     );
     assert_eq!(
-        position.cursor,
+        position.streams[0].cursor,
         at("2026-11-06T15:00:00Z"),
         "the cursor never moved"
     );
@@ -725,14 +729,14 @@ fn a_401_evicts_the_cached_token_and_the_call_is_made_again() {
 }
 
 #[test]
-fn a_checkpoint_from_another_store_is_refused() {
+fn a_checkpoint_of_another_seller_is_refused() {
     let host = host();
     host.expect_token()
         .expect("GET", SEARCH_PATH, 200, &page(&[], None));
     let batch = import(&host, None);
-    let mut canada = us_settings();
-    canada.marketplace_id = "A2EUQ1WTGCTBG2".into();
-    let error = import_orders(&host, &canada, Some(&batch.checkpoint)).unwrap_err();
+    let mut other = us_settings();
+    other.credentials.seller_id = "A3OTHER".into();
+    let error = import_orders(&host, &other.into(), Some(&batch.checkpoint)).unwrap_err();
     assert!(
         matches!(error, Error::InvalidInput { ref field, .. } if field == "checkpoint"),
         "{error:?}"
@@ -745,7 +749,7 @@ fn a_japanese_store_without_the_kanji_setting_reads_nothing() {
     let mut japan = us_settings();
     japan.marketplace_id = "A1VC38T7YXB528".into();
     assert_eq!(
-        import_orders(&host, &japan, None),
+        import_orders(&host, &japan.into(), None),
         Err(Error::KanjiAddressesRequired)
     );
     assert!(host.sent.borrow().is_empty());
@@ -929,10 +933,14 @@ fn a_catalog_that_refuses_never_fails_the_import() {
     let mut batch = import(&host, None);
     assert_eq!(ids(&batch), ["111-1"]);
     assert!(batch.orders[0].items.iter().all(|i| i.weight.is_none()));
-    let position = Checkpoint::decode(&batch.checkpoint, &us_settings()).unwrap();
+    let position = Checkpoint::decode(&batch.checkpoint, &us_settings().into()).unwrap();
     assert_eq!(
         position.products,
-        [PendingProduct("B0CAT00002".into(), 1)],
+        [PendingProduct(
+            "B0CAT00002".into(),
+            1,
+            "ATVPDKIKX0DER".into()
+        )],
         "the unknown ASIN is not asked again"
     );
     // A refusal may pass (a revoked token): asked twice more, then given up.
@@ -943,7 +951,7 @@ fn a_catalog_that_refuses_never_fails_the_import() {
         batch = import(&host, Some(&batch.checkpoint));
     }
     assert_eq!(host.unanswered(), 0);
-    let position = Checkpoint::decode(&batch.checkpoint, &us_settings()).unwrap();
+    let position = Checkpoint::decode(&batch.checkpoint, &us_settings().into()).unwrap();
     assert!(position.products.is_empty());
 }
 
@@ -993,23 +1001,23 @@ fn an_order_whose_pii_is_due_comes_back_redacted() {
 // directly rather than by hours of scripted calls.
 
 fn checkpoint_with(host: &FakeHost, edit: impl FnOnce(&mut Checkpoint)) -> String {
-    let mut position = Checkpoint::first(&us_settings(), host.now(), FIRST_IMPORT_LOOKBACK);
+    let mut position = Checkpoint::first(&us_settings().into(), host.now(), FIRST_IMPORT_LOOKBACK);
     edit(&mut position);
     position.encode()
 }
 
 fn position_of(batch: &ImportBatch) -> Checkpoint {
-    Checkpoint::decode(&batch.checkpoint, &us_settings()).unwrap()
+    Checkpoint::decode(&batch.checkpoint, &us_settings().into()).unwrap()
 }
 
 /// A window being paged, opened at `opened_at`, in update order so far.
 fn paged_window(opened_at: DateTime<Utc>) -> Window {
-    let mut window = open_window(
-        &us_settings(),
-        opened_at - FIRST_IMPORT_LOOKBACK,
+    let stream = Stream::first(
+        vec!["ATVPDKIKX0DER".into()],
         opened_at,
-        None,
+        FIRST_IMPORT_LOOKBACK,
     );
+    let mut window = open_window(&us_settings().into(), &stream, opened_at, None);
     window.token = Some("t1".into());
     window.frontier = Some(at("2026-11-20T10:00:00Z"));
     window
@@ -1055,7 +1063,7 @@ fn what_an_order_still_has_to_ship_is_remembered_when_it_is_imported() {
         .expect("GET", SEARCH_PATH, 200, &page(&orders, None));
     let mut settings = us_settings();
     settings.import_fba_orders = true;
-    let batch = import_orders(&host, &settings, None).unwrap();
+    let batch = import_orders(&host, &settings.clone().into(), None).unwrap();
     assert_eq!(ids(&batch), ["111-1", "111-2", "111-3", "111-4"]);
     let store = Store::new(&host);
     let unshipped: Option<Vec<(String, u32)>> = store
@@ -1085,7 +1093,9 @@ fn a_window_ends_early_only_past_twelve_hours_and_is_narrowed_only_past_twenty_t
     ] {
         let host = host();
         host.set_now(now);
-        let checkpoint = checkpoint_with(&host, |p| p.window = Some(paged_window(opened_at)));
+        let checkpoint = checkpoint_with(&host, |p| {
+            p.streams[0].window = Some(paged_window(opened_at))
+        });
         host.expect_token()
             .expect("GET", SEARCH_PATH, 200, &page(&[], Some("t2")));
         import(&host, Some(&checkpoint));
@@ -1110,7 +1120,7 @@ fn a_window_ends_early_only_past_twelve_hours_and_is_narrowed_only_past_twenty_t
     ] {
         let host = host();
         host.set_now(now);
-        let checkpoint = checkpoint_with(&host, |p| p.window = Some(unordered.clone()));
+        let checkpoint = checkpoint_with(&host, |p| p.streams[0].window = Some(unordered.clone()));
         host.expect_token()
             .expect("GET", SEARCH_PATH, 200, &page(&[], Some("t2")));
         import(&host, Some(&checkpoint));
@@ -1132,7 +1142,7 @@ fn a_window_with_more_versions_at_its_edge_than_a_checkpoint_keeps_pages_on() {
     window.tail = (0..MAX_DELIVERED)
         .map(|n| Delivered(format!("111-{n}"), "2026-11-20T10:00:00Z".into()))
         .collect();
-    let checkpoint = checkpoint_with(&host, |p| p.window = Some(window));
+    let checkpoint = checkpoint_with(&host, |p| p.streams[0].window = Some(window));
     host.expect_token()
         .expect("GET", SEARCH_PATH, 200, &page(&[], Some("t2")));
     import(&host, Some(&checkpoint));
@@ -1149,7 +1159,7 @@ fn a_refused_first_page_is_an_error_and_a_refused_later_page_keeps_its_window() 
     let invalid = r#"{"errors":[{"code":"InvalidInput","message":"Invalid input."}]}"#;
     let host = host();
     host.expect_token().expect("GET", SEARCH_PATH, 400, invalid);
-    let refused = import_orders(&host, &us_settings(), None);
+    let refused = import_orders(&host, &us_settings().into(), None);
     assert!(
         matches!(refused, Err(Error::Amazon(ref e)) if e.status == 400),
         "a new window's 400 is Amazon's verdict on the query: {refused:?}"
@@ -1157,10 +1167,12 @@ fn a_refused_first_page_is_an_error_and_a_refused_later_page_keeps_its_window() 
 
     let host = self::host();
     let opened_at = host.now() - Duration::hours(1);
-    let checkpoint = checkpoint_with(&host, |p| p.window = Some(paged_window(opened_at)));
+    let checkpoint = checkpoint_with(&host, |p| {
+        p.streams[0].window = Some(paged_window(opened_at))
+    });
     let missing = r#"{"errors":[{"code":"NotFound","message":"Not found."}]}"#;
     host.expect_token().expect("GET", SEARCH_PATH, 404, missing);
-    let refused = import_orders(&host, &us_settings(), Some(&checkpoint));
+    let refused = import_orders(&host, &us_settings().into(), Some(&checkpoint));
     assert!(refused.is_err(), "{refused:?}");
     host.expect("GET", SEARCH_PATH, 200, &page(&[], None));
     import(&host, Some(&checkpoint));
@@ -1212,8 +1224,8 @@ fn a_retried_order_that_comes_back_unchanged_leaves_the_retry_list() {
     let host = host();
     let now = host.now();
     let checkpoint = checkpoint_with(&host, |p| {
-        p.next_page_at = now + Duration::hours(1);
-        p.delivered = vec![Delivered("111-1".into(), "2026-11-20T11:00:00Z".into())];
+        p.streams[0].next_page_at = now + Duration::hours(1);
+        p.streams[0].delivered = vec![Delivered("111-1".into(), "2026-11-20T11:00:00Z".into())];
         p.retry = vec![
             retry("111-1", now),
             retry("111-9", now + Duration::hours(1)),
@@ -1239,7 +1251,7 @@ fn versions_before_the_overlap_are_not_kept_and_the_kept_ones_are_bounded() {
         .expect("GET", SEARCH_PATH, 200, &page(&[early, edge.clone()], None));
     let batch = import(&host, None);
     assert_eq!(
-        position_of(&batch).delivered,
+        position_of(&batch).streams[0].delivered,
         [Delivered("111-2".into(), "2026-11-20T14:56:00Z".into())],
         "only what the next window's overlap reads again"
     );
@@ -1249,12 +1261,15 @@ fn versions_before_the_overlap_are_not_kept_and_the_kept_ones_are_bounded() {
     window.boundary = (0..MAX_DELIVERED)
         .map(|n| Delivered(format!("222-{n}"), "2026-11-20T14:56:00Z".into()))
         .collect();
-    let checkpoint = checkpoint_with(&host, |p| p.window = Some(window));
+    let checkpoint = checkpoint_with(&host, |p| p.streams[0].window = Some(window));
     host.expect_token()
         .expect("GET", SEARCH_PATH, 200, &page(&[edge], None));
     let batch = import(&host, Some(&checkpoint));
     assert_eq!(ids(&batch), ["111-2"]);
-    assert_eq!(position_of(&batch).delivered.len(), MAX_DELIVERED);
+    assert_eq!(
+        position_of(&batch).streams[0].delivered.len(),
+        MAX_DELIVERED
+    );
 }
 
 #[test]
@@ -1268,7 +1283,7 @@ fn the_tail_keeps_the_overlap_before_the_frontier_and_equal_times_stay_in_order(
     host.expect_token()
         .expect("GET", SEARCH_PATH, 200, &page(&pages, Some("t1")));
     let batch = import(&host, None);
-    let window = position_of(&batch).window.unwrap();
+    let window = position_of(&batch).streams[0].window.clone().unwrap();
     assert!(!window.unordered, "the same time twice is still in order");
     assert_eq!(window.frontier, Some(at("2026-11-20T11:00:00Z")));
     let tail: Vec<&str> = window.tail.iter().map(|d| d.0.as_str()).collect();
@@ -1302,7 +1317,11 @@ fn a_full_retry_list_gives_a_new_unreadable_order_up_at_once() {
 fn the_catalog_queue_takes_each_unknown_asin_once_and_no_more_than_it_holds() {
     let host = FakeHost::new();
     let checkpoint = checkpoint_with(&host, |p| {
-        p.products = vec![PendingProduct("B0CAT00001".into(), 0)];
+        p.products = vec![PendingProduct(
+            "B0CAT00001".into(),
+            0,
+            "ATVPDKIKX0DER".into(),
+        )];
     });
     let orders = [
         order_with_items("111-1", "UNSHIPPED", &["B0CAT00001", "B0CAT00002"]),
@@ -1316,14 +1335,14 @@ fn the_catalog_queue_takes_each_unknown_asin_once_and_no_more_than_it_holds() {
     assert_eq!(
         position_of(&batch).products,
         [
-            PendingProduct("B0CAT00001".into(), 0),
-            PendingProduct("B0CAT00002".into(), 0)
+            PendingProduct("B0CAT00001".into(), 0, "ATVPDKIKX0DER".into()),
+            PendingProduct("B0CAT00002".into(), 0, "ATVPDKIKX0DER".into())
         ]
     );
 
     let host = FakeHost::new();
     let full: Vec<PendingProduct> = (0..MAX_PRODUCTS)
-        .map(|n| PendingProduct(format!("B1{n:08}"), 0))
+        .map(|n| PendingProduct(format!("B1{n:08}"), 0, "ATVPDKIKX0DER".into()))
         .collect();
     let checkpoint = checkpoint_with(&host, |p| p.products = full.clone());
     host.empty_bucket(&Operation::GET_CATALOG_ITEM);
@@ -1350,7 +1369,11 @@ fn a_failing_catalog_is_asked_again_and_a_refusing_one_counts_a_refusal() {
         assert_eq!(ids(&batch), ["111-1"]);
         assert_eq!(
             position_of(&batch).products,
-            [PendingProduct("B0CAT00001".into(), queued)],
+            [PendingProduct(
+                "B0CAT00001".into(),
+                queued,
+                "ATVPDKIKX0DER".into()
+            )],
             "after a {status}"
         );
     }
@@ -1387,5 +1410,166 @@ fn a_throttled_new_window_opens_as_soon_as_the_seller_s_own_rate_allows() {
         batch.next_call_after,
         host.now() + Duration::seconds(1),
         "the header's rate, not the default plan's polling interval"
+    );
+}
+
+// ------------------------------------------------------- several order sources
+
+const CANADA: &str = "A2EUQ1WTGCTBG2";
+
+/// A connection of the US store and a Canadian one that identifies items by ASIN.
+fn north_america() -> ConnectionSettings {
+    let mut settings = ConnectionSettings::from(us_settings());
+    let mut canada = settings.sources[0].clone();
+    canada.marketplace_id = CANADA.into();
+    canada.product_identifier = crate::model::ProductIdentifier::Asin;
+    settings.sources.push(canada);
+    settings
+}
+
+/// [`host`], with the product known to the Canadian catalog too.
+fn na_host() -> FakeHost {
+    let host = host();
+    let us = host.store.borrow()["catalog/ATVPDKIKX0DER/B000000001"].clone();
+    host.store
+        .borrow_mut()
+        .insert(format!("catalog/{CANADA}/B000000001"), us);
+    host
+}
+
+/// The query of the last searchOrders request.
+fn last_search(host: &FakeHost) -> Vec<(String, String)> {
+    let sent = host.sent.borrow();
+    let search = sent
+        .iter()
+        .rev()
+        .find(|s| s.uri.contains(SEARCH_PATH))
+        .unwrap();
+    query_of(&search.uri)
+}
+
+fn canadian(id: &str, updated: &str) -> String {
+    order_in(id, "UNSHIPPED", CANADA, "AMAZON", "MERCHANT", updated)
+}
+
+#[test]
+fn one_window_reads_every_source_and_each_order_maps_by_its_own() {
+    let host = na_host();
+    let orders = [
+        order("111-1", "UNSHIPPED"),
+        canadian("702-1", "2026-11-20T11:00:01Z"),
+        order_in(
+            "701-1",
+            "UNSHIPPED",
+            "A1AM78C64UM0Y8",
+            "AMAZON",
+            "MERCHANT",
+            "2026-11-20T11:00:02Z",
+        ),
+    ];
+    host.expect_token()
+        .expect("GET", SEARCH_PATH, 200, &page(&orders, None));
+    let batch = import_orders(&host, &north_america(), None).unwrap();
+    let sent = host.sent.borrow();
+    let query = query_of(&sent[1].uri);
+    assert_eq!(
+        value(&query, "marketplaceIds"),
+        Some("A2EUQ1WTGCTBG2,ATVPDKIKX0DER")
+    );
+    assert_eq!(ids(&batch), ["111-1", "702-1"]);
+    // Each by its own source's settings: SKU in the US, ASIN in Canada.
+    assert_eq!(batch.orders[0].items[0].product_id, "SKU-1");
+    assert_eq!(batch.orders[1].items[0].product_id, "B000000001");
+    assert_eq!(batch.skipped.len(), 1);
+    assert_eq!(batch.skipped[0].reason, SkipReason::OtherMarketplace);
+    let position = Checkpoint::decode(&batch.checkpoint, &north_america()).unwrap();
+    assert_eq!(position.streams.len(), 1, "one stream for both");
+}
+
+#[test]
+fn a_source_added_later_reads_its_own_first_import_then_joins_the_others() {
+    let host = na_host();
+    let last_query = || last_search(&host);
+    host.expect_token().expect(
+        "GET",
+        SEARCH_PATH,
+        200,
+        &page(&[order("111-1", "UNSHIPPED")], None),
+    );
+    let us_only = import(&host, None);
+    let us_end = at("2026-11-20T14:58:00Z");
+    // A minute on, before the US is due again, the seller connects Canada: its own
+    // 14 days first, up to where the US window ended, and nothing of the US again.
+    host.set_now(at("2026-11-20T15:01:00Z"));
+    host.expect(
+        "GET",
+        SEARCH_PATH,
+        200,
+        &page(&[canadian("702-1", "2026-11-20T12:00:00Z")], None),
+    );
+    let joining = import_orders(&host, &north_america(), Some(&us_only.checkpoint)).unwrap();
+    assert_eq!(ids(&joining), ["702-1"]);
+    let query = last_query();
+    assert_eq!(value(&query, "marketplaceIds"), Some(CANADA));
+    assert_eq!(
+        value(&query, "lastUpdatedAfter"),
+        Some("2026-11-06T15:01:00Z")
+    );
+    assert_eq!(
+        value(&query, "lastUpdatedBefore"),
+        Some(us_end.to_rfc3339_opts(SecondsFormat::Secs, true).as_str())
+    );
+    // Both stand where the US window ended: one stream, one window, from there.
+    let position = Checkpoint::decode(&joining.checkpoint, &north_america()).unwrap();
+    assert_eq!(position.streams.len(), 1);
+    assert_eq!(position.streams[0].cursor, us_end - CURSOR_OVERLAP);
+    host.set_now(joining.next_call_after);
+    host.expect("GET", SEARCH_PATH, 200, &page(&[], None));
+    let both = import_orders(&host, &north_america(), Some(&joining.checkpoint)).unwrap();
+    let query = last_query();
+    assert_eq!(
+        value(&query, "marketplaceIds"),
+        Some("A2EUQ1WTGCTBG2,ATVPDKIKX0DER")
+    );
+    assert_eq!(
+        value(&query, "lastUpdatedAfter"),
+        Some("2026-11-20T14:53:00Z")
+    );
+    // And a source removed is no longer asked for.
+    let mut canada_only = north_america();
+    canada_only.sources.remove(0);
+    host.set_now(both.next_call_after);
+    host.expect("GET", SEARCH_PATH, 200, &page(&[], None));
+    import_orders(&host, &canada_only, Some(&both.checkpoint)).unwrap();
+    assert_eq!(value(&last_query(), "marketplaceIds"), Some(CANADA));
+}
+
+#[test]
+fn sources_read_separately_take_turns_at_the_shared_bucket() {
+    let host = na_host();
+    let mut separately = north_america();
+    separately.read_sources_separately = true;
+    host.expect_token()
+        .expect("GET", SEARCH_PATH, 200, &page(&[], None));
+    let start = host.now();
+    let first = import_orders(&host, &separately, None).unwrap();
+    // The second source's first window is due at once, not a poll later.
+    assert_eq!(first.next_call_after, start);
+    host.set_now(first.next_call_after);
+    host.expect("GET", SEARCH_PATH, 200, &page(&[], None));
+    import_orders(&host, &separately, Some(&first.checkpoint)).unwrap();
+    let sent = host.sent.borrow();
+    let asked: Vec<String> = sent[1..]
+        .iter()
+        .map(|s| {
+            value(&query_of(&s.uri), "marketplaceIds")
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(
+        asked,
+        ["ATVPDKIKX0DER", CANADA],
+        "one source per call, in turn"
     );
 }

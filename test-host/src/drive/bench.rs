@@ -566,8 +566,8 @@ fn import_cpu(orders: usize, wasm: bool) -> Result<f64> {
             clock: clock.clone(),
             storage: SqliteStorage::in_memory()?,
         };
-        let settings = native_settings(&crate::drive::scenario::Settings::simulated(
-            "ATVPDKIKX0DER",
+        let settings = amazon_marketplace::model::ConnectionSettings::from(native_settings(
+            &crate::drive::scenario::Settings::simulated("ATVPDKIKX0DER"),
         ));
         let (mut imported, mut checkpoint) = (0, None::<String>);
         started = Instant::now();

@@ -43,10 +43,12 @@ pub struct Options {
     pub fba: bool,
     /// The marketplaces the seller imports from, all of one region.
     pub marketplaces: Vec<String>,
-    /// Each marketplace is its own store with its own component instance, all
-    /// with the seller's one authorisation (the 0.2 shape): Amazon's buckets are
-    /// the seller's, so the instances share them.
+    /// Each marketplace is its own connection with its own component instance,
+    /// all with the seller's one authorisation (the 0.2 shape): Amazon's buckets
+    /// are the seller's, so the instances share them.
     pub per_marketplace_instances: bool,
+    /// The connection reads its sources one at a time instead of together.
+    pub read_sources_separately: bool,
     /// Another marketplace of the seller whose orders (a quarter as many), and
     /// Multi-Channel orders of other shops, are mixed into the world.
     pub other_marketplace: Option<String>,
@@ -110,6 +112,7 @@ impl Default for Options {
             fba: false,
             marketplaces: vec!["ATVPDKIKX0DER".into()],
             per_marketplace_instances: false,
+            read_sources_separately: false,
             other_marketplace: None,
             seed: 1,
             changes: 0.0,
@@ -231,29 +234,38 @@ fn simulated_amazon(options: &Options, world: World, clock: &VirtualClock) -> Si
     }
 }
 
-/// The stores the host runs, one marketplace list each: one store per marketplace
-/// in the 0.2 shape.
-fn stores(options: &Options) -> Result<Vec<String>> {
-    match options.marketplaces.as_slice() {
-        [] => anyhow::bail!("a simulated seller needs a marketplace"),
-        [one] => Ok(vec![one.clone()]),
-        _ if options.per_marketplace_instances => Ok(options.marketplaces.clone()),
-        _ => anyhow::bail!(
-            "one connection for several marketplaces comes with contract 0.3.0; \
-             until then, run them as --per-marketplace-instances"
-        ),
+/// The connections the host runs, the marketplaces of each: one for all, or one per
+/// marketplace in the 0.2 shape.
+fn connections(options: &Options) -> Result<Vec<Vec<String>>> {
+    if options.marketplaces.is_empty() {
+        anyhow::bail!("a simulated seller needs a marketplace");
     }
+    Ok(if options.per_marketplace_instances {
+        options
+            .marketplaces
+            .iter()
+            .map(|m| vec![m.clone()])
+            .collect()
+    } else {
+        vec![options.marketplaces.clone()]
+    })
 }
 
-/// The host's plan for the store of `marketplace`.
-fn seller_plan(options: &Options, marketplace: &str) -> SellerPlan {
-    let settings = Settings {
+/// The host's plan for the connection of `marketplaces`.
+fn seller_plan(options: &Options, marketplaces: &[String]) -> SellerPlan {
+    let source = |marketplace: &str| Settings {
         import_fba_orders: options.fba,
         // Only Amazon.co.jp looks at it, and a simulated store there opts in.
         japan_kanji_addresses: true,
         ..Settings::simulated(marketplace)
+    };
+    let mut settings = source(&marketplaces[0]).to_wit();
+    for marketplace in &marketplaces[1..] {
+        settings
+            .sources
+            .extend(source(marketplace).to_wit().sources);
     }
-    .to_wit();
+    settings.read_sources_separately = options.read_sources_separately;
     SellerPlan {
         settings,
         keep_full_orders: options.amazon_orders.is_some(),
@@ -273,9 +285,14 @@ fn seller_plan(options: &Options, marketplace: &str) -> SellerPlan {
 }
 
 fn run_world(options: &Options, world: World, start: DateTime<Utc>) -> Result<Run> {
-    let stores = stores(options)?;
-    if stores.len() > 1 && options.days.is_some() {
-        anyhow::bail!("--days runs one store; several instances redact with contract 0.3.0");
+    let connections = connections(options)?;
+    if connections.len() > 1 && options.days.is_some() {
+        anyhow::bail!("--days runs one connection; several instances do not redact yet");
+    }
+    if connections.iter().any(|c| c.len() > 1) && options.ship.is_some() {
+        anyhow::bail!(
+            "--ship needs one marketplace per connection in this version (add --per-marketplace-instances)"
+        );
     }
     let clock = VirtualClock::new(start);
     let amazon = Arc::new(Mutex::new(simulated_amazon(options, world, &clock)));
@@ -288,15 +305,15 @@ fn run_world(options: &Options, world: World, start: DateTime<Utc>) -> Result<Ru
         .world()
         .orders()
         .filter(|o| {
-            stores.contains(&o.marketplace)
+            options.marketplaces.contains(&o.marketplace)
                 && read_by_import(o)
                 && o.updated >= reach
                 && o.updated <= start
         })
         .count();
     let mut sellers = Vec::new();
-    for marketplace in &stores {
-        let plan = seller_plan(options, marketplace);
+    for marketplaces in &connections {
+        let plan = seller_plan(options, marketplaces);
         sellers.push(Seller::connect(amazon.clone(), clock.clone(), plan)?);
     }
     let settled = run_together(&mut sellers, MAX_RUN, options.progress, backlog)?;
@@ -309,11 +326,11 @@ fn run_world(options: &Options, world: World, start: DateTime<Utc>) -> Result<Ru
         _ => None,
     };
     // One closure expression: every owner has the same type.
-    let owners: Vec<_> = stores
+    let owners: Vec<_> = connections
         .iter()
-        .map(|marketplace| {
+        .map(|marketplaces| {
             move |o: &SimOrder| {
-                o.channel == "AMAZON" && &o.marketplace == marketplace && read_by_import(o)
+                o.channel == "AMAZON" && marketplaces.contains(&o.marketplace) && read_by_import(o)
             }
         })
         .collect();

@@ -10,6 +10,8 @@ use crate::embed::runtime::bindings as wit;
 
 /// The host's record of one order.
 pub struct Held {
+    /// The order source it was delivered for (the order's marketplace).
+    pub marketplace: String,
     /// Amazon's last update of the version held.
     pub updated: DateTime<Utc>,
     /// Amazon's status of that version.
@@ -109,6 +111,7 @@ impl HostDatabase {
     fn held(&self, order: &wit::Order, updated: DateTime<Utc>) -> Held {
         let amazon_fulfilled = order.fulfillment_channel == wit::FulfillmentChannel::Amazon;
         Held {
+            marketplace: order.marketplace_id.clone(),
             updated,
             status: order.marketplace_status.clone(),
             amazon_fulfilled,

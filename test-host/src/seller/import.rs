@@ -78,26 +78,32 @@ pub struct ImportDesk {
     /// When each order's retention clock can have started.
     pub first_seen: FirstSeen,
     first_call_at: Option<DateTime<Utc>>,
-    /// Windows read to their end, by when the call that read them started.
-    windows_read: Vec<DateTime<Utc>>,
+    /// The connection's order sources.
+    sources: Vec<String>,
+    /// Per source, the `lastUpdatedBefore` of every window a page was read of.
+    windows: BTreeMap<String, BTreeSet<DateTime<Utc>>>,
+    /// The last batch said a window is still being paged.
+    paging: bool,
     /// Side output of its calls that held a buyer value or a secret.
     pub leaked: usize,
 }
 
 impl ImportDesk {
     /// A desk for a run from `start` whose first call is due at `first_call_at`
-    /// (once the store is connected); Amazon's changes end at `last_change`.
+    /// (once the connection is made) for the order sources `sources`; Amazon's
+    /// changes end at `last_change`.
     pub fn new(
         start: DateTime<Utc>,
         first_call_at: DateTime<Utc>,
         last_change: Option<DateTime<Utc>>,
         faults: ImportFaults,
+        sources: Vec<String>,
     ) -> Self {
         Self {
             start,
             faults,
-            // Amazon's last change must be read by a window that opened after it
-            // settled: the second window finished after that point proves it.
+            // Amazon's last change must be read by a window of each source that
+            // opened after the change settled.
             quiet_from: last_change.unwrap_or(start) + Duration::minutes(2),
             next_call_at: first_call_at,
             calls: 0,
@@ -115,14 +121,16 @@ impl ImportDesk {
             backlog_read_at: None,
             first_seen: FirstSeen::new(),
             first_call_at: None,
-            windows_read: Vec::new(),
+            sources,
+            windows: BTreeMap::new(),
+            paging: false,
             leaked: 0,
         }
     }
 
-    /// A window has been read to its end: the backlog is in.
+    /// A window of every source has been read to its end: the backlog is in.
     pub fn backlog_read(&self) -> bool {
-        !self.windows_read.is_empty()
+        self.backlog_read_at.is_some()
     }
 
     /// Calls `import-orders` and stores what it returns. `waited` is the time the
@@ -187,7 +195,7 @@ impl ImportDesk {
         } else {
             self.empty_calls += 1;
         }
-        self.note_windows(&batch, &record, called_at, clock.now());
+        self.note_windows(&batch, &record, clock.now());
         self.next_call_at = time(&batch.next_call_after);
         Ok(Imported::Stored)
     }
@@ -210,13 +218,13 @@ impl ImportDesk {
         }
     }
 
-    /// A window was read to its end in this call: a page came back and no more
-    /// follow.
+    /// Notes the windows this call read a page of (each source's, from the
+    /// request), and whether one is still being paged. Once none is and every
+    /// source has had a window, the backlog is in.
     fn note_windows(
         &mut self,
         batch: &wit::ImportBatch,
         record: &crate::embed::CallRecord,
-        called_at: DateTime<Utc>,
         now: DateTime<Utc>,
     ) {
         let pages = record
@@ -226,16 +234,37 @@ impl ImportDesk {
         if self.backlog_read_at.is_none() {
             self.backlog_search_calls += pages.clone().count();
         }
-        let read_page = pages.clone().any(|e| e.status == Some(200));
-        if !batch.more && read_page {
+        for page in pages.filter(|e| e.status == Some(200)) {
+            let Ok(url) = url::Url::parse(&page.url) else {
+                continue;
+            };
+            let param = |name: &str| {
+                url.query_pairs()
+                    .find(|(k, _)| k == name)
+                    .map(|(_, v)| v.into_owned())
+            };
+            let before = param("lastUpdatedBefore")
+                .and_then(|b| DateTime::parse_from_rfc3339(&b).ok())
+                .map(|b| b.with_timezone(&Utc));
+            if let (Some(marketplaces), Some(before)) = (param("marketplaceIds"), before) {
+                for marketplace in marketplaces.split(',') {
+                    self.windows
+                        .entry(marketplace.to_owned())
+                        .or_default()
+                        .insert(before);
+                }
+            }
+        }
+        self.paging = batch.more;
+        let every_source_read = self.sources.iter().all(|m| self.windows.contains_key(m));
+        if !batch.more && every_source_read {
             self.backlog_read_at.get_or_insert(now);
-            self.windows_read.push(called_at);
         }
     }
 
-    /// The run has settled: two windows opened after Amazon's changes and the
-    /// seller's shipments were over, nothing is being retried, and every promised
-    /// product info has arrived.
+    /// The run has settled: no window is being paged and every source has had a
+    /// window opened after Amazon's changes and the seller's shipments were over,
+    /// nothing is being retried, and every promised product info has arrived.
     pub fn settled(&self, db: &HostDatabase, shipping: Option<&ShippingDesk>) -> bool {
         let shipping_done = shipping.is_none_or(ShippingDesk::done);
         let quiet_from = shipping
@@ -243,12 +272,16 @@ impl ImportDesk {
             .map_or(self.quiet_from, |at| {
                 self.quiet_from.max(at + Duration::minutes(2))
             });
-        let windows_after_quiet = self
-            .windows_read
-            .iter()
-            .filter(|at| **at > quiet_from)
-            .count();
-        windows_after_quiet >= 2
+        // A window opened after `quiet_from` ends two minutes (Amazon's settle time)
+        // before it opened.
+        let opened_after_quiet = quiet_from - Duration::minutes(2);
+        let read_past_quiet = self.sources.iter().all(|m| {
+            self.windows
+                .get(m)
+                .is_some_and(|befores| befores.range(opened_after_quiet..).next().is_some())
+        });
+        !self.paging
+            && read_past_quiet
             && shipping_done
             && self.retrying.is_empty()
             && db.items_without_product_info() == 0

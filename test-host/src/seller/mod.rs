@@ -192,6 +192,12 @@ impl Seller {
             instance.restart()?;
         }
         let connected_at = clock.now();
+        let sources = plan
+            .settings
+            .sources
+            .iter()
+            .map(|s| s.marketplace_id.clone())
+            .collect();
         let shipping = plan.shipping.map(|(per_hour, batch, crash_after)| {
             ShippingDesk::new(per_hour, batch, start, crash_after)
         });
@@ -202,7 +208,13 @@ impl Seller {
             settings: plan.settings,
             start,
             database: HostDatabase::new(plan.keep_full_orders),
-            import: ImportDesk::new(start, connected_at, last_change, plan.import_faults),
+            import: ImportDesk::new(
+                start,
+                connected_at,
+                last_change,
+                plan.import_faults,
+                sources,
+            ),
             shipping,
             waited: Duration::zero(),
             connect_leaked,

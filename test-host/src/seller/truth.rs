@@ -66,6 +66,15 @@ pub fn check_orders(stores: &[StoreTruth<'_>], world: &World, reach: DateTime<Ut
         truth.amazon_orders += 1;
         match stores[owner].database.orders.get(&order.id) {
             None => truth.missed += 1,
+            Some(held) if held.marketplace != order.marketplace => {
+                truth.mismatches.push(Mismatch {
+                    order_id: order.id.clone(),
+                    detail: format!(
+                        "host has it for order source {}, Amazon placed it in {}",
+                        held.marketplace, order.marketplace
+                    ),
+                });
+            }
             Some(held) if held.updated != order.updated || held.status != order.status => {
                 truth.mismatches.push(Mismatch {
                     order_id: order.id.clone(),

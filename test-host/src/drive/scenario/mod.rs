@@ -146,6 +146,7 @@ impl Settings {
                 japan_kanji_addresses: self.japan_kanji_addresses,
                 carrier_codes: self.carrier_codes.clone(),
             }],
+            read_sources_separately: false,
         }
     }
 }
