@@ -229,6 +229,8 @@ fn bench_quick_prints_well_formed_lines_within_wide_bounds_of_their_goals() {
     assert!(ratio("virtual time vs T(N)") < 2.04);
     assert!(ratio("searchOrders calls vs pages") < 2.02);
     assert!(ratio("in one batch: calls vs 10") < 2.0);
+    assert!(ratio("searchOrders calls, one connection vs eight instances") < 1.0);
+    assert_eq!(ratio("429s, one connection vs eight instances"), 0.0);
     assert!(ratio("worst lag vs the bucket's drain time") < 2.0);
     assert!(ratio("import lag p99") < 3.0);
     assert!(ratio("linear memory of a store") < 2.0);

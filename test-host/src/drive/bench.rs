@@ -335,6 +335,74 @@ fn labels(lines: &mut Vec<Line>, count: usize) -> Result<()> {
     Ok(())
 }
 
+/// A Pan-European seller on eight marketplaces, `orders` spread over them and a
+/// fifth as many changes while they are read: one connection reading them together
+/// against eight per-marketplace instances (the 0.2 shape), on the same simulated
+/// seller's buckets.
+fn marketplaces(lines: &mut Vec<Line>, orders: usize) -> Result<()> {
+    const EU: [&str; 8] = [
+        "A1F83G8C2ARO7P",
+        "A1PA6795UKMFR9",
+        "A13V1IB3VIYZZH",
+        "APJ6JRA9NG5V4",
+        "A1RKKUPIHCS9HS",
+        "A1805IZSGTT6HS",
+        "A2NODRKZP88ZB9",
+        "A1C3SOZRARQ6R3",
+    ];
+    let seller = |per_marketplace_instances| Options {
+        orders,
+        changes: 0.2,
+        marketplaces: EU.map(String::from).to_vec(),
+        per_marketplace_instances,
+        // Few products: the lines are about searchOrders, not the catalog.
+        distinct_asins: 50,
+        ..Options::default()
+    };
+    let one = run(seller(false))?;
+    let eight = run(seller(true))?;
+    let name = |what: &str| {
+        format!("8-marketplace seller, {orders} orders: {what}, one connection vs eight instances")
+    };
+    let searches = |r: &Report| calls(r, &["searchOrders"]);
+    lines.push(at_most(
+        &name("searchOrders calls"),
+        "calls",
+        searches(&one),
+        searches(&eight),
+        1.0,
+    ));
+    lines.push(at_most(
+        &name("backlog time"),
+        "s",
+        one.backlog_seconds,
+        eight.backlog_seconds,
+        1.0,
+    ));
+    lines.push(at_most(
+        &name("import lag p99"),
+        "s",
+        one.import_lag_p99_seconds,
+        eight.import_lag_p99_seconds,
+        1.0,
+    ));
+    lines.push(at_most(
+        &name("429s"),
+        "429s",
+        one.throttled as f64,
+        eight.throttled as f64,
+        0.0,
+    ));
+    lines.push(at_most(
+        &format!("8-marketplace seller, {orders} orders: searchOrders calls vs pages of the union"),
+        "calls",
+        one.backlog_search_calls as f64,
+        one.min_search_calls as f64,
+        1.01,
+    ));
+    Ok(())
+}
+
 /// A day of a busy seller whose store is caught up: `orders` new orders through
 /// 24 hours, and 5 % as many changes to orders (shipped, cancelled), with labels
 /// in batches of 50 as fast as orders come.
@@ -930,8 +998,9 @@ impl std::fmt::Display for BenchReport {
 }
 
 /// The benchmark's groups of lines, by the name `--only` takes.
-pub const GROUPS: [&str; 7] = [
+pub const GROUPS: [&str; 8] = [
     "backlog",
+    "marketplaces",
     "labels",
     "label-batches",
     "busy-day",
@@ -968,6 +1037,9 @@ pub fn run_all(quick: bool, only: &[String]) -> Result<BenchReport> {
         for orders in backlogs {
             backlog(&mut lines, *orders)?;
         }
+    }
+    if wanted("marketplaces") {
+        marketplaces(&mut lines, if quick { 400 } else { 4_000 })?;
     }
     if wanted("labels") {
         labels(&mut lines, labelled)?;
