@@ -282,6 +282,99 @@ fn one_connection_reads_every_marketplace_together_within_the_seller_s_bucket() 
     assert!(separately.report.backlog_search_calls > report.backlog_search_calls);
 }
 
+/// The marketplaceIds, fulfilledBy and lastUpdatedAfter of a call's searchOrders
+/// requests.
+fn searches(record: &test_host::embed::CallRecord) -> Vec<(String, String, String)> {
+    record
+        .exchanges
+        .iter()
+        .filter_map(|e| url::Url::parse(&e.url).ok())
+        .filter(|url| url.path() == "/orders/2026-01-01/orders")
+        .map(|url| {
+            let param = |name: &str| {
+                url.query_pairs()
+                    .find(|(k, _)| k == name)
+                    .map(|(_, v)| v.into_owned())
+                    .unwrap_or_default()
+            };
+            (
+                param("marketplaceIds"),
+                param("fulfilledBy"),
+                param("lastUpdatedAfter"),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn sources_added_removed_and_with_their_own_filters_through_the_component() {
+    const US: &str = "ATVPDKIKX0DER";
+    const CA: &str = "A2EUQ1WTGCTBG2";
+    let clock = VirtualClock::new(start());
+    let world = World::generate(
+        &WorldSpec {
+            orders: 40,
+            marketplaces: vec![US.into(), CA.into()],
+            ..WorldSpec::default()
+        },
+        start(),
+    );
+    let amazon = Arc::new(Mutex::new(Simulator::new(
+        world,
+        clock.clone(),
+        vec![US.into(), CA.into()],
+        Duration::milliseconds(100),
+    )));
+    let mut instance =
+        ComponentInstance::new(amazon, SqliteStorage::in_memory().unwrap(), clock.clone()).unwrap();
+    let us_only = settings(US);
+    let (batch, record) = instance.import_orders(&us_only, None).unwrap();
+    let batch = batch.unwrap();
+    assert_eq!(searches(&record)[0].0, US);
+    // Canada joins, importing FBA orders and naming items by ASIN: a stream of its
+    // own (other filters), 14 days back, and the US is not read again for it.
+    let mut both = us_only.clone();
+    let mut canada = Settings::simulated(CA);
+    canada.import_fba_orders = true;
+    canada.product_identifier = test_host::drive::scenario::ProductIdentifier::Asin;
+    both.sources.extend(canada.to_wit().sources);
+    let fourteen_days_back =
+        (clock.now() - Duration::days(14)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let (joined, record) = instance
+        .import_orders(&both, Some(&batch.checkpoint))
+        .unwrap();
+    let joined = joined.unwrap();
+    let asked = searches(&record);
+    assert_eq!(
+        asked,
+        [(CA.into(), "MERCHANT,AMAZON".into(), fourteen_days_back)]
+    );
+    assert!(!joined.orders.is_empty());
+    for order in &joined.orders {
+        assert_eq!(order.marketplace_id, CA);
+        let asin = order.items[0].asin.clone().unwrap();
+        assert_eq!(order.items[0].product_id, asin, "Canada's items by ASIN");
+    }
+    let us_items = batch.orders.iter().flat_map(|o| &o.items);
+    assert!(
+        us_items
+            .clone()
+            .all(|i| Some(&i.product_id) == i.sku.as_ref())
+    );
+    // The US leaves: only Canada is asked for from then on.
+    let mut canada_only = both.clone();
+    canada_only.sources.remove(0);
+    clock.set(clock.now() + Duration::hours(1));
+    let (_, record) = instance
+        .import_orders(&canada_only, Some(&joined.checkpoint))
+        .unwrap();
+    let asked = searches(&record);
+    assert!(
+        !asked.is_empty() && asked.iter().all(|(ids, _, _)| ids == CA),
+        "{asked:?}"
+    );
+}
+
 #[test]
 fn shipping_for_several_sources_waits_for_its_version() {
     let error = simulate::run(&Options {
@@ -617,39 +710,23 @@ fn a_checkpoint_of_another_seller_is_refused() {
 }
 
 #[test]
-fn a_0_2_checkpoint_goes_on_where_it_stood() {
+fn a_0_2_checkpoint_is_refused_before_any_call() {
     let clock = VirtualClock::new(start());
     let mut instance = small_store(&clock);
     let us = settings("ATVPDKIKX0DER");
-    let old = |marketplace: &str| {
-        format!(
-            r#"{{"version":1,"sellerId":"{}","marketplaceId":"{marketplace}","cursor":"2026-11-20T13:00:00Z","nextPageAt":"2026-11-20T15:00:00Z"}}"#,
-            us.credentials.seller_id
-        )
-    };
-    let (batch, record) = instance
-        .import_orders(&us, Some(&old("ATVPDKIKX0DER")))
-        .unwrap();
-    batch.unwrap();
-    let search = record
-        .exchanges
-        .iter()
-        .find(|e| e.url.contains("/orders/2026-01-01/orders?"))
-        .expect("a page was read");
-    assert!(
-        search
-            .url
-            .contains("lastUpdatedAfter=2026-11-20T13%3A00%3A00Z"),
-        "from the old cursor, not 14 days back: {}",
-        search.url
+    let old = format!(
+        r#"{{"version":1,"sellerId":"{}","marketplaceId":"ATVPDKIKX0DER","cursor":"2026-11-20T13:00:00Z","nextPageAt":"2026-11-20T15:00:00Z"}}"#,
+        us.credentials.seller_id
     );
-    let (refused, _) = instance
-        .import_orders(&us, Some(&old("A2EUQ1WTGCTBG2")))
-        .unwrap();
+    let (refused, record) = instance.import_orders(&us, Some(&old)).unwrap();
     match refused {
-        Err(wit::Error::InvalidInput(input)) => assert_eq!(input.field, "checkpoint"),
+        Err(wit::Error::InvalidInput(input)) => {
+            assert_eq!(input.field, "checkpoint");
+            assert!(input.reason.contains("contract 0.2"), "{}", input.reason);
+        }
         other => panic!("{other:?}"),
     }
+    assert!(record.exchanges.is_empty());
 }
 
 #[test]

@@ -10,9 +10,9 @@ use serde::{Deserialize, Serialize};
 use crate::error::Error;
 use crate::model::ConnectionSettings;
 
-/// Bumped when the shape changes incompatibly. Version 1 (contract 0.2: one
-/// marketplace per checkpoint) is read and converted; anything else is refused with
-/// a clear error instead of being misread.
+/// Bumped when the shape changes incompatibly; an older checkpoint (version 1 is
+/// contract 0.2's, one marketplace each) is then refused with a clear error instead
+/// of being misread.
 const VERSION: u32 = 2;
 /// Bounds on the lists, so a checkpoint stays a few hundred KB at most.
 pub const MAX_DELIVERED: usize = 5_000;
@@ -77,26 +77,6 @@ impl Stream {
             .iter()
             .any(|d| d.0 == order_id && d.1 == updated)
     }
-}
-
-/// A contract 0.2 checkpoint: one marketplace, its window at the top.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct VersionOne {
-    #[allow(dead_code)] // checked as the version field before this is read
-    version: u32,
-    seller_id: String,
-    marketplace_id: String,
-    cursor: DateTime<Utc>,
-    #[serde(default)]
-    window: Option<Window>,
-    #[serde(default)]
-    delivered: Vec<Delivered>,
-    #[serde(default)]
-    retry: Vec<Retry>,
-    #[serde(default)]
-    products: Vec<(String, u32)>,
-    next_page_at: DateTime<Utc>,
 }
 
 /// One searchOrders window: its filters are fixed when it opens and repeated on every
@@ -167,43 +147,28 @@ impl Checkpoint {
     }
 
     /// Reads a checkpoint the host passed back, refusing one that is damaged, from
-    /// another version, or from another seller. A version 1 checkpoint becomes the
-    /// position of its one marketplace, which must be a source of the connection.
+    /// another version (a contract 0.2 one included), or from another seller.
     pub fn decode(text: &str, settings: &ConnectionSettings) -> Result<Self, Error> {
         let invalid = |reason: String| Error::invalid("checkpoint", reason);
-        let not_ours = |e: serde_json::Error| {
-            invalid(format!(
-                "not a checkpoint from this component ({})",
-                crate::error::describe_json_error(&e)
-            ))
-        };
-        #[derive(Deserialize)]
-        struct Versioned {
-            version: u32,
+        let checkpoint: Self = serde_json::from_str(text).map_err(|e| {
+            // A 0.2 checkpoint has fields this version does not: say so plainly.
+            let reason = if text.trim_start().starts_with("{\"version\":1,") {
+                "a checkpoint of contract 0.2 (one marketplace); start again without a checkpoint"
+                    .to_owned()
+            } else {
+                format!(
+                    "not a checkpoint from this component ({})",
+                    crate::error::describe_json_error(&e)
+                )
+            };
+            invalid(reason)
+        })?;
+        if checkpoint.version != VERSION {
+            return Err(invalid(format!(
+                "version {} is not {VERSION}; start again without a checkpoint",
+                checkpoint.version
+            )));
         }
-        let Versioned { version } = serde_json::from_str(text).map_err(not_ours)?;
-        let checkpoint = match version {
-            VERSION => serde_json::from_str(text).map_err(not_ours)?,
-            1 => {
-                let old: VersionOne = serde_json::from_str(text).map_err(not_ours)?;
-                if !settings
-                    .sources
-                    .iter()
-                    .any(|s| s.marketplace_id == old.marketplace_id)
-                {
-                    return Err(invalid(format!(
-                        "it belongs to marketplace {}, which is not an order source of this connection",
-                        old.marketplace_id
-                    )));
-                }
-                Self::from_version_one(old)
-            }
-            other => {
-                return Err(invalid(format!(
-                    "version {other} is not {VERSION}; start again without a checkpoint"
-                )));
-            }
-        };
         if checkpoint.seller_id != settings.credentials.seller_id {
             return Err(invalid(format!(
                 "it belongs to seller {}, not this connection's",
@@ -211,27 +176,6 @@ impl Checkpoint {
             )));
         }
         Ok(checkpoint)
-    }
-
-    fn from_version_one(old: VersionOne) -> Self {
-        let marketplace = old.marketplace_id;
-        Self {
-            version: VERSION,
-            seller_id: old.seller_id,
-            streams: vec![Stream {
-                marketplaces: vec![marketplace.clone()],
-                cursor: old.cursor,
-                window: old.window,
-                delivered: old.delivered,
-                next_page_at: old.next_page_at,
-            }],
-            retry: old.retry,
-            products: old
-                .products
-                .into_iter()
-                .map(|(asin, refusals)| PendingProduct(asin, refusals, marketplace.clone()))
-                .collect(),
-        }
     }
 
     /// The text the host stores.
@@ -272,30 +216,15 @@ mod tests {
     }
 
     #[test]
-    fn a_version_one_checkpoint_becomes_its_marketplace_s_stream() {
+    fn a_version_one_checkpoint_is_refused_as_contract_0_2_s() {
         let settings = ConnectionSettings::from(us_settings());
         let v1 = r#"{"version":1,"sellerId":"A3SELLER","marketplaceId":"ATVPDKIKX0DER",
-            "cursor":"2026-11-19T10:00:00Z","delivered":[["111-1","2026-11-19T10:01:00Z"]],
-            "products":[["B0ASIN",1]],"nextPagAt":"x","nextPageAt":"2026-11-19T10:05:00Z"}"#;
-        // A field version 1 never had is refused like any damage.
-        assert!(Checkpoint::decode(v1, &settings).is_err());
-        let v1 = v1.replace("\"nextPagAt\":\"x\",", "");
-        let checkpoint = Checkpoint::decode(&v1, &settings).unwrap();
-        assert_eq!(checkpoint.version, VERSION);
-        let stream = &checkpoint.streams[0];
-        assert_eq!(stream.marketplaces, ["ATVPDKIKX0DER"]);
-        assert_eq!(stream.cursor, at("2026-11-19T10:00:00Z"));
-        assert!(stream.already_delivered("111-1", "2026-11-19T10:01:00Z"));
-        assert_eq!(
-            checkpoint.products,
-            [PendingProduct("B0ASIN".into(), 1, "ATVPDKIKX0DER".into())]
-        );
-        let mut canada = us_settings();
-        canada.marketplace_id = "A2EUQ1WTGCTBG2".into();
-        let refused = Checkpoint::decode(&v1, &canada.into()).unwrap_err();
+            "cursor":"2026-11-19T10:00:00Z","nextPageAt":"2026-11-19T10:05:00Z"}"#;
+        let refused = Checkpoint::decode(v1, &settings).unwrap_err();
         assert!(
-            refused.to_string().contains("not an order source"),
-            "{refused}"
+            matches!(&refused, Error::InvalidInput { field, .. } if field == "checkpoint"),
+            "{refused:?}"
         );
+        assert!(refused.to_string().contains("contract 0.2"), "{refused}");
     }
 }
