@@ -74,7 +74,7 @@ impl exports::shipping::Guest for Component {
         labels: Vec<wit::LabelEvent>,
     ) -> Result<Vec<wit::NotificationOutcome>, wit::Error> {
         let host = WasiHost::open()?;
-        let settings = convert::store_settings(settings)?;
+        let settings = convert::connection_settings(settings);
         let labels: Vec<model::LabelEvent> = labels.into_iter().map(Into::into).collect();
         crate::on_label_created(&host, &settings, &labels)
             .map(|outcomes| outcomes.into_iter().map(Into::into).collect())
@@ -85,7 +85,7 @@ impl exports::shipping::Guest for Component {
         settings: wit::ConnectionSettings,
     ) -> Result<wit::NotificationReport, wit::Error> {
         let host = WasiHost::open()?;
-        let settings = convert::store_settings(settings)?;
+        let settings = convert::connection_settings(settings);
         crate::notify::send_queued_notifications(&host, &settings)
             .map(|report| wit::NotificationReport {
                 outcomes: report.outcomes.into_iter().map(Into::into).collect(),

@@ -15,11 +15,7 @@ use crate::spapi::{Operation, SpApi};
 pub fn connect(host: &dyn Host, settings: &ConnectionSettings) -> Result<Connection, Error> {
     // A settings problem is reported before any Amazon call is spent on it.
     settings.validate_for_orders()?;
-    let calls = settings
-        .stores()
-        .next()
-        .ok_or_else(|| Error::invalid("settings.sources", "a connection needs an order source"))?;
-    let api = SpApi::authorize(host, &calls)?;
+    let api = SpApi::authorize(host, settings)?;
 
     let response: ParticipationsResponse = api.get(
         Operation::MARKETPLACE_PARTICIPATIONS,

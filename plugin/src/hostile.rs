@@ -211,7 +211,7 @@ proptest! {
     ) {
         let host = feed_chain_host(step, status, &body);
         let labels = crate::notify::tests_support::labels(30);
-        let outcomes = crate::notify::on_label_created(&host, &us_settings(), &labels);
+        let outcomes = crate::notify::on_label_created(&host, &us_settings().into(), &labels);
         if let Ok(outcomes) = outcomes {
             prop_assert_eq!(outcomes.len(), 30, "one outcome per label, whatever Amazon said");
         }
@@ -250,10 +250,10 @@ proptest! {
     ) {
         let host = feed_chain_host(step, FEED_CHAIN[step].2, &answer.to_string());
         let labels = crate::notify::tests_support::labels(30);
-        let _ = crate::notify::on_label_created(&host, &us_settings(), &labels);
+        let _ = crate::notify::on_label_created(&host, &us_settings().into(), &labels);
         prop_assert!(every_update_is_kept(&host, &labels));
         host.set_now(crate::host::Host::now(&host) + chrono::Duration::minutes(5));
-        let _ = crate::notify::send_queued_notifications(&host, &us_settings());
+        let _ = crate::notify::send_queued_notifications(&host, &us_settings().into());
         prop_assert!(every_update_is_kept(&host, &labels));
     }
 
@@ -283,7 +283,7 @@ proptest! {
     fn any_catalog_answer_is_a_typed_result(body in json_value().prop_map(|v| v.to_string())) {
         let host = FakeHost::new();
         host.expect_token().expect("GET", "/catalog/2022-04-01/items/B1", 200, &body);
-        let settings = us_settings();
+        let settings = us_settings().into();
         let api = crate::spapi::SpApi::authorize(&host, &settings).unwrap();
         let _ = crate::import::catalog::fetch(&api, &crate::host::Store::new(&host), "ATVPDKIKX0DER", "B1");
     }

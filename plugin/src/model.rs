@@ -72,64 +72,6 @@ pub struct StoreSettings {
     pub carrier_codes: Vec<String>,
 }
 
-impl StoreSettings {
-    /// A store that can read orders: Amazon.co.jp sends kanji addresses, which the
-    /// host must have opted into.
-    pub fn validate_for_orders(&self) -> Result<Region, Error> {
-        let region = self.validate()?;
-        if self.marketplace_id == marketplaces::JAPAN && !self.japan_kanji_addresses {
-            return Err(Error::KanjiAddressesRequired);
-        }
-        Ok(region)
-    }
-
-    /// Checks what every export relies on and resolves the region.
-    pub fn validate(&self) -> Result<Region, Error> {
-        let required = [
-            (
-                "settings.credentials.lwa-client-id",
-                &self.credentials.lwa_client_id,
-            ),
-            (
-                "settings.credentials.lwa-client-secret",
-                &self.credentials.lwa_client_secret,
-            ),
-            (
-                "settings.credentials.refresh-token",
-                &self.credentials.refresh_token,
-            ),
-            (
-                "settings.credentials.seller-id",
-                &self.credentials.seller_id,
-            ),
-            ("settings.sources[0].marketplace-id", &self.marketplace_id),
-        ];
-        for (field, value) in required {
-            if value.trim().is_empty() {
-                return Err(Error::invalid(field, "must not be empty"));
-            }
-        }
-        let known = marketplaces::region_of(&self.marketplace_id);
-        match (self.region, known) {
-            (Some(given), Some(expected)) if given != expected => Err(Error::invalid(
-                "settings.region",
-                format!(
-                    "marketplace {} is in {expected:?}, not {given:?}",
-                    self.marketplace_id
-                ),
-            )),
-            (Some(region), _) | (None, Some(region)) => Ok(region),
-            (None, None) => Err(Error::invalid(
-                "settings.region",
-                format!(
-                    "marketplace {} is not one this version knows; give the region",
-                    self.marketplace_id
-                ),
-            )),
-        }
-    }
-}
-
 /// One order source of a connection: a marketplace and the settings of its store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceSettings {
@@ -182,41 +124,90 @@ impl ConnectionSettings {
         self.stores().find(|s| s.marketplace_id == marketplace_id)
     }
 
-    /// A connection that can read orders: at least one source, no marketplace
-    /// twice, every source valid for orders and all in one region.
+    /// The source in `marketplace_id`, if it is one.
+    pub fn source(&self, marketplace_id: &str) -> Option<&SourceSettings> {
+        self.sources
+            .iter()
+            .find(|s| s.marketplace_id == marketplace_id)
+    }
+
+    /// A connection that can read orders: valid, and Amazon.co.jp (which sends
+    /// kanji addresses) only as a source the host opted into kanji for.
     pub fn validate_for_orders(&self) -> Result<Region, Error> {
-        let mut region = None;
-        for (index, store) in self.stores().enumerate() {
-            let at_index = |error: Error| match error {
-                Error::InvalidInput { field, reason } => Error::InvalidInput {
-                    field: field.replacen("sources[0]", &format!("sources[{index}]"), 1),
-                    reason,
-                },
-                other => other,
-            };
-            let this = store.validate_for_orders().map_err(at_index)?;
-            if region.is_some_and(|first| first != this) {
+        let region = self.validate()?;
+        if self
+            .sources
+            .iter()
+            .any(|s| s.marketplace_id == marketplaces::JAPAN && !s.japan_kanji_addresses)
+        {
+            return Err(Error::KanjiAddressesRequired);
+        }
+        Ok(region)
+    }
+
+    /// Checks what every export relies on and resolves the region: the
+    /// credentials, at least one source, no marketplace twice, all in one region.
+    /// A source that disagrees with a given region names the region; one that
+    /// disagrees with the region of the first source names itself.
+    pub fn validate(&self) -> Result<Region, Error> {
+        let credentials = &self.credentials;
+        let required = [
+            ("lwa-client-id", &credentials.lwa_client_id),
+            ("lwa-client-secret", &credentials.lwa_client_secret),
+            ("refresh-token", &credentials.refresh_token),
+            ("seller-id", &credentials.seller_id),
+        ];
+        for (name, value) in required {
+            if value.trim().is_empty() {
                 return Err(Error::invalid(
-                    format!("settings.sources[{index}].marketplace-id"),
-                    format!(
-                        "marketplace {} is in {this:?}, not in the connection's region",
-                        store.marketplace_id
-                    ),
+                    format!("settings.credentials.{name}"),
+                    "must not be empty",
                 ));
+            }
+        }
+        if self.sources.is_empty() {
+            return Err(Error::invalid(
+                "settings.sources",
+                "a connection needs an order source",
+            ));
+        }
+        let field = |index: usize| format!("settings.sources[{index}].marketplace-id");
+        for (index, source) in self.sources.iter().enumerate() {
+            let id = &source.marketplace_id;
+            if id.trim().is_empty() {
+                return Err(Error::invalid(field(index), "must not be empty"));
             }
             if self.sources[..index]
                 .iter()
-                .any(|s| s.marketplace_id == store.marketplace_id)
+                .any(|s| &s.marketplace_id == id)
             {
                 return Err(Error::invalid(
-                    format!("settings.sources[{index}].marketplace-id"),
+                    field(index),
                     "the marketplace is an order source twice",
                 ));
             }
-            region = Some(this);
         }
-        region
-            .ok_or_else(|| Error::invalid("settings.sources", "a connection needs an order source"))
+        let first = &self.sources[0].marketplace_id;
+        let Some(region) = self.region.or(marketplaces::region_of(first)) else {
+            return Err(Error::invalid(
+                "settings.region",
+                format!("marketplace {first} is not one this version knows; give the region"),
+            ));
+        };
+        for (index, source) in self.sources.iter().enumerate() {
+            let id = &source.marketplace_id;
+            if let Some(its) = marketplaces::region_of(id).filter(|its| *its != region) {
+                let field = match self.region {
+                    Some(_) => "settings.region".to_owned(),
+                    None => field(index),
+                };
+                return Err(Error::invalid(
+                    field,
+                    format!("marketplace {id} is in {its:?}, not {region:?}"),
+                ));
+            }
+        }
+        Ok(region)
     }
 }
 
@@ -691,6 +682,8 @@ pub struct LabelItem {
 pub struct LabelOrder {
     /// Amazon order id.
     pub order_id: String,
+    /// The order's marketplace, when the host names it.
+    pub marketplace_id: Option<String>,
     /// Its items in the package.
     pub items: Vec<LabelItem>,
 }

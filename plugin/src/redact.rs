@@ -532,6 +532,7 @@ mod tests {
             label_id: "L1".into(),
             orders: vec![LabelOrder {
                 order_id: "111-1".into(),
+                marketplace_id: None,
                 items: vec![LabelItem {
                     order_item_id: "1".into(),
                     quantity: 1,

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, VecDeque};
 use chrono::{DateTime, TimeZone, Utc};
 
 use crate::host::{Host, HttpRequest, HttpResponse};
-use crate::model::{Credentials, ProductIdentifier, StoreSettings};
+use crate::model::{ConnectionSettings, Credentials, ProductIdentifier, StoreSettings};
 
 /// One request the fake received.
 #[derive(Debug, Clone)]
@@ -208,4 +208,9 @@ pub fn us_settings() -> StoreSettings {
         japan_kanji_addresses: false,
         carrier_codes: Vec::new(),
     }
+}
+
+/// A connection with the US store of [`us_settings`] as its one source.
+pub fn us_connection() -> ConnectionSettings {
+    us_settings().into()
 }

@@ -376,17 +376,56 @@ fn sources_added_removed_and_with_their_own_filters_through_the_component() {
 }
 
 #[test]
-fn shipping_for_several_sources_waits_for_its_version() {
-    let error = simulate::run(&Options {
+fn labels_of_every_source_reach_amazon_once_each_in_its_own_marketplace() {
+    let eu = |batch: usize| Options {
+        orders: 500,
+        seed: 11,
+        distinct_asins: 6,
         marketplaces: EU_SELLER.map(String::from).to_vec(),
-        ship: Some(10.0),
+        ship: Some(3_600.0),
+        batch,
+        record: true,
         ..Options::default()
-    })
-    .err()
-    .expect("one connection of three sources cannot ship yet");
+    };
+    // One by one: Amazon checks each confirmShipment's marketplace against the
+    // order's, and the truth check each order's source.
+    let one_by_one = simulate::run(&eu(1)).unwrap().report;
+    assert_truth(&one_by_one);
+    let shipped = notifications(&one_by_one);
+    assert!(shipped.labels > 300, "{shipped:#?}");
+    assert_eq!(shipped.confirmed_once, shipped.labels - shipped.rejected);
+    assert_eq!(one_by_one.throttled, 0, "{:?}", one_by_one.calls);
+    // In batches of 600: a feed for each marketplace, each naming its own, and
+    // Amazon applies a feed to the marketplaces it names only.
+    let batched = simulate::run(&eu(600)).unwrap();
+    assert_truth(&batched.report);
+    let shipped = notifications(&batched.report);
+    assert!(shipped.via_feed > 200, "{shipped:#?}");
+    assert_eq!(shipped.confirmed_once, shipped.labels - shipped.rejected);
+    let feeds: Vec<serde_json::Value> = batched
+        .har
+        .as_ref()
+        .unwrap()
+        .log
+        .entries
+        .iter()
+        .filter(|e| {
+            e.request.method == "POST" && e.request.url.ends_with("/feeds/2021-06-30/feeds")
+        })
+        .map(|e| serde_json::from_str(e.request.post_data.as_ref().unwrap().text.as_str()).unwrap())
+        .collect();
+    let named: BTreeSet<&str> = feeds
+        .iter()
+        .map(
+            |f| match f["marketplaceIds"].as_array().map(Vec::as_slice) {
+                Some([id]) => id.as_str().unwrap(),
+                _ => panic!("a feed names one marketplace: {f}"),
+            },
+        )
+        .collect();
     assert!(
-        error.to_string().contains("--per-marketplace-instances"),
-        "{error}"
+        named.len() > 1 && named.iter().all(|id| EU_SELLER.contains(id)),
+        "{named:?}"
     );
 }
 
@@ -730,46 +769,154 @@ fn a_0_2_checkpoint_is_refused_before_any_call() {
 }
 
 #[test]
-fn shipping_serves_one_order_source_per_connection_for_now() {
+fn sources_that_are_none_twice_or_of_another_region_are_refused_before_any_call() {
     let clock = VirtualClock::new(start());
     let mut instance = small_store(&clock);
     let one = settings("ATVPDKIKX0DER");
-    let mut two = one.clone();
-    two.sources
-        .push(settings("A2EUQ1WTGCTBG2").sources.remove(0));
+    let with = |marketplace: &str| {
+        let mut two = one.clone();
+        two.sources.push(settings(marketplace).sources.remove(0));
+        two
+    };
     let mut none = one.clone();
     none.sources.clear();
+    let mut explicit = with("A1F83G8C2ARO7P");
+    explicit.region = Some(wit::Region::NorthAmerica);
+    let wrong = [
+        (none, "settings.sources"),
+        (with("ATVPDKIKX0DER"), "settings.sources[1].marketplace-id"),
+        (with("A1F83G8C2ARO7P"), "settings.sources[1].marketplace-id"),
+        (explicit, "settings.region"),
+    ];
     let refused = |result: Result<(), wit::Error>, field: &str| match result {
         Err(wit::Error::InvalidInput(input)) => assert_eq!(input.field, field),
-        other => panic!("{other:?}"),
+        other => panic!("{field}: {other:?}"),
     };
-    for wrong in [&two, &none] {
-        let (labelled, record) = instance.on_label_created(wrong, &[]).unwrap();
-        refused(labelled.map(drop), "sources");
-        assert!(record.exchanges.is_empty(), "refused before any call");
-        let (sent, _) = instance.send_queued_notifications(wrong).unwrap();
-        refused(sent.map(drop), "sources");
+    for (settings, field) in &wrong {
+        let (connected, record) = instance.connect(settings).unwrap();
+        refused(connected.map(drop), field);
+        let (imported, more) = instance.import_orders(settings, None).unwrap();
+        refused(imported.map(drop), field);
+        let (labelled, again) = instance.on_label_created(settings, &[]).unwrap();
+        refused(labelled.map(drop), field);
+        let (sent, last) = instance.send_queued_notifications(settings).unwrap();
+        refused(sent.map(drop), field);
+        for record in [record, more, again, last] {
+            assert!(
+                record.exchanges.is_empty(),
+                "{field}: refused before any call"
+            );
+        }
     }
-    // No source at all is refused by every export that reads.
-    refused(
-        instance.connect(&none).unwrap().0.map(drop),
-        "settings.sources",
-    );
-    refused(
-        instance.import_orders(&none, None).unwrap().0.map(drop),
-        "settings.sources",
-    );
-    // Two sources connect and import: Canada is not the simulated seller's.
-    match instance.connect(&two).unwrap().0 {
+    // Two sources of the region connect: Canada is not the simulated seller's.
+    match instance.connect(&with("A2EUQ1WTGCTBG2")).unwrap().0 {
         Err(wit::Error::MarketplaceNotParticipating(n)) => {
             assert_eq!(n.requested, "A2EUQ1WTGCTBG2")
         }
         other => panic!("{other:?}"),
     }
-    let (connected, _) = instance.connect(&one).unwrap();
-    let connection = connected.unwrap();
-    assert_eq!(connection.sources.len(), 1);
-    assert_eq!(connection.sources[0].marketplace.id, "ATVPDKIKX0DER");
+}
+
+#[test]
+fn a_removed_source_s_queued_update_is_still_sent_and_its_new_labels_are_refused() {
+    const CA: &str = "A2EUQ1WTGCTBG2";
+    let clock = VirtualClock::new(start());
+    let world = World::generate(
+        &WorldSpec {
+            seed: 5,
+            orders: 40,
+            marketplaces: vec!["ATVPDKIKX0DER".into(), CA.into()],
+            ..WorldSpec::default()
+        },
+        start(),
+    );
+    let amazon = Arc::new(Mutex::new(Simulator::new(
+        world,
+        clock.clone(),
+        vec!["ATVPDKIKX0DER".into(), CA.into()],
+        Duration::milliseconds(100),
+    )));
+    let mut instance = ComponentInstance::new(
+        amazon.clone(),
+        SqliteStorage::in_memory().unwrap(),
+        clock.clone(),
+    )
+    .unwrap();
+    let both = {
+        let mut both = settings("ATVPDKIKX0DER");
+        both.sources.push(settings(CA).sources.remove(0));
+        both
+    };
+    let (batch, _) = instance.import_orders(&both, None).unwrap();
+    let orders = batch.unwrap().orders;
+    let canadian: Vec<&wit::Order> = orders
+        .iter()
+        .filter(|o| o.marketplace_id == CA && o.status == wit::OrderStatus::AwaitingShipment)
+        .collect();
+    assert!(canadian.len() >= 2, "{}", canadian.len());
+    let american = orders
+        .iter()
+        .find(|o| {
+            o.marketplace_id == "ATVPDKIKX0DER" && o.status == wit::OrderStatus::AwaitingShipment
+        })
+        .expect("a US order to ship");
+    // Amazon's confirmShipment bucket holds one token: the US label takes it, and
+    // Amazon refuses the Canadian one, which waits in the outbox.
+    amazon.lock().unwrap().set_plan("confirmShipment", 2.0, 1);
+    let (first, _) = instance
+        .on_label_created(&both, &[label_for(american, "L0", start(), start(), true)])
+        .unwrap();
+    assert!(matches!(
+        first.unwrap()[0].outcome,
+        wit::NotificationResult::Sent
+    ));
+    let (second, _) = instance
+        .on_label_created(
+            &both,
+            &[label_for(canadian[0], "L1", start(), start(), true)],
+        )
+        .unwrap();
+    let second = second.unwrap();
+    assert!(
+        matches!(second[0].outcome, wit::NotificationResult::Queued(_)),
+        "throttled: {second:?}"
+    );
+    // Canada is removed from the connection; the bucket refills.
+    let us_only = settings("ATVPDKIKX0DER");
+    clock.set(start() + Duration::minutes(5));
+    let (report, _) = instance.send_queued_notifications(&us_only).unwrap();
+    let report = report.unwrap();
+    assert_eq!(report.pending, 0, "{report:?}");
+    assert!(matches!(
+        report.outcomes[0].outcome,
+        wit::NotificationResult::Sent
+    ));
+    let status = |id: &str| {
+        amazon
+            .lock()
+            .unwrap()
+            .world()
+            .order(id)
+            .unwrap()
+            .status
+            .clone()
+    };
+    assert_eq!(
+        status(&canadian[0].order_id),
+        "SHIPPED",
+        "Amazon has it, in Canada"
+    );
+    // A new label for a Canadian order is not sent.
+    let late = label_for(canadian[1], "L2", start(), start(), true);
+    let (outcomes, record) = instance.on_label_created(&us_only, &[late]).unwrap();
+    match &outcomes.unwrap()[0].outcome {
+        wit::NotificationResult::NotSent(wit::NotSentReason::InvalidLabel(input)) => {
+            assert_eq!(input.field, "labels[0].orders[0].marketplace-id");
+            assert!(input.reason.contains(CA), "{}", input.reason);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(record.exchanges.is_empty());
 }
 
 #[test]
@@ -1181,6 +1328,7 @@ fn label_for(
         label_id: label_id.into(),
         orders: vec![wit::LabelOrder {
             order_id: order.order_id.clone(),
+            marketplace_id: None,
             items: order
                 .items
                 .iter()

@@ -54,25 +54,6 @@ pub(super) fn connection_settings(settings: wit::ConnectionSettings) -> model::C
     }
 }
 
-/// The one order source of `settings` as the domain's store settings, for the
-/// exports that serve one source per connection in this version; any other number
-/// of sources is refused, as the WIT says.
-pub(super) fn store_settings(
-    settings: wit::ConnectionSettings,
-) -> Result<model::StoreSettings, wit::Error> {
-    let connection = connection_settings(settings);
-    let count = connection.sources.len();
-    match connection.stores().collect::<Vec<_>>().as_slice() {
-        [store] => Ok(store.clone()),
-        _ => Err(wit::Error::InvalidInput(wit::InvalidInput {
-            field: "sources".into(),
-            reason: format!(
-                "this version sends shipment updates for connections of one order source, not {count}"
-            ),
-        })),
-    }
-}
-
 impl From<wit::DeliveryEvent> for model::DeliveryEvent {
     fn from(event: wit::DeliveryEvent) -> Self {
         Self {
@@ -92,6 +73,7 @@ impl From<wit::LabelEvent> for model::LabelEvent {
                 .into_iter()
                 .map(|o| model::LabelOrder {
                     order_id: o.order_id,
+                    marketplace_id: o.marketplace_id,
                     items: o
                         .items
                         .into_iter()

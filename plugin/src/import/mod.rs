@@ -16,6 +16,7 @@ use crate::model::{
     ConnectionSettings, FulfillmentChannel, ImportBatch, Order, OrderStatus, ProductInfo,
     SkipReason, SkippedOrder,
 };
+use crate::notify::Unshipped;
 use crate::redact;
 use crate::spapi::orders::{
     GetOrderResponse, SEARCH_PATH, SearchOrdersResponse, WireOrder, get_order_path,
@@ -91,8 +92,7 @@ pub fn import_orders(
         });
     }
 
-    let calls = settings_for_calls(settings);
-    let api = SpApi::authorize(host, &calls)?;
+    let api = SpApi::authorize(host, settings)?;
     let mut batch = Collected::default();
     if let Some(index) = stream_due {
         let window_read = read_page(&api, settings, &mut position, index, now, &mut batch)?;
@@ -121,15 +121,6 @@ pub fn import_orders(
         next_call_after: next,
         checkpoint: position.encode(),
     })
-}
-
-/// The settings SP-API calls are made with: the connection's credentials, region
-/// and sandbox, whichever source.
-fn settings_for_calls(settings: &ConnectionSettings) -> crate::model::StoreSettings {
-    settings
-        .stores()
-        .next()
-        .expect("a validated connection has a source")
 }
 
 /// True while a window of any stream is being paged.
@@ -167,12 +158,15 @@ fn after_reading(
         o.fulfillment_channel == FulfillmentChannel::Merchant
             && !matches!(o.status, OrderStatus::Shipped | OrderStatus::Cancelled)
     }) {
-        let unshipped: Vec<(String, u32)> = order
-            .items
-            .iter()
-            .filter(|i| i.quantity > i.quantity_shipped)
-            .map(|i| (i.order_item_id.clone(), i.quantity - i.quantity_shipped))
-            .collect();
+        let unshipped = Unshipped {
+            marketplace: order.marketplace_id.clone(),
+            items: order
+                .items
+                .iter()
+                .filter(|i| i.quantity > i.quantity_shipped)
+                .map(|i| (i.order_item_id.clone(), i.quantity - i.quantity_shipped))
+                .collect(),
+        };
         crate::notify::remember_unshipped(store, &order.order_id, &unshipped)?;
     }
     Ok(())

@@ -1066,14 +1066,16 @@ fn what_an_order_still_has_to_ship_is_remembered_when_it_is_imported() {
     let batch = import_orders(&host, &settings.clone().into(), None).unwrap();
     assert_eq!(ids(&batch), ["111-1", "111-2", "111-3", "111-4"]);
     let store = Store::new(&host);
-    let unshipped: Option<Vec<(String, u32)>> = store
+    let unshipped: crate::notify::Unshipped = store
         .load(&format!("{}111-1", crate::keys::UNSHIPPED_PREFIX))
-        .unwrap();
+        .unwrap()
+        .expect("remembered");
     assert_eq!(
-        unshipped,
-        Some(vec![("A".to_owned(), 2)]),
+        unshipped.items,
+        [("A".to_owned(), 2)],
         "what is left of each item, fully shipped items not at all"
     );
+    assert_eq!(unshipped.marketplace, "ATVPDKIKX0DER", "where it was sold");
     for id in ["111-2", "111-3", "111-4"] {
         assert!(
             !host.key_exists(&format!("{}{id}", crate::keys::UNSHIPPED_PREFIX)),

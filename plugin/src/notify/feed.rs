@@ -14,7 +14,7 @@ use super::outbox::{Outbox, OutboxEntry, Stage};
 use super::record_all_sent;
 use crate::error::Error;
 use crate::host::Store;
-use crate::model::{FeedSubmission, NotificationResult, StoreSettings};
+use crate::model::{ConnectionSettings, FeedSubmission, NotificationResult};
 use crate::spapi::feeds::{
     CreateFeed, CreateFeedDocument, CreateFeedResponse, DOCUMENT_CONTENT_TYPE, DOCUMENTS_PATH,
     FEEDS_PATH, Feed, FeedDocument, FulfillmentMessage, GetFeedsResponse, ORDER_FULFILLMENT_FEED,
@@ -67,6 +67,11 @@ enum Step {
 /// One feed and the updates in it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Job {
+    /// The marketplace the feed is applied to: every update in it is for an order
+    /// of that marketplace. (A job stored without one is refused by createFeed,
+    /// and its updates go one by one.)
+    #[serde(default)]
+    marketplace: String,
     /// The orders whose updates it was opened for.
     orders: Vec<String>,
     /// The orders in the document, in message order (`MessageID` = position + 1);
@@ -144,6 +149,7 @@ pub fn is_sooner(store: &Store<'_>, count: usize, now: DateTime<Utc>) -> bool {
 /// as in it (an entry a crash left unmarked is simply not in the document).
 pub fn open(
     store: &Store<'_>,
+    marketplace: &str,
     entries: &[(String, OutboxEntry)],
     now: DateTime<Utc>,
 ) -> Result<String, Error> {
@@ -151,6 +157,7 @@ pub fn open(
     let first = entries.first().map(|(id, _)| id.as_str()).unwrap_or("none");
     let id = format!("{}-{first}", now.timestamp_millis());
     let job = Job {
+        marketplace: marketplace.to_owned(),
         orders: entries
             .iter()
             .map(|(order_id, _)| order_id.clone())
@@ -222,7 +229,7 @@ pub type Moved = (String, String, NotificationResult);
 pub fn advance(
     api: &SpApi<'_>,
     store: &Store<'_>,
-    settings: &StoreSettings,
+    settings: &ConnectionSettings,
     id: &str,
 ) -> Result<Vec<Moved>, Error> {
     let mut moved = Vec::new();
@@ -239,7 +246,7 @@ pub fn advance(
         let result = match step {
             Step::Open => upload(api, store, settings, id, &mut job),
             Step::Uploaded { document_id } => {
-                submit(api, store, settings, id, &mut job, &document_id, &mut moved)
+                submit(api, store, id, &mut job, &document_id, &mut moved)
             }
             Step::Submitting { document_id, since } => {
                 find_lost_feed(api, store, &mut job, &document_id, since)
@@ -326,7 +333,7 @@ fn members(
 fn upload(
     api: &SpApi<'_>,
     store: &Store<'_>,
-    settings: &StoreSettings,
+    settings: &ConnectionSettings,
     id: &str,
     job: &mut Job,
 ) -> Result<Next, Error> {
@@ -378,7 +385,6 @@ fn upload(
 fn submit(
     api: &SpApi<'_>,
     store: &Store<'_>,
-    settings: &StoreSettings,
     id: &str,
     job: &mut Job,
     document_id: &str,
@@ -398,7 +404,7 @@ fn submit(
         FEEDS_PATH,
         &CreateFeed {
             feed_type: ORDER_FULFILLMENT_FEED,
-            marketplace_ids: [settings.marketplace_id.as_str()],
+            marketplace_ids: [job.marketplace.as_str()],
             input_feed_document_id: document_id,
         },
     );
@@ -454,6 +460,7 @@ fn find_lost_feed(
 ) -> Result<Next, Error> {
     let query = [
         ("feedTypes", ORDER_FULFILLMENT_FEED.to_owned()),
+        ("marketplaceIds", job.marketplace.clone()),
         (
             "createdSince",
             (since - Duration::minutes(1)).to_rfc3339_opts(SecondsFormat::Secs, true),
@@ -474,6 +481,9 @@ fn find_lost_feed(
         .feeds
         .into_iter()
         .filter(|feed| !known.contains(&feed.feed_id))
+        .filter(|feed| {
+            feed.marketplace_ids.is_empty() || feed.marketplace_ids.contains(&job.marketplace)
+        })
         .min_by_key(|feed| feed.created_time.clone());
     job.step = match ours {
         Some(feed) => Step::Submitted {
@@ -668,7 +678,7 @@ mod tests {
     use crate::host::Host;
     use crate::model::{LabelEvent, NotificationOutcome};
     use crate::notify::{on_label_created, send_queued_notifications};
-    use crate::testing::{FakeHost, us_settings};
+    use crate::testing::{FakeHost, us_connection};
 
     const UPLOAD_URL: &str = "https://tortuga-prod-na.s3-external-1.amazonaws.com/doc-in";
     const REPORT_URL: &str = "https://tortuga-prod-na.s3-external-1.amazonaws.com/doc-out";
@@ -702,7 +712,7 @@ mod tests {
             202,
             &format!(r#"{{"feedId":"{feed_id}"}}"#),
         );
-        on_label_created(host, &us_settings(), &batch(count)).unwrap();
+        on_label_created(host, &us_connection(), &batch(count)).unwrap();
     }
 
     fn report(messages: usize, refused: &[u32]) -> String {
@@ -735,7 +745,7 @@ mod tests {
             r#"{"feedId":"50001"}"#,
         );
         let labels = batch(300);
-        let outcomes = on_label_created(&host, &us_settings(), &labels).unwrap();
+        let outcomes = on_label_created(&host, &us_connection(), &labels).unwrap();
         let check_after = start + DEFAULT_TURNAROUND;
         assert_eq!(
             count(&outcomes, |o| *o
@@ -770,12 +780,12 @@ mod tests {
             assert_eq!(created["inputFeedDocumentId"], "doc-in");
         }
         // Repeating the call sends nothing and says the same.
-        let again = on_label_created(&host, &us_settings(), &labels[..1]).unwrap();
+        let again = on_label_created(&host, &us_connection(), &labels[..1]).unwrap();
         assert!(matches!(again[0].outcome, NotificationResult::InFeed(_)));
         assert_eq!(host.sent.borrow().len(), 4);
 
         // Early: nothing is asked.
-        let early = send_queued_notifications(&host, &us_settings()).unwrap();
+        let early = send_queued_notifications(&host, &us_connection()).unwrap();
         assert_eq!(
             (early.pending, early.next_call_after),
             (300, Some(check_after))
@@ -784,7 +794,7 @@ mod tests {
 
         host.set_now(check_after);
         host.expect("GET", "/feeds/2021-06-30/feeds/50001", 200, r#"{"feedId":"50001","feedType":"POST_ORDER_FULFILLMENT_DATA","createdTime":"2026-11-20T15:00:00Z","processingStatus":"IN_PROGRESS"}"#);
-        let report_1 = send_queued_notifications(&host, &us_settings()).unwrap();
+        let report_1 = send_queued_notifications(&host, &us_connection()).unwrap();
         assert!(report_1.outcomes.is_empty());
         let next = check_after + POLL_INTERVAL;
         assert_eq!(report_1.next_call_after, Some(next));
@@ -795,7 +805,7 @@ mod tests {
             .expect("GET", "/doc-out", 200, &report(300, &[2]))
             // The refused message goes once by confirmShipment: Amazon's verdict.
             .expect("POST", "/orders/v0/orders/111-0000000-0000002/shipmentConfirmation", 204, "");
-        let done = send_queued_notifications(&host, &us_settings()).unwrap();
+        let done = send_queued_notifications(&host, &us_connection()).unwrap();
         assert_eq!(
             count(&done.outcomes, |o| *o
                 == NotificationResult::SentInFeed("50001".into())),
@@ -827,7 +837,7 @@ mod tests {
         host.expect("GET", "/feeds/2021-06-30/feeds/50009", 200, r#"{"feedId":"50009","feedType":"POST_ORDER_FULFILLMENT_DATA","createdTime":"2026-11-20T15:00:00Z","processingStatus":"DONE","resultFeedDocumentId":"doc-out"}"#)
             .expect("GET", "/feeds/2021-06-30/documents/doc-out", 200, &format!(r#"{{"feedDocumentId":"doc-out","url":"{REPORT_URL}"}}"#))
             .expect("GET", "/doc-out", 200, &report(updates, &[]));
-        let done = send_queued_notifications(&host, &us_settings()).unwrap();
+        let done = send_queued_notifications(&host, &us_connection()).unwrap();
         assert_eq!(done.outcomes.len(), updates);
         assert_eq!(done.pending, 0);
         (host.storage_bytes.get() - before) as f64 / updates as f64
@@ -861,7 +871,7 @@ mod tests {
             200,
             r#"{"order":{"orderId":"111-0000000-0000001","createdTime":"2026-11-20T10:00:00Z","lastUpdatedTime":"2026-11-20T10:00:00Z","salesChannel":{"channelName":"AMAZON"},"orderItems":[],"packages":[{"packageReferenceId":"1","trackingNumber":"1Z00000001"}]}}"#,
         );
-        let report = send_queued_notifications(&host, &us_settings()).unwrap();
+        let report = send_queued_notifications(&host, &us_connection()).unwrap();
         assert_eq!(report.outcomes.len(), 1);
         assert_eq!(
             report.outcomes[0].outcome,
@@ -884,7 +894,7 @@ mod tests {
         let host = FakeHost::new();
         Store::new(&host).save(TURNAROUND_KEY, &140.0).unwrap();
         submitted_batch(&host, "50006");
-        let again = on_label_created(&host, &us_settings(), &batch(1)).unwrap();
+        let again = on_label_created(&host, &us_connection(), &batch(1)).unwrap();
         assert_eq!(
             again[0].outcome,
             NotificationResult::InFeed(FeedSubmission {
@@ -907,7 +917,7 @@ mod tests {
                 "",
             );
         }
-        let outcomes = on_label_created(&host, &us_settings(), &batch(12)).unwrap();
+        let outcomes = on_label_created(&host, &us_connection(), &batch(12)).unwrap();
         // The burst goes now; the two left wait half a second each, far sooner
         // than any feed.
         assert_eq!(count(&outcomes, |o| *o == NotificationResult::Sent), 10);
@@ -924,7 +934,7 @@ mod tests {
         host.expect_token();
         submit_feed(&host);
         host.expect_lost("POST", "/feeds/2021-06-30/feeds");
-        let outcomes = on_label_created(&host, &us_settings(), &batch(300)).unwrap();
+        let outcomes = on_label_created(&host, &us_connection(), &batch(300)).unwrap();
         assert!(matches!(outcomes[0].outcome, NotificationResult::Queued(_)));
 
         host.set_now(start + LIST_DELAY);
@@ -935,13 +945,13 @@ mod tests {
             r#"{"feeds":[{"feedId":"50002","feedType":"POST_ORDER_FULFILLMENT_DATA","createdTime":"2026-11-20T15:00:00Z","processingStatus":"IN_QUEUE"}]}"#,
         )
         .expect("GET", "/feeds/2021-06-30/feeds/50002", 200, r#"{"feedId":"50002","feedType":"POST_ORDER_FULFILLMENT_DATA","createdTime":"2026-11-20T15:00:00Z","processingStatus":"IN_QUEUE"}"#);
-        let report = send_queued_notifications(&host, &us_settings()).unwrap();
+        let report = send_queued_notifications(&host, &us_connection()).unwrap();
         assert_eq!(report.pending, 300);
         assert_eq!(host.unanswered(), 0, "no second createFeed");
         let listed = &host.sent.borrow()[4];
         assert!(listed.uri.contains("feedTypes=POST_ORDER_FULFILLMENT_DATA"));
         assert!(listed.uri.contains("createdSince=2026-11-20T14%3A59%3A00Z"));
-        let again = on_label_created(&host, &us_settings(), &batch(1)).unwrap();
+        let again = on_label_created(&host, &us_connection(), &batch(1)).unwrap();
         assert!(matches!(&again[0].outcome, NotificationResult::InFeed(f) if f.feed_id == "50002"));
 
         // Amazon never got it: the document is submitted again.
@@ -949,7 +959,7 @@ mod tests {
         host.expect_token();
         submit_feed(&host);
         host.expect_lost("POST", "/feeds/2021-06-30/feeds");
-        on_label_created(&host, &us_settings(), &batch(300)).unwrap();
+        on_label_created(&host, &us_connection(), &batch(300)).unwrap();
         host.set_now(start + LIST_DELAY);
         host.expect("GET", "/feeds/2021-06-30/feeds", 200, r#"{"feeds":[]}"#)
             .expect(
@@ -958,7 +968,7 @@ mod tests {
                 202,
                 r#"{"feedId":"50003"}"#,
             );
-        send_queued_notifications(&host, &us_settings()).unwrap();
+        send_queued_notifications(&host, &us_connection()).unwrap();
         assert_eq!(host.unanswered(), 0);
     }
 
@@ -977,12 +987,88 @@ mod tests {
                 "",
             );
         }
-        let report = send_queued_notifications(&host, &us_settings()).unwrap();
+        let report = send_queued_notifications(&host, &us_connection()).unwrap();
         assert_eq!(
             count(&report.outcomes, |o| *o == NotificationResult::Sent),
             10
         );
         assert_eq!(report.pending, 290);
         assert_eq!(host.unanswered(), 0);
+    }
+
+    #[test]
+    fn a_batch_of_two_marketplaces_goes_as_one_feed_for_each() {
+        let host = FakeHost::new();
+        let mut connection = us_connection();
+        let mut canada = connection.sources[0].clone();
+        canada.marketplace_id = "A2EUQ1WTGCTBG2".into();
+        connection.sources.push(canada);
+        let labels = batch(600);
+        let store = crate::host::Store::new(&host);
+        for (n, label) in labels.iter().enumerate() {
+            let marketplace = if n % 2 == 0 {
+                "A2EUQ1WTGCTBG2"
+            } else {
+                "ATVPDKIKX0DER"
+            };
+            let unshipped = crate::notify::Unshipped {
+                marketplace: marketplace.into(),
+                items: vec![(format!("{}01", n + 1), 1)],
+            };
+            crate::notify::remember_unshipped(&store, &label.orders[0].order_id, &unshipped)
+                .unwrap();
+        }
+        host.expect_token();
+        for feed_id in ["50011", "50012"] {
+            submit_feed(&host);
+            let answer = format!(r#"{{"feedId":"{feed_id}"}}"#);
+            host.expect("POST", "/feeds/2021-06-30/feeds", 202, &answer);
+        }
+        let outcomes = on_label_created(&host, &connection, &labels).unwrap();
+        assert_eq!(host.unanswered(), 0);
+        let in_feed = |id: &str| {
+            count(
+                &outcomes,
+                |o| matches!(o, NotificationResult::InFeed(f) if f.feed_id == id),
+            )
+        };
+        assert_eq!((in_feed("50011"), in_feed("50012")), (300, 300));
+        let sent = host.sent.borrow();
+        for (upload, create, marketplace, first_order) in [
+            (2, 3, "A2EUQ1WTGCTBG2", "111-0000000-0000001"),
+            (5, 6, "ATVPDKIKX0DER", "111-0000000-0000002"),
+        ] {
+            let created: serde_json::Value = serde_json::from_str(&sent[create].body).unwrap();
+            assert_eq!(created["marketplaceIds"], serde_json::json!([marketplace]));
+            let document = &sent[upload].body;
+            assert_eq!(document.matches("<Message>").count(), 300);
+            assert!(document.contains(first_order), "{marketplace}'s own orders");
+        }
+    }
+
+    #[test]
+    fn a_lost_feed_is_looked_for_among_its_own_marketplace_s_feeds() {
+        let host = FakeHost::new();
+        let start = host.now();
+        host.expect_token();
+        submit_feed(&host);
+        host.expect_lost("POST", "/feeds/2021-06-30/feeds");
+        on_label_created(&host, &us_connection(), &batch(300)).unwrap();
+        host.set_now(start + LIST_DELAY);
+        // Amazon lists another marketplace's feed only: ours was never created.
+        host.expect(
+            "GET",
+            "/feeds/2021-06-30/feeds",
+            200,
+            r#"{"feeds":[{"feedId":"50020","feedType":"POST_ORDER_FULFILLMENT_DATA","marketplaceIds":["A2EUQ1WTGCTBG2"],"createdTime":"2026-11-20T15:00:00Z","processingStatus":"IN_QUEUE"}]}"#,
+        )
+        .expect("POST", "/feeds/2021-06-30/feeds", 202, r#"{"feedId":"50021"}"#);
+        send_queued_notifications(&host, &us_connection()).unwrap();
+        assert_eq!(host.unanswered(), 0, "submitted again, not taken for 50020");
+        assert!(
+            host.sent.borrow()[4]
+                .uri
+                .contains("marketplaceIds=ATVPDKIKX0DER")
+        );
     }
 }

@@ -11,12 +11,13 @@ pub mod outbox;
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Datelike, Duration, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
 
 use crate::error::{AmazonError, Error};
 use crate::host::{Host, Store};
 use crate::model::{
-    LabelEvent, LabelOrder, NotSentReason, NotificationOutcome, NotificationReport,
-    NotificationResult, StoreSettings,
+    ConnectionSettings, LabelEvent, LabelOrder, NotSentReason, NotificationOutcome,
+    NotificationReport, NotificationResult, SourceSettings,
 };
 use crate::redact;
 use crate::spapi::orders::{GetOrderResponse, get_order_path};
@@ -29,13 +30,23 @@ pub use outbox::{
 
 pub use crate::keys::UNSHIPPED_PREFIX;
 
-/// Keeps what an imported order still has to ship (order item ids and quantities).
+/// What an imported order still has to ship (order item ids and quantities), and
+/// the marketplace it was sold in: its shipment update goes there.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Unshipped {
+    /// The order's marketplace.
+    pub marketplace: String,
+    /// Order item ids and the quantities still to ship.
+    pub items: Vec<(String, u32)>,
+}
+
+/// Keeps what an imported order still has to ship, and where it was sold.
 pub fn remember_unshipped(
     store: &Store<'_>,
     order_id: &str,
-    items: &[(String, u32)],
+    unshipped: &Unshipped,
 ) -> Result<(), Error> {
-    store.save(&format!("{UNSHIPPED_PREFIX}{order_id}"), &items)
+    store.save(&format!("{UNSHIPPED_PREFIX}{order_id}"), unshipped)
 }
 /// Amazon assigns one package per order here: the order's first (and only) update.
 const PACKAGE_REFERENCE_ID: &str = "1";
@@ -53,7 +64,7 @@ const RETRY_AFTER_FAILURE: Duration = Duration::seconds(60);
 /// `earlier-update-queued`, refused by Amazon lets the next one go.
 pub fn on_label_created(
     host: &dyn Host,
-    settings: &StoreSettings,
+    settings: &ConnectionSettings,
     labels: &[LabelEvent],
 ) -> Result<Vec<NotificationOutcome>, Error> {
     settings.validate()?;
@@ -62,10 +73,13 @@ pub fn on_label_created(
     let mut rows: Vec<Row<'_>> = Vec::new();
     for (label_index, label) in labels.iter().enumerate() {
         for (order_index, order) in label.orders.iter().enumerate() {
-            let checked = check_label(label, order, &format!("labels[{label_index}]"), order_index);
+            let label_field = format!("labels[{label_index}]");
+            let checked = check_label(label, order, &label_field, order_index);
+            let field = format!("{label_field}.orders[{order_index}]");
             rows.push(Row {
                 label,
                 order,
+                field,
                 settled: checked.err().map(NotificationResult::NotSent),
             });
         }
@@ -89,7 +103,7 @@ pub fn on_label_created(
                 behind.push(row);
                 continue;
             }
-            match plan(&store, settings, label, order, now) {
+            match plan(&store, settings, label, order, &rows[row].field, now) {
                 Ok(Planned::New(entry)) => fresh.push((row, entry)),
                 Ok(Planned::Known) => {}
                 Ok(Planned::Settled(outcome)) => rows[row].settled = Some(outcome),
@@ -119,6 +133,8 @@ pub fn on_label_created(
 struct Row<'l> {
     label: &'l LabelEvent,
     order: &'l LabelOrder,
+    /// Where the order is in the call's arguments: "labels[0].orders[1]".
+    field: String,
     /// The outcome, once it is known without asking the outbox.
     settled: Option<NotificationResult>,
 }
@@ -174,6 +190,7 @@ fn outcome_of(
         label,
         order,
         settled,
+        ..
     } = row;
     let outcome = match settled {
         Some(outcome) => outcome,
@@ -213,9 +230,10 @@ enum Planned {
 
 fn plan(
     store: &Store<'_>,
-    settings: &StoreSettings,
+    settings: &ConnectionSettings,
     label: &LabelEvent,
     order: &LabelOrder,
+    field: &str,
     now: DateTime<Utc>,
 ) -> Result<Planned, Error> {
     let outbox = Outbox::new(store);
@@ -244,15 +262,21 @@ fn plan(
             ))
         });
     }
+    let unshipped: Option<Unshipped> =
+        store.load(&format!("{UNSHIPPED_PREFIX}{}", order.order_id))?;
+    let source = match source_of(settings, unshipped.as_ref(), order, field) {
+        Ok(source) => source,
+        Err(reason) => return Ok(Planned::Settled(NotificationResult::NotSent(reason))),
+    };
     let (carrier_code, carrier_name) = carriers::amazon_carrier(
         &label.carrier_code,
         label.carrier_name.as_deref(),
-        &settings.carrier_codes,
+        &source.carrier_codes,
     );
     Ok(Planned::New(OutboxEntry {
         label_id: label.label_id.clone(),
         request: ConfirmShipmentRequest {
-            marketplace_id: settings.marketplace_id.clone(),
+            marketplace_id: source.marketplace_id.clone(),
             package_detail: PackageDetail {
                 package_reference_id: PACKAGE_REFERENCE_ID.to_owned(),
                 carrier_code,
@@ -260,7 +284,7 @@ fn plan(
                 shipping_method: label.service.clone(),
                 tracking_number: label.tracking_number.clone(),
                 ship_date: label.ship_date.to_rfc3339_opts(SecondsFormat::Millis, true),
-                order_items: items_to_confirm(store, order)?,
+                order_items: items_to_confirm(unshipped, order),
             },
         },
         retry_at: now,
@@ -331,7 +355,7 @@ fn state_of(
 fn dispatch(
     api: &SpApi<'_>,
     store: &Store<'_>,
-    settings: &StoreSettings,
+    settings: &ConnectionSettings,
     candidates: Vec<(String, OutboxEntry)>,
 ) -> Result<Vec<feed::Moved>, Error> {
     let now = api.now();
@@ -342,15 +366,32 @@ fn dispatch(
     let (batchable, direct): (Vec<_>, Vec<_>) = due.into_iter().partition(|(_, e)| !e.direct_only);
     let mut moved = Vec::new();
     let mut direct = direct;
-    if feed::is_sooner(store, batchable.len(), now) {
-        let job = feed::open(store, &batchable, now)?;
-        for (order_id, label_id, outcome) in feed::advance(api, store, settings, &job)? {
-            moved.push((order_id, label_id, outcome));
-        }
-    } else {
-        direct.extend(batchable);
-        direct.sort_by_key(|(_, e)| e.retry_at);
+    // A feed is applied to the marketplaces it names, and an order-fulfillment
+    // message names none: each marketplace's updates go in a feed of their own.
+    let mut by_marketplace: BTreeMap<String, Vec<(String, OutboxEntry)>> = BTreeMap::new();
+    for (order_id, entry) in batchable {
+        let marketplace = entry.request.marketplace_id.clone();
+        by_marketplace
+            .entry(marketplace)
+            .or_default()
+            .push((order_id, entry));
     }
+    // One confirmShipment bucket serves every update not in a feed: a marketplace's
+    // updates go in a feed when it ends no later than the direct path would with
+    // them on it, the largest first.
+    let mut groups: Vec<_> = by_marketplace.into_iter().collect();
+    groups.sort_by_key(|(_, batch)| std::cmp::Reverse(batch.len()));
+    let mut on_direct_path: usize = groups.iter().map(|(_, batch)| batch.len()).sum();
+    for (marketplace, batch) in groups {
+        if batch.len() >= 2 && feed::is_sooner(store, on_direct_path, api.now()) {
+            on_direct_path -= batch.len();
+            let job = feed::open(store, &marketplace, &batch, api.now())?;
+            moved.extend(feed::advance(api, store, settings, &job)?);
+        } else {
+            direct.extend(batch);
+        }
+    }
+    direct.sort_by_key(|(_, e)| e.retry_at);
     for (order_id, entry) in direct {
         if api.ready_at(Operation::CONFIRM_SHIPMENT) > api.now() {
             // The bucket is empty: the rest wait for it (their outcome says when).
@@ -581,7 +622,7 @@ fn verify(
 /// and follows feeds in progress, as far as the buckets allow now.
 pub fn send_queued_notifications(
     host: &dyn Host,
-    settings: &StoreSettings,
+    settings: &ConnectionSettings,
 ) -> Result<NotificationReport, Error> {
     settings.validate()?;
     let store = Store::new(host);
@@ -619,7 +660,7 @@ pub fn send_queued_notifications(
 /// soon as it is known.
 fn deliver_due(
     host: &dyn Host,
-    settings: &StoreSettings,
+    settings: &ConnectionSettings,
     store: &Store<'_>,
     outcomes: &mut Vec<NotificationOutcome>,
 ) -> Result<Option<Vec<(String, OutboxEntry)>>, Error> {
@@ -733,14 +774,48 @@ fn next_call(
     Ok((u32::try_from(entries.len()).unwrap_or(u32::MAX), next))
 }
 
+/// The order source an order's update goes to: the marketplace it was imported
+/// from, else the one the host names, else the connection's only source. A
+/// marketplace that is not (or no longer) a source of the connection gets none.
+fn source_of<'s>(
+    settings: &'s ConnectionSettings,
+    unshipped: Option<&Unshipped>,
+    order: &LabelOrder,
+    field: &str,
+) -> Result<&'s SourceSettings, NotSentReason> {
+    let invalid = |reason: String| NotSentReason::InvalidLabel {
+        field: format!("{field}.marketplace-id"),
+        reason,
+    };
+    let imported = unshipped.map(|u| u.marketplace.as_str());
+    let marketplace = match (imported, order.marketplace_id.as_deref()) {
+        (Some(imported), Some(named)) if imported != named => {
+            return Err(invalid(format!("the order was imported from {imported}")));
+        }
+        (Some(marketplace), _) | (None, Some(marketplace)) => marketplace,
+        (None, None) => match settings.sources.as_slice() {
+            [only] => return Ok(only),
+            _ => {
+                return Err(invalid(
+                    "the order was not imported here and the connection has several sources: name its marketplace".into(),
+                ));
+            }
+        },
+    };
+    settings.source(marketplace).ok_or_else(|| {
+        invalid(format!(
+            "marketplace {marketplace} is not an order source of this connection"
+        ))
+    })
+}
+
 /// The order's one shipment update carries everything it still has to ship (a split
 /// order's later packages would otherwise never be confirmed); the label's items
 /// when the order was not imported here.
-fn items_to_confirm(store: &Store<'_>, order: &LabelOrder) -> Result<Vec<ConfirmItem>, Error> {
-    let unshipped: Option<Vec<(String, u32)>> =
-        store.load(&format!("{UNSHIPPED_PREFIX}{}", order.order_id))?;
-    Ok(match unshipped.filter(|items| !items.is_empty()) {
-        Some(items) => items
+fn items_to_confirm(unshipped: Option<Unshipped>, order: &LabelOrder) -> Vec<ConfirmItem> {
+    match unshipped.filter(|u| !u.items.is_empty()) {
+        Some(unshipped) => unshipped
+            .items
             .into_iter()
             .map(|(order_item_id, quantity)| ConfirmItem {
                 order_item_id,
@@ -755,7 +830,7 @@ fn items_to_confirm(store: &Store<'_>, order: &LabelOrder) -> Result<Vec<Confirm
                 quantity: i.quantity,
             })
             .collect(),
-    })
+    }
 }
 
 /// What Amazon needs from a label, checked before spending a call on it.
@@ -845,6 +920,7 @@ pub mod tests_support {
                 label_id: format!("L{n}"),
                 orders: vec![LabelOrder {
                     order_id: format!("111-0000000-{n:07}"),
+                    marketplace_id: None,
                     items: vec![LabelItem {
                         order_item_id: format!("{n}01"),
                         quantity: 1,

@@ -72,6 +72,7 @@ impl OutboxEntry {
             label_id: self.label_id.clone(),
             orders: vec![LabelOrder {
                 order_id: order_id.to_owned(),
+                marketplace_id: Some(self.request.marketplace_id.clone()),
                 items: Vec::new(),
             }],
             carrier_code: package.carrier_code.clone(),

@@ -61,7 +61,7 @@ pub struct FeedDocument {
 pub struct CreateFeed<'a> {
     /// [`ORDER_FULFILLMENT_FEED`].
     pub feed_type: &'a str,
-    /// The store's marketplace (1 to 25 entries).
+    /// The marketplace of the feed's orders (Amazon takes 1 to 25).
     pub marketplace_ids: [&'a str; 1],
     /// The uploaded document.
     pub input_feed_document_id: &'a str,
@@ -89,6 +89,9 @@ pub struct Feed {
     /// When Amazon received it.
     #[serde(default)]
     pub created_time: Option<String>,
+    /// The marketplaces it is applied to.
+    #[serde(default)]
+    pub marketplace_ids: Vec<String>,
 }
 
 /// `GetFeedsResponse`.

@@ -23,7 +23,7 @@ use serde::{Deserialize, de::DeserializeOwned};
 
 use crate::error::{AmazonError, Error};
 use crate::host::{Host, HttpResponse, Store};
-use crate::model::StoreSettings;
+use crate::model::ConnectionSettings;
 
 /// Sent as `user-agent`, as Amazon asks of SP-API clients.
 pub const USER_AGENT: &str = concat!(
@@ -35,14 +35,14 @@ pub const USER_AGENT: &str = concat!(
 /// An authorized client for one seller in one region.
 pub struct SpApi<'h> {
     host: &'h dyn Host,
-    settings: &'h StoreSettings,
+    settings: &'h ConnectionSettings,
     base_url: String,
     access_token: RefCell<String>,
 }
 
 impl<'h> SpApi<'h> {
     /// Validates the settings and obtains an access token (cached or fresh).
-    pub fn authorize(host: &'h dyn Host, settings: &'h StoreSettings) -> Result<Self, Error> {
+    pub fn authorize(host: &'h dyn Host, settings: &'h ConnectionSettings) -> Result<Self, Error> {
         let region = settings.validate()?;
         let access_token = lwa::access_token(host, &settings.credentials)?;
         Ok(Self {

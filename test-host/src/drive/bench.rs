@@ -718,6 +718,7 @@ fn labels_for(world: &crate::amazon::sim::World, count: usize) -> Vec<wit::Label
             label_id: format!("L{serial}"),
             orders: vec![wit::LabelOrder {
                 order_id: order.id.clone(),
+                marketplace_id: None,
                 items: order.json["orderItems"]
                     .as_array()
                     .into_iter()

@@ -289,11 +289,6 @@ fn run_world(options: &Options, world: World, start: DateTime<Utc>) -> Result<Ru
     if connections.len() > 1 && options.days.is_some() {
         anyhow::bail!("--days runs one connection; several instances do not redact yet");
     }
-    if connections.iter().any(|c| c.len() > 1) && options.ship.is_some() {
-        anyhow::bail!(
-            "--ship needs one marketplace per connection in this version (add --per-marketplace-instances)"
-        );
-    }
     let clock = VirtualClock::new(start);
     let amazon = Arc::new(Mutex::new(simulated_amazon(options, world, &clock)));
     let reach = start - FIRST_IMPORT_LOOKBACK;

@@ -297,6 +297,9 @@ impl ShippingDesk {
                 label_id: label_id.clone(),
                 orders: vec![wit::LabelOrder {
                     order_id: order_id.clone(),
+                    // The component ships each order to the marketplace it was
+                    // imported from.
+                    marketplace_id: None,
                     items: held
                         .lines
                         .iter()

@@ -53,6 +53,8 @@ struct Document {
 
 struct SimFeed {
     feed_type: String,
+    /// The marketplaces it is applied to: an order of another is not confirmed.
+    marketplaces: Vec<String>,
     document_id: String,
     created: DateTime<Utc>,
     done_at: DateTime<Utc>,
@@ -283,10 +285,12 @@ impl Shipping {
             return json_error(400, "InvalidInput", "the body is not JSON");
         };
         let feed_type = body["feedType"].as_str().unwrap_or_default().to_owned();
-        let marketplaces = body["marketplaceIds"]
+        let marketplaces: Vec<String> = body["marketplaceIds"]
             .as_array()
-            .cloned()
-            .unwrap_or_default();
+            .into_iter()
+            .flatten()
+            .map(|m| m.as_str().unwrap_or_default().to_owned())
+            .collect();
         if feed_type.is_empty() || marketplaces.is_empty() || marketplaces.len() > 25 {
             return json_error(
                 400,
@@ -296,7 +300,7 @@ impl Shipping {
         }
         if !marketplaces
             .iter()
-            .all(|m| sold_in.iter().any(|id| m == id.as_str()))
+            .all(|m| sold_in.iter().any(|id| m == id))
         {
             return json_error(
                 400,
@@ -314,6 +318,7 @@ impl Shipping {
             id.clone(),
             SimFeed {
                 feed_type,
+                marketplaces,
                 document_id: document_id.to_owned(),
                 created: now,
                 done_at: now + QUEUED + PROCESSING + PER_MESSAGE * messages as i32,
@@ -327,7 +332,7 @@ impl Shipping {
         let mut value = json!({
             "feedId": id,
             "feedType": feed.feed_type,
-            "marketplaceIds": [],
+            "marketplaceIds": feed.marketplaces,
             "createdTime": stamp(feed.created),
         });
         match &feed.outcome {
@@ -343,7 +348,6 @@ impl Shipping {
                 value["processingStartTime"] = json!(stamp(feed.created + QUEUED));
             }
         }
-        value.as_object_mut().map(|m| m.remove("marketplaceIds"));
         value
     }
 
@@ -382,6 +386,12 @@ impl Shipping {
             .iter()
             .filter(|(_, f)| types.split(',').any(|t| t == f.feed_type))
             .filter(|(_, f)| since.is_none_or(|since| f.created >= since))
+            .filter(|(_, f)| {
+                get("marketplaceIds").is_none_or(|ids| {
+                    ids.split(',')
+                        .any(|id| f.marketplaces.iter().any(|m| m == id))
+                })
+            })
             .map(|(id, f)| self.feed_json(id, f, now))
             .collect();
         feeds.reverse();
@@ -422,8 +432,19 @@ impl Shipping {
                 Ok(messages) => {
                     let mut errors = Vec::new();
                     let total = messages.len();
+                    let applied_to = self.feeds[&id].marketplaces.clone();
                     for (message_id, package) in messages {
-                        if let Err(reason) = self.confirm(world, package, &id, now) {
+                        let marketplace = world
+                            .order(&package.order_id)
+                            .map(|o| o.marketplace.clone());
+                        let confirmed = match marketplace {
+                            Some(m) if !applied_to.contains(&m) => Err(format!(
+                                "order {} is not in the marketplaces this feed is applied to",
+                                package.order_id
+                            )),
+                            _ => self.confirm(world, package, &id, now),
+                        };
+                        if let Err(reason) = confirmed {
                             errors.push((message_id, reason));
                         }
                     }

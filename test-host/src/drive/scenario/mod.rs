@@ -244,6 +244,8 @@ pub struct Delivery {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LabelOrder {
     pub order_id: String,
+    #[serde(default)]
+    pub marketplace_id: Option<String>,
     pub items: Vec<LabelItem>,
 }
 
@@ -265,6 +267,7 @@ impl Label {
                 .iter()
                 .map(|o| wit::LabelOrder {
                     order_id: o.order_id.clone(),
+                    marketplace_id: o.marketplace_id.clone(),
                     items: o
                         .items
                         .iter()
