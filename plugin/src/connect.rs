@@ -171,8 +171,8 @@ mod tests {
         let host = FakeHost::new();
         host.expect_token().expect_connect("PROFESSIONAL");
         let mut settings = us_settings();
-        settings.marketplace_id = "A2EUQ1WTGCTBG2".into();
-        let connection = connect(&host, &settings.clone().into()).unwrap();
+        settings.sources[0].marketplace_id = "A2EUQ1WTGCTBG2".into();
+        let connection = connect(&host, &settings).unwrap();
         assert_eq!(connection.sources[0].store_name, "Shop CA");
         assert_eq!(
             connection.sources[0].marketplace.currency_code.as_deref(),
@@ -195,7 +195,7 @@ mod tests {
 
     /// A connection of the US store and `others`, each a source like the US one.
     fn with_sources(others: &[&str]) -> ConnectionSettings {
-        let mut settings = ConnectionSettings::from(us_settings());
+        let mut settings = us_settings();
         let template = settings.sources[0].clone();
         for id in others {
             let mut source = template.clone();
@@ -257,7 +257,7 @@ mod tests {
                 &incomplete,
             )
             .expect("GET", "/sellers/v1/account", 200, &account("PROFESSIONAL"));
-        let connection = connect(&host, &us_settings().into()).unwrap();
+        let connection = connect(&host, &us_settings()).unwrap();
         let ids: Vec<_> = connection
             .marketplaces
             .iter()
@@ -274,9 +274,9 @@ mod tests {
             &incomplete,
         );
         let mut canada = us_settings();
-        canada.marketplace_id = "A2EUQ1WTGCTBG2".into();
+        canada.sources[0].marketplace_id = "A2EUQ1WTGCTBG2".into();
         assert!(matches!(
-            connect(&host, &canada.clone().into()),
+            connect(&host, &canada),
             Err(Error::MalformedResponse { .. })
         ));
     }
@@ -285,7 +285,7 @@ mod tests {
     fn lwa_request_is_form_encoded_and_secrets_stay_out_of_storage() {
         let host = FakeHost::new();
         host.expect_token().expect_connect("PROFESSIONAL");
-        connect(&host, &us_settings().into()).unwrap();
+        connect(&host, &us_settings()).unwrap();
         let sent = host.sent.borrow();
         let token_request = &sent[0];
         assert_eq!(token_request.method, "POST");
@@ -323,9 +323,9 @@ mod tests {
         host.expect_token()
             .expect_connect("PROFESSIONAL")
             .expect_connect("PROFESSIONAL");
-        connect(&host, &us_settings().into()).unwrap();
+        connect(&host, &us_settings()).unwrap();
         host.set_now(host.now() + chrono::Duration::minutes(50));
-        connect(&host, &us_settings().into()).unwrap();
+        connect(&host, &us_settings()).unwrap();
         assert_eq!(
             host.unanswered(),
             0,
@@ -334,7 +334,7 @@ mod tests {
 
         host.set_now(host.now() + chrono::Duration::minutes(9));
         host.expect_token().expect_connect("PROFESSIONAL");
-        connect(&host, &us_settings().into()).unwrap();
+        connect(&host, &us_settings()).unwrap();
         assert_eq!(
             host.unanswered(),
             0,
@@ -351,7 +351,7 @@ mod tests {
             400,
             r#"{"error_description":"The request has an invalid grant parameter : refresh_token","error":"invalid_grant"}"#,
         );
-        match connect(&host, &us_settings().into()) {
+        match connect(&host, &us_settings()) {
             Err(Error::ReauthorizationRequired(e)) => {
                 assert_eq!(e.code, "invalid_grant");
                 assert_eq!(e.operation, "lwa-token");
@@ -369,7 +369,7 @@ mod tests {
             403,
             r#"{"errors":[{"code":"Unauthorized","message":"Access to requested resource is denied.","details":""}]}"#,
         );
-        match connect(&host, &us_settings().into()) {
+        match connect(&host, &us_settings()) {
             Err(Error::AccessDenied(e)) => {
                 assert_eq!((e.status, e.code.as_str()), (403, "Unauthorized"));
                 assert_eq!(e.request_id.as_deref(), Some("test-request-id"));
@@ -383,9 +383,9 @@ mod tests {
         let host = FakeHost::new();
         host.expect_token().expect_participations();
         let mut settings = us_settings();
-        settings.marketplace_id = "A1AM78C64UM0Y8".into();
+        settings.sources[0].marketplace_id = "A1AM78C64UM0Y8".into();
         assert_eq!(
-            connect(&host, &settings.clone().into()),
+            connect(&host, &settings),
             Err(Error::MarketplaceNotParticipating {
                 requested: "A1AM78C64UM0Y8".into(),
                 participating: vec!["ATVPDKIKX0DER".into(), "A2EUQ1WTGCTBG2".into()],
@@ -398,7 +398,7 @@ mod tests {
         let host = FakeHost::new();
         host.expect_token().expect_connect("INDIVIDUAL");
         assert_eq!(
-            connect(&host, &us_settings().into()),
+            connect(&host, &us_settings()),
             Err(Error::NotProfessionalSeller)
         );
 
@@ -415,7 +415,7 @@ mod tests {
             r#"{"errors":[{"code":"Unauthorized","message":"denied"}]}"#,
         );
         assert_eq!(
-            connect(&host, &us_settings().into()).unwrap().selling_plan,
+            connect(&host, &us_settings()).unwrap().selling_plan,
             SellingPlan::Unverified
         );
     }
@@ -424,9 +424,9 @@ mod tests {
     fn japan_needs_the_kanji_setting_before_any_call() {
         let host = FakeHost::new();
         let mut settings = us_settings();
-        settings.marketplace_id = "A1VC38T7YXB528".into();
+        settings.sources[0].marketplace_id = "A1VC38T7YXB528".into();
         assert_eq!(
-            connect(&host, &settings.clone().into()),
+            connect(&host, &settings),
             Err(Error::KanjiAddressesRequired)
         );
         assert!(host.sent.borrow().is_empty());
@@ -442,7 +442,7 @@ mod tests {
             &US_AND_CA[..200],
         );
         assert!(matches!(
-            connect(&host, &us_settings().into()),
+            connect(&host, &us_settings()),
             Err(Error::MalformedResponse { ref operation, ref detail })
                 if operation == "getMarketplaceParticipations" && detail.starts_with("truncated JSON")
         ));
@@ -454,7 +454,7 @@ mod tests {
             r#"{"payload":[{"marketplace":{"id":"ATVPDKIKX0DER"},"storeName":"S","participation":{"isParticipating":true}}]}"#,
         );
         assert!(matches!(
-            connect(&host, &us_settings().into()),
+            connect(&host, &us_settings()),
             Err(Error::MalformedResponse { .. })
         ));
     }
@@ -465,18 +465,18 @@ mod tests {
         let mut settings = us_settings();
         settings.credentials.refresh_token = " ".into();
         assert!(matches!(
-            connect(&host, &settings.clone().into()),
+            connect(&host, &settings),
             Err(Error::InvalidInput { ref field, .. }) if field == "settings.credentials.refresh-token"
         ));
         let mut settings = us_settings();
         settings.region = Some(Region::Europe);
         assert!(
-            matches!(connect(&host, &settings.clone().into()), Err(Error::InvalidInput { ref field, .. }) if field == "settings.region")
+            matches!(connect(&host, &settings), Err(Error::InvalidInput { ref field, .. }) if field == "settings.region")
         );
         let mut settings = us_settings();
-        settings.marketplace_id = "A2FUTUREMARKET".into();
+        settings.sources[0].marketplace_id = "A2FUTUREMARKET".into();
         assert!(matches!(
-            connect(&host, &settings.clone().into()),
+            connect(&host, &settings),
             Err(Error::InvalidInput { .. })
         ));
         assert!(host.sent.borrow().is_empty());

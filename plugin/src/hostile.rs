@@ -211,7 +211,7 @@ proptest! {
     ) {
         let host = feed_chain_host(step, status, &body);
         let labels = crate::notify::tests_support::labels(30);
-        let outcomes = crate::notify::on_label_created(&host, &us_settings().into(), &labels);
+        let outcomes = crate::notify::on_label_created(&host, &us_settings(), &labels);
         if let Ok(outcomes) = outcomes {
             prop_assert_eq!(outcomes.len(), 30, "one outcome per label, whatever Amazon said");
         }
@@ -225,7 +225,7 @@ proptest! {
     ]) {
         let host = FakeHost::new();
         host.expect_token().expect("GET", SEARCH_PATH, 200, &body);
-        let _ = import_orders(&host, &us_settings().into(), None);
+        let _ = import_orders(&host, &us_settings(), None);
     }
 
     #[test]
@@ -234,7 +234,7 @@ proptest! {
     ) {
         let host = FakeHost::new();
         host.expect_token().expect("GET", SEARCH_PATH, 200, &answer.to_string());
-        let result = import_orders(&host, &us_settings().into(), None);
+        let result = import_orders(&host, &us_settings(), None);
         let malformed = matches!(
             &result,
             Err(crate::error::Error::MalformedResponse { operation, .. }) if operation == "searchOrders"
@@ -250,10 +250,10 @@ proptest! {
     ) {
         let host = feed_chain_host(step, FEED_CHAIN[step].2, &answer.to_string());
         let labels = crate::notify::tests_support::labels(30);
-        let _ = crate::notify::on_label_created(&host, &us_settings().into(), &labels);
+        let _ = crate::notify::on_label_created(&host, &us_settings(), &labels);
         prop_assert!(every_update_is_kept(&host, &labels));
         host.set_now(crate::host::Host::now(&host) + chrono::Duration::minutes(5));
-        let _ = crate::notify::send_queued_notifications(&host, &us_settings().into());
+        let _ = crate::notify::send_queued_notifications(&host, &us_settings());
         prop_assert!(every_update_is_kept(&host, &labels));
     }
 
@@ -261,7 +261,7 @@ proptest! {
     fn a_damaged_order_is_imported_or_skipped_never_lost(order in damaged_order()) {
         let host = FakeHost::new();
         host.expect_token().expect("GET", SEARCH_PATH, 200, &json!({"orders": [order]}).to_string());
-        let batch = import_orders(&host, &us_settings().into(), None).expect("one bad order never fails the page");
+        let batch = import_orders(&host, &us_settings(), None).expect("one bad order never fails the page");
         prop_assert_eq!(batch.orders.len() + batch.skipped.len(), 1);
         // A reason names fields and positions, never a value the buyer wrote.
         for skipped in &batch.skipped {
@@ -283,7 +283,7 @@ proptest! {
     fn any_catalog_answer_is_a_typed_result(body in json_value().prop_map(|v| v.to_string())) {
         let host = FakeHost::new();
         host.expect_token().expect("GET", "/catalog/2022-04-01/items/B1", 200, &body);
-        let settings = us_settings().into();
+        let settings = us_settings();
         let api = crate::spapi::SpApi::authorize(&host, &settings).unwrap();
         let _ = crate::import::catalog::fetch(&api, &crate::host::Store::new(&host), "ATVPDKIKX0DER", "B1");
     }

@@ -51,27 +51,6 @@ pub enum ProductIdentifier {
     Asin,
 }
 
-/// One connected store's settings.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoreSettings {
-    /// Secrets.
-    pub credentials: Credentials,
-    /// The order source.
-    pub marketplace_id: String,
-    /// Explicit region; derived from the marketplace when `None`.
-    pub region: Option<Region>,
-    /// Use Amazon's sandbox.
-    pub sandbox: bool,
-    /// SKU or ASIN.
-    pub product_identifier: ProductIdentifier,
-    /// Import FBA orders (as shipped).
-    pub import_fba_orders: bool,
-    /// Japanese kanji addresses enabled.
-    pub japan_kanji_addresses: bool,
-    /// The marketplace's carrier codes in Seller Central; empty for Amazon's list.
-    pub carrier_codes: Vec<String>,
-}
-
 /// One order source of a connection: a marketplace and the settings of its store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceSettings {
@@ -105,25 +84,6 @@ pub struct ConnectionSettings {
 }
 
 impl ConnectionSettings {
-    /// Each source as the settings of its store.
-    pub fn stores(&self) -> impl Iterator<Item = StoreSettings> + '_ {
-        self.sources.iter().map(|source| StoreSettings {
-            credentials: self.credentials.clone(),
-            marketplace_id: source.marketplace_id.clone(),
-            region: self.region,
-            sandbox: self.sandbox,
-            product_identifier: source.product_identifier,
-            import_fba_orders: source.import_fba_orders,
-            japan_kanji_addresses: source.japan_kanji_addresses,
-            carrier_codes: source.carrier_codes.clone(),
-        })
-    }
-
-    /// The store of the source in `marketplace_id`, if it is one.
-    pub fn store(&self, marketplace_id: &str) -> Option<StoreSettings> {
-        self.stores().find(|s| s.marketplace_id == marketplace_id)
-    }
-
     /// The source in `marketplace_id`, if it is one.
     pub fn source(&self, marketplace_id: &str) -> Option<&SourceSettings> {
         self.sources
@@ -208,25 +168,6 @@ impl ConnectionSettings {
             }
         }
         Ok(region)
-    }
-}
-
-impl From<StoreSettings> for ConnectionSettings {
-    /// A connection with this store as its one source.
-    fn from(store: StoreSettings) -> Self {
-        Self {
-            credentials: store.credentials,
-            region: store.region,
-            sandbox: store.sandbox,
-            sources: vec![SourceSettings {
-                marketplace_id: store.marketplace_id,
-                product_identifier: store.product_identifier,
-                import_fba_orders: store.import_fba_orders,
-                japan_kanji_addresses: store.japan_kanji_addresses,
-                carrier_codes: store.carrier_codes,
-            }],
-            read_sources_separately: false,
-        }
     }
 }
 

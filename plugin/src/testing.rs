@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, VecDeque};
 use chrono::{DateTime, TimeZone, Utc};
 
 use crate::host::{Host, HttpRequest, HttpResponse};
-use crate::model::{ConnectionSettings, Credentials, ProductIdentifier, StoreSettings};
+use crate::model::{ConnectionSettings, Credentials, ProductIdentifier, SourceSettings};
 
 /// One request the fake received.
 #[derive(Debug, Clone)]
@@ -192,25 +192,24 @@ impl Host for FakeHost {
     }
 }
 
-pub fn us_settings() -> StoreSettings {
-    StoreSettings {
+/// A connection with the US store as its one source.
+pub fn us_settings() -> ConnectionSettings {
+    ConnectionSettings {
         credentials: Credentials {
             lwa_client_id: "amzn1.application-oa2-client.test".into(),
             lwa_client_secret: "test-secret-value".into(),
             refresh_token: "Atzr|test-refresh-value".into(),
             seller_id: "A3SELLER".into(),
         },
-        marketplace_id: "ATVPDKIKX0DER".into(),
         region: None,
         sandbox: false,
-        product_identifier: ProductIdentifier::Sku,
-        import_fba_orders: false,
-        japan_kanji_addresses: false,
-        carrier_codes: Vec::new(),
+        sources: vec![SourceSettings {
+            marketplace_id: "ATVPDKIKX0DER".into(),
+            product_identifier: ProductIdentifier::Sku,
+            import_fba_orders: false,
+            japan_kanji_addresses: false,
+            carrier_codes: Vec::new(),
+        }],
+        read_sources_separately: false,
     }
-}
-
-/// A connection with the US store of [`us_settings`] as its one source.
-pub fn us_connection() -> ConnectionSettings {
-    us_settings().into()
 }

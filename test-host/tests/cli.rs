@@ -233,6 +233,11 @@ fn bench_quick_prints_well_formed_lines_within_wide_bounds_of_their_goals() {
     assert_eq!(ratio("429s, one connection vs eight instances"), 0.0);
     assert!(ratio("worst lag vs the bucket's drain time") < 2.0);
     assert!(ratio("import lag p99") < 3.0);
+    assert!(ratio("over 8 marketplaces: import lag p99") < 3.0);
+    assert_eq!(
+        ratio("over 8 marketplaces: orders missed, updates lost"),
+        0.0
+    );
     assert!(ratio("linear memory of a store") < 2.0);
     assert!(ratio("instantiation") < 1_000.0, "well-formed, not timed");
     assert!(

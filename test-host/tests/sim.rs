@@ -311,22 +311,11 @@ fn sources_added_removed_and_with_their_own_filters_through_the_component() {
     const US: &str = "ATVPDKIKX0DER";
     const CA: &str = "A2EUQ1WTGCTBG2";
     let clock = VirtualClock::new(start());
-    let world = World::generate(
-        &WorldSpec {
-            orders: 40,
-            marketplaces: vec![US.into(), CA.into()],
-            ..WorldSpec::default()
-        },
-        start(),
-    );
-    let amazon = Arc::new(Mutex::new(Simulator::new(
-        world,
-        clock.clone(),
-        vec![US.into(), CA.into()],
-        Duration::milliseconds(100),
-    )));
-    let mut instance =
-        ComponentInstance::new(amazon, SqliteStorage::in_memory().unwrap(), clock.clone()).unwrap();
+    let spec = WorldSpec {
+        orders: 40,
+        ..WorldSpec::default()
+    };
+    let (_, mut instance) = seller_in(&[US, CA], spec, &clock);
     let us_only = settings(US);
     let (batch, record) = instance.import_orders(&us_only, None).unwrap();
     let batch = batch.unwrap();
@@ -426,6 +415,63 @@ fn labels_of_every_source_reach_amazon_once_each_in_its_own_marketplace() {
     assert!(
         named.len() > 1 && named.iter().all(|id| EU_SELLER.contains(id)),
         "{named:?}"
+    );
+}
+
+#[test]
+fn unified_north_america_imports_fba_orders_of_the_one_source_that_asks() {
+    const SOURCES: [&str; 3] = ["ATVPDKIKX0DER", "A2EUQ1WTGCTBG2", "A1AM78C64UM0Y8"];
+    let mexico = SOURCES[2];
+    let clock = VirtualClock::new(start());
+    let spec = WorldSpec {
+        seed: 9,
+        orders: 300,
+        fba_share: 0.3,
+        ..WorldSpec::default()
+    };
+    let (amazon, mut instance) = seller_in(&SOURCES, spec, &clock);
+    let mut connection = settings(SOURCES[0]);
+    for marketplace in &SOURCES[1..] {
+        let mut source = Settings::simulated(marketplace);
+        source.import_fba_orders = *marketplace == mexico;
+        connection.sources.extend(source.to_wit().sources);
+    }
+    let mut held: BTreeSet<(String, String)> = BTreeSet::new();
+    let mut checkpoint = None;
+    for _ in 0..40 {
+        let (batch, _) = instance
+            .import_orders(&connection, checkpoint.as_deref())
+            .unwrap();
+        let batch = batch.unwrap();
+        for order in &batch.orders {
+            held.insert((order.order_id.clone(), order.marketplace_id.clone()));
+        }
+        checkpoint = Some(batch.checkpoint);
+        clock.set(at(&batch.next_call_after).max(clock.now()));
+    }
+    let reach = start() - Duration::days(14);
+    let amazon = amazon.lock().unwrap();
+    let expected: BTreeSet<(String, String)> = amazon
+        .world()
+        .orders()
+        .filter(|o| o.updated >= reach && o.channel == "AMAZON")
+        .filter(|o| o.fulfilled_by == "MERCHANT" || o.marketplace == mexico)
+        .map(|o| (o.id.clone(), o.marketplace.clone()))
+        .collect();
+    assert_eq!(
+        held, expected,
+        "every source's orders, FBA ones of Mexico only"
+    );
+    let fba_of = |marketplace: &str| {
+        amazon
+            .world()
+            .orders()
+            .filter(|o| o.marketplace == marketplace && o.fulfilled_by == "AMAZON")
+            .count()
+    };
+    assert!(
+        fba_of(mexico) > 0 && fba_of(SOURCES[0]) > 0,
+        "the world has FBA orders to leave out"
     );
 }
 
@@ -638,6 +684,30 @@ fn start() -> DateTime<Utc> {
     simulate::START.parse().unwrap()
 }
 
+/// A simulated seller in `marketplaces`, `spec`'s orders spread over them, and a
+/// component instance on fresh storage against it.
+fn seller_in(
+    marketplaces: &[&str],
+    spec: WorldSpec,
+    clock: &VirtualClock,
+) -> (Arc<Mutex<Simulator>>, ComponentInstance) {
+    let marketplaces: Vec<String> = marketplaces.iter().map(|m| m.to_string()).collect();
+    let spec = WorldSpec {
+        marketplaces: marketplaces.clone(),
+        ..spec
+    };
+    let world = World::generate(&spec, start());
+    let amazon = Arc::new(Mutex::new(Simulator::new(
+        world,
+        clock.clone(),
+        marketplaces,
+        Duration::milliseconds(100),
+    )));
+    let storage = SqliteStorage::in_memory().unwrap();
+    let instance = ComponentInstance::new(amazon.clone(), storage, clock.clone()).unwrap();
+    (amazon, instance)
+}
+
 fn settings(marketplace: &str) -> wit::ConnectionSettings {
     Settings::simulated(marketplace).to_wit()
 }
@@ -821,27 +891,12 @@ fn sources_that_are_none_twice_or_of_another_region_are_refused_before_any_call(
 fn a_removed_source_s_queued_update_is_still_sent_and_its_new_labels_are_refused() {
     const CA: &str = "A2EUQ1WTGCTBG2";
     let clock = VirtualClock::new(start());
-    let world = World::generate(
-        &WorldSpec {
-            seed: 5,
-            orders: 40,
-            marketplaces: vec!["ATVPDKIKX0DER".into(), CA.into()],
-            ..WorldSpec::default()
-        },
-        start(),
-    );
-    let amazon = Arc::new(Mutex::new(Simulator::new(
-        world,
-        clock.clone(),
-        vec!["ATVPDKIKX0DER".into(), CA.into()],
-        Duration::milliseconds(100),
-    )));
-    let mut instance = ComponentInstance::new(
-        amazon.clone(),
-        SqliteStorage::in_memory().unwrap(),
-        clock.clone(),
-    )
-    .unwrap();
+    let spec = WorldSpec {
+        seed: 5,
+        orders: 40,
+        ..WorldSpec::default()
+    };
+    let (amazon, mut instance) = seller_in(&["ATVPDKIKX0DER", CA], spec, &clock);
     let both = {
         let mut both = settings("ATVPDKIKX0DER");
         both.sources.push(settings(CA).sources.remove(0));

@@ -192,7 +192,7 @@ mod tests {
 
     #[test]
     fn round_trips_and_refuses_other_sellers_and_damage() {
-        let settings = ConnectionSettings::from(us_settings());
+        let settings = us_settings();
         let mut checkpoint =
             Checkpoint::first(&settings, at("2026-11-20T15:00:00Z"), Duration::days(14));
         checkpoint.retry.push(Retry {
@@ -217,7 +217,7 @@ mod tests {
 
     #[test]
     fn a_version_one_checkpoint_is_refused_as_contract_0_2_s() {
-        let settings = ConnectionSettings::from(us_settings());
+        let settings = us_settings();
         let v1 = r#"{"version":1,"sellerId":"A3SELLER","marketplaceId":"ATVPDKIKX0DER",
             "cursor":"2026-11-19T10:00:00Z","nextPageAt":"2026-11-19T10:05:00Z"}"#;
         let refused = Checkpoint::decode(v1, &settings).unwrap_err();

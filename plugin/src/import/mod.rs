@@ -634,8 +634,8 @@ fn accept(
     // An order without a marketplace is taken as the first source's, as Amazon
     // answered the query for it.
     let source = match &marketplace {
-        Some(m) => settings.store(m),
-        None => settings.stores().next(),
+        Some(m) => settings.source(m),
+        None => settings.sources.first(),
     };
     let skip = if channel.as_deref() == Some("NON_AMAZON") {
         Some(foreign(

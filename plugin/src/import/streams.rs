@@ -16,23 +16,32 @@ use super::CURSOR_OVERLAP;
 use super::checkpoint::{Checkpoint, Stream};
 use crate::model::ConnectionSettings;
 
-/// The streams `settings` wants each source in: sources with the same key share.
-fn group_of(settings: &ConnectionSettings, marketplace: &str) -> Option<String> {
-    let source = settings
-        .sources
-        .iter()
-        .find(|s| s.marketplace_id == marketplace)?;
+/// Which stream a source belongs in: sources of the same group are read together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Group<'s> {
+    /// Merchant orders only.
+    MerchantOnly,
+    /// Merchant and FBA orders.
+    WithFba,
+    /// The connection reads each source on its own.
+    Alone(&'s str),
+}
+
+/// The group `settings` wants the source in `marketplace` in; `None` when it is
+/// not a source.
+fn group_of<'s>(settings: &'s ConnectionSettings, marketplace: &str) -> Option<Group<'s>> {
+    let source = settings.source(marketplace)?;
     Some(if settings.read_sources_separately {
-        format!("source {marketplace}")
+        Group::Alone(&source.marketplace_id)
     } else if source.import_fba_orders {
-        "merchant and amazon".to_owned()
+        Group::WithFba
     } else {
-        "merchant".to_owned()
+        Group::MerchantOnly
     })
 }
 
 /// The group of a stream: its first marketplace's (all of them share it).
-fn group(settings: &ConnectionSettings, stream: &Stream) -> Option<String> {
+fn group<'s>(settings: &'s ConnectionSettings, stream: &Stream) -> Option<Group<'s>> {
     group_of(settings, stream.marketplaces.first()?)
 }
 
@@ -53,7 +62,7 @@ pub fn reconcile(
             .retain(|m| group_of(settings, m).is_some());
         // A stream whose sources now want different filters goes on as one stream
         // per group, each from the same position.
-        let mut groups: Vec<String> = stream
+        let mut groups: Vec<Group<'_>> = stream
             .marketplaces
             .iter()
             .filter_map(|m| group_of(settings, m))
@@ -65,7 +74,7 @@ pub fn reconcile(
                 let mut part = stream.clone();
                 part.window = None;
                 part.marketplaces
-                    .retain(|m| group_of(settings, m).as_deref() == Some(key.as_str()));
+                    .retain(|m| group_of(settings, m) == Some(key));
                 streams.push(part);
             }
         } else if !stream.marketplaces.is_empty() {
@@ -150,7 +159,7 @@ mod tests {
     use crate::testing::{at, us_settings};
 
     fn connection(sources: &[(&str, bool)]) -> ConnectionSettings {
-        let mut settings = ConnectionSettings::from(us_settings());
+        let mut settings = us_settings();
         let template = settings.sources[0].clone();
         settings.sources = sources
             .iter()

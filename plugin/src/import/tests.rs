@@ -75,7 +75,7 @@ fn value<'q>(query: &'q [(String, String)], name: &str) -> Option<&'q str> {
 }
 
 fn import(host: &FakeHost, checkpoint: Option<&str>) -> ImportBatch {
-    import_orders(host, &us_settings().into(), checkpoint).unwrap()
+    import_orders(host, &us_settings(), checkpoint).unwrap()
 }
 
 fn ids(batch: &ImportBatch) -> Vec<&str> {
@@ -245,7 +245,7 @@ fn throttling_is_an_empty_batch_at_the_same_position() {
         batch.next_call_after,
         host.now() + Duration::milliseconds(178_572)
     );
-    let position = Checkpoint::decode(&batch.checkpoint, &us_settings().into()).unwrap();
+    let position = Checkpoint::decode(&batch.checkpoint, &us_settings()).unwrap();
     assert_eq!(
         position.streams[0].cursor,
         at("2026-11-06T15:00:00Z"),
@@ -407,7 +407,7 @@ fn an_unreadable_order_is_retried_with_get_order_until_it_maps() {
     let third = import(&host, Some(&second.checkpoint));
     assert_eq!(ids(&third), ["222-1"]);
     assert!(third.skipped.is_empty());
-    let position = Checkpoint::decode(&third.checkpoint, &us_settings().into()).unwrap();
+    let position = Checkpoint::decode(&third.checkpoint, &us_settings()).unwrap();
     assert!(position.retry.is_empty());
 }
 
@@ -422,7 +422,7 @@ fn an_order_that_never_maps_is_given_up_after_five_readings() {
     let mut retry_times = Vec::new();
     while reasons.len() < 5 {
         host.set_now(batch.next_call_after);
-        let position = Checkpoint::decode(&batch.checkpoint, &us_settings().into()).unwrap();
+        let position = Checkpoint::decode(&batch.checkpoint, &us_settings()).unwrap();
         if position.streams[0].next_page_at <= host.now() {
             host.expect("GET", SEARCH_PATH, 200, &page(&[], None));
         }
@@ -457,7 +457,7 @@ fn an_order_that_never_maps_is_given_up_after_five_readings() {
     assert_eq!(minutes, [1, 3, 7, 15], "1, 2, 4 and 8 minutes apart");
     assert!(!batch.skipped[0].will_retry);
     assert!(
-        Checkpoint::decode(&batch.checkpoint, &us_settings().into())
+        Checkpoint::decode(&batch.checkpoint, &us_settings())
             .unwrap()
             .retry
             .is_empty()
@@ -539,7 +539,7 @@ fn an_empty_next_token_ends_the_window() {
     let batch = import(&host, None);
     assert!(!batch.more);
     assert!(
-        Checkpoint::decode(&batch.checkpoint, &us_settings().into())
+        Checkpoint::decode(&batch.checkpoint, &us_settings())
             .unwrap()
             .streams[0]
             .window
@@ -574,7 +574,7 @@ fn an_expired_page_token_reads_the_window_again() {
     assert!(refused.orders.is_empty());
     assert!(refused.more, "the window starts again at once");
     assert_eq!(refused.next_call_after, host.now());
-    let position = Checkpoint::decode(&refused.checkpoint, &us_settings().into()).unwrap();
+    let position = Checkpoint::decode(&refused.checkpoint, &us_settings()).unwrap();
     assert_eq!(
         position.streams[0]
             .window
@@ -736,7 +736,7 @@ fn a_checkpoint_of_another_seller_is_refused() {
     let batch = import(&host, None);
     let mut other = us_settings();
     other.credentials.seller_id = "A3OTHER".into();
-    let error = import_orders(&host, &other.into(), Some(&batch.checkpoint)).unwrap_err();
+    let error = import_orders(&host, &other, Some(&batch.checkpoint)).unwrap_err();
     assert!(
         matches!(error, Error::InvalidInput { ref field, .. } if field == "checkpoint"),
         "{error:?}"
@@ -747,9 +747,9 @@ fn a_checkpoint_of_another_seller_is_refused() {
 fn a_japanese_store_without_the_kanji_setting_reads_nothing() {
     let host = host();
     let mut japan = us_settings();
-    japan.marketplace_id = "A1VC38T7YXB528".into();
+    japan.sources[0].marketplace_id = "A1VC38T7YXB528".into();
     assert_eq!(
-        import_orders(&host, &japan.into(), None),
+        import_orders(&host, &japan, None),
         Err(Error::KanjiAddressesRequired)
     );
     assert!(host.sent.borrow().is_empty());
@@ -933,7 +933,7 @@ fn a_catalog_that_refuses_never_fails_the_import() {
     let mut batch = import(&host, None);
     assert_eq!(ids(&batch), ["111-1"]);
     assert!(batch.orders[0].items.iter().all(|i| i.weight.is_none()));
-    let position = Checkpoint::decode(&batch.checkpoint, &us_settings().into()).unwrap();
+    let position = Checkpoint::decode(&batch.checkpoint, &us_settings()).unwrap();
     assert_eq!(
         position.products,
         [PendingProduct(
@@ -951,7 +951,7 @@ fn a_catalog_that_refuses_never_fails_the_import() {
         batch = import(&host, Some(&batch.checkpoint));
     }
     assert_eq!(host.unanswered(), 0);
-    let position = Checkpoint::decode(&batch.checkpoint, &us_settings().into()).unwrap();
+    let position = Checkpoint::decode(&batch.checkpoint, &us_settings()).unwrap();
     assert!(position.products.is_empty());
 }
 
@@ -1001,13 +1001,13 @@ fn an_order_whose_pii_is_due_comes_back_redacted() {
 // directly rather than by hours of scripted calls.
 
 fn checkpoint_with(host: &FakeHost, edit: impl FnOnce(&mut Checkpoint)) -> String {
-    let mut position = Checkpoint::first(&us_settings().into(), host.now(), FIRST_IMPORT_LOOKBACK);
+    let mut position = Checkpoint::first(&us_settings(), host.now(), FIRST_IMPORT_LOOKBACK);
     edit(&mut position);
     position.encode()
 }
 
 fn position_of(batch: &ImportBatch) -> Checkpoint {
-    Checkpoint::decode(&batch.checkpoint, &us_settings().into()).unwrap()
+    Checkpoint::decode(&batch.checkpoint, &us_settings()).unwrap()
 }
 
 /// A window being paged, opened at `opened_at`, in update order so far.
@@ -1017,7 +1017,7 @@ fn paged_window(opened_at: DateTime<Utc>) -> Window {
         opened_at,
         FIRST_IMPORT_LOOKBACK,
     );
-    let mut window = open_window(&us_settings().into(), &stream, opened_at, None);
+    let mut window = open_window(&us_settings(), &stream, opened_at, None);
     window.token = Some("t1".into());
     window.frontier = Some(at("2026-11-20T10:00:00Z"));
     window
@@ -1062,8 +1062,8 @@ fn what_an_order_still_has_to_ship_is_remembered_when_it_is_imported() {
     host.expect_token()
         .expect("GET", SEARCH_PATH, 200, &page(&orders, None));
     let mut settings = us_settings();
-    settings.import_fba_orders = true;
-    let batch = import_orders(&host, &settings.clone().into(), None).unwrap();
+    settings.sources[0].import_fba_orders = true;
+    let batch = import_orders(&host, &settings, None).unwrap();
     assert_eq!(ids(&batch), ["111-1", "111-2", "111-3", "111-4"]);
     let store = Store::new(&host);
     let unshipped: crate::notify::Unshipped = store
@@ -1161,7 +1161,7 @@ fn a_refused_first_page_is_an_error_and_a_refused_later_page_keeps_its_window() 
     let invalid = r#"{"errors":[{"code":"InvalidInput","message":"Invalid input."}]}"#;
     let host = host();
     host.expect_token().expect("GET", SEARCH_PATH, 400, invalid);
-    let refused = import_orders(&host, &us_settings().into(), None);
+    let refused = import_orders(&host, &us_settings(), None);
     assert!(
         matches!(refused, Err(Error::Amazon(ref e)) if e.status == 400),
         "a new window's 400 is Amazon's verdict on the query: {refused:?}"
@@ -1174,7 +1174,7 @@ fn a_refused_first_page_is_an_error_and_a_refused_later_page_keeps_its_window() 
     });
     let missing = r#"{"errors":[{"code":"NotFound","message":"Not found."}]}"#;
     host.expect_token().expect("GET", SEARCH_PATH, 404, missing);
-    let refused = import_orders(&host, &us_settings().into(), Some(&checkpoint));
+    let refused = import_orders(&host, &us_settings(), Some(&checkpoint));
     assert!(refused.is_err(), "{refused:?}");
     host.expect("GET", SEARCH_PATH, 200, &page(&[], None));
     import(&host, Some(&checkpoint));
@@ -1421,7 +1421,7 @@ const CANADA: &str = "A2EUQ1WTGCTBG2";
 
 /// A connection of the US store and a Canadian one that identifies items by ASIN.
 fn north_america() -> ConnectionSettings {
-    let mut settings = ConnectionSettings::from(us_settings());
+    let mut settings = us_settings();
     let mut canada = settings.sources[0].clone();
     canada.marketplace_id = CANADA.into();
     canada.product_identifier = crate::model::ProductIdentifier::Asin;

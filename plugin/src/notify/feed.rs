@@ -678,7 +678,7 @@ mod tests {
     use crate::host::Host;
     use crate::model::{LabelEvent, NotificationOutcome};
     use crate::notify::{on_label_created, send_queued_notifications};
-    use crate::testing::{FakeHost, us_connection};
+    use crate::testing::{FakeHost, us_settings};
 
     const UPLOAD_URL: &str = "https://tortuga-prod-na.s3-external-1.amazonaws.com/doc-in";
     const REPORT_URL: &str = "https://tortuga-prod-na.s3-external-1.amazonaws.com/doc-out";
@@ -712,7 +712,7 @@ mod tests {
             202,
             &format!(r#"{{"feedId":"{feed_id}"}}"#),
         );
-        on_label_created(host, &us_connection(), &batch(count)).unwrap();
+        on_label_created(host, &us_settings(), &batch(count)).unwrap();
     }
 
     fn report(messages: usize, refused: &[u32]) -> String {
@@ -745,7 +745,7 @@ mod tests {
             r#"{"feedId":"50001"}"#,
         );
         let labels = batch(300);
-        let outcomes = on_label_created(&host, &us_connection(), &labels).unwrap();
+        let outcomes = on_label_created(&host, &us_settings(), &labels).unwrap();
         let check_after = start + DEFAULT_TURNAROUND;
         assert_eq!(
             count(&outcomes, |o| *o
@@ -780,12 +780,12 @@ mod tests {
             assert_eq!(created["inputFeedDocumentId"], "doc-in");
         }
         // Repeating the call sends nothing and says the same.
-        let again = on_label_created(&host, &us_connection(), &labels[..1]).unwrap();
+        let again = on_label_created(&host, &us_settings(), &labels[..1]).unwrap();
         assert!(matches!(again[0].outcome, NotificationResult::InFeed(_)));
         assert_eq!(host.sent.borrow().len(), 4);
 
         // Early: nothing is asked.
-        let early = send_queued_notifications(&host, &us_connection()).unwrap();
+        let early = send_queued_notifications(&host, &us_settings()).unwrap();
         assert_eq!(
             (early.pending, early.next_call_after),
             (300, Some(check_after))
@@ -794,7 +794,7 @@ mod tests {
 
         host.set_now(check_after);
         host.expect("GET", "/feeds/2021-06-30/feeds/50001", 200, r#"{"feedId":"50001","feedType":"POST_ORDER_FULFILLMENT_DATA","createdTime":"2026-11-20T15:00:00Z","processingStatus":"IN_PROGRESS"}"#);
-        let report_1 = send_queued_notifications(&host, &us_connection()).unwrap();
+        let report_1 = send_queued_notifications(&host, &us_settings()).unwrap();
         assert!(report_1.outcomes.is_empty());
         let next = check_after + POLL_INTERVAL;
         assert_eq!(report_1.next_call_after, Some(next));
@@ -805,7 +805,7 @@ mod tests {
             .expect("GET", "/doc-out", 200, &report(300, &[2]))
             // The refused message goes once by confirmShipment: Amazon's verdict.
             .expect("POST", "/orders/v0/orders/111-0000000-0000002/shipmentConfirmation", 204, "");
-        let done = send_queued_notifications(&host, &us_connection()).unwrap();
+        let done = send_queued_notifications(&host, &us_settings()).unwrap();
         assert_eq!(
             count(&done.outcomes, |o| *o
                 == NotificationResult::SentInFeed("50001".into())),
@@ -837,7 +837,7 @@ mod tests {
         host.expect("GET", "/feeds/2021-06-30/feeds/50009", 200, r#"{"feedId":"50009","feedType":"POST_ORDER_FULFILLMENT_DATA","createdTime":"2026-11-20T15:00:00Z","processingStatus":"DONE","resultFeedDocumentId":"doc-out"}"#)
             .expect("GET", "/feeds/2021-06-30/documents/doc-out", 200, &format!(r#"{{"feedDocumentId":"doc-out","url":"{REPORT_URL}"}}"#))
             .expect("GET", "/doc-out", 200, &report(updates, &[]));
-        let done = send_queued_notifications(&host, &us_connection()).unwrap();
+        let done = send_queued_notifications(&host, &us_settings()).unwrap();
         assert_eq!(done.outcomes.len(), updates);
         assert_eq!(done.pending, 0);
         (host.storage_bytes.get() - before) as f64 / updates as f64
@@ -871,7 +871,7 @@ mod tests {
             200,
             r#"{"order":{"orderId":"111-0000000-0000001","createdTime":"2026-11-20T10:00:00Z","lastUpdatedTime":"2026-11-20T10:00:00Z","salesChannel":{"channelName":"AMAZON"},"orderItems":[],"packages":[{"packageReferenceId":"1","trackingNumber":"1Z00000001"}]}}"#,
         );
-        let report = send_queued_notifications(&host, &us_connection()).unwrap();
+        let report = send_queued_notifications(&host, &us_settings()).unwrap();
         assert_eq!(report.outcomes.len(), 1);
         assert_eq!(
             report.outcomes[0].outcome,
@@ -894,7 +894,7 @@ mod tests {
         let host = FakeHost::new();
         Store::new(&host).save(TURNAROUND_KEY, &140.0).unwrap();
         submitted_batch(&host, "50006");
-        let again = on_label_created(&host, &us_connection(), &batch(1)).unwrap();
+        let again = on_label_created(&host, &us_settings(), &batch(1)).unwrap();
         assert_eq!(
             again[0].outcome,
             NotificationResult::InFeed(FeedSubmission {
@@ -917,7 +917,7 @@ mod tests {
                 "",
             );
         }
-        let outcomes = on_label_created(&host, &us_connection(), &batch(12)).unwrap();
+        let outcomes = on_label_created(&host, &us_settings(), &batch(12)).unwrap();
         // The burst goes now; the two left wait half a second each, far sooner
         // than any feed.
         assert_eq!(count(&outcomes, |o| *o == NotificationResult::Sent), 10);
@@ -934,7 +934,7 @@ mod tests {
         host.expect_token();
         submit_feed(&host);
         host.expect_lost("POST", "/feeds/2021-06-30/feeds");
-        let outcomes = on_label_created(&host, &us_connection(), &batch(300)).unwrap();
+        let outcomes = on_label_created(&host, &us_settings(), &batch(300)).unwrap();
         assert!(matches!(outcomes[0].outcome, NotificationResult::Queued(_)));
 
         host.set_now(start + LIST_DELAY);
@@ -945,13 +945,13 @@ mod tests {
             r#"{"feeds":[{"feedId":"50002","feedType":"POST_ORDER_FULFILLMENT_DATA","createdTime":"2026-11-20T15:00:00Z","processingStatus":"IN_QUEUE"}]}"#,
         )
         .expect("GET", "/feeds/2021-06-30/feeds/50002", 200, r#"{"feedId":"50002","feedType":"POST_ORDER_FULFILLMENT_DATA","createdTime":"2026-11-20T15:00:00Z","processingStatus":"IN_QUEUE"}"#);
-        let report = send_queued_notifications(&host, &us_connection()).unwrap();
+        let report = send_queued_notifications(&host, &us_settings()).unwrap();
         assert_eq!(report.pending, 300);
         assert_eq!(host.unanswered(), 0, "no second createFeed");
         let listed = &host.sent.borrow()[4];
         assert!(listed.uri.contains("feedTypes=POST_ORDER_FULFILLMENT_DATA"));
         assert!(listed.uri.contains("createdSince=2026-11-20T14%3A59%3A00Z"));
-        let again = on_label_created(&host, &us_connection(), &batch(1)).unwrap();
+        let again = on_label_created(&host, &us_settings(), &batch(1)).unwrap();
         assert!(matches!(&again[0].outcome, NotificationResult::InFeed(f) if f.feed_id == "50002"));
 
         // Amazon never got it: the document is submitted again.
@@ -959,7 +959,7 @@ mod tests {
         host.expect_token();
         submit_feed(&host);
         host.expect_lost("POST", "/feeds/2021-06-30/feeds");
-        on_label_created(&host, &us_connection(), &batch(300)).unwrap();
+        on_label_created(&host, &us_settings(), &batch(300)).unwrap();
         host.set_now(start + LIST_DELAY);
         host.expect("GET", "/feeds/2021-06-30/feeds", 200, r#"{"feeds":[]}"#)
             .expect(
@@ -968,7 +968,7 @@ mod tests {
                 202,
                 r#"{"feedId":"50003"}"#,
             );
-        send_queued_notifications(&host, &us_connection()).unwrap();
+        send_queued_notifications(&host, &us_settings()).unwrap();
         assert_eq!(host.unanswered(), 0);
     }
 
@@ -987,7 +987,7 @@ mod tests {
                 "",
             );
         }
-        let report = send_queued_notifications(&host, &us_connection()).unwrap();
+        let report = send_queued_notifications(&host, &us_settings()).unwrap();
         assert_eq!(
             count(&report.outcomes, |o| *o == NotificationResult::Sent),
             10
@@ -999,7 +999,7 @@ mod tests {
     #[test]
     fn a_batch_of_two_marketplaces_goes_as_one_feed_for_each() {
         let host = FakeHost::new();
-        let mut connection = us_connection();
+        let mut connection = us_settings();
         let mut canada = connection.sources[0].clone();
         canada.marketplace_id = "A2EUQ1WTGCTBG2".into();
         connection.sources.push(canada);
@@ -1053,7 +1053,7 @@ mod tests {
         host.expect_token();
         submit_feed(&host);
         host.expect_lost("POST", "/feeds/2021-06-30/feeds");
-        on_label_created(&host, &us_connection(), &batch(300)).unwrap();
+        on_label_created(&host, &us_settings(), &batch(300)).unwrap();
         host.set_now(start + LIST_DELAY);
         // Amazon lists another marketplace's feed only: ours was never created.
         host.expect(
@@ -1063,7 +1063,7 @@ mod tests {
             r#"{"feeds":[{"feedId":"50020","feedType":"POST_ORDER_FULFILLMENT_DATA","marketplaceIds":["A2EUQ1WTGCTBG2"],"createdTime":"2026-11-20T15:00:00Z","processingStatus":"IN_QUEUE"}]}"#,
         )
         .expect("POST", "/feeds/2021-06-30/feeds", 202, r#"{"feedId":"50021"}"#);
-        send_queued_notifications(&host, &us_connection()).unwrap();
+        send_queued_notifications(&host, &us_settings()).unwrap();
         assert_eq!(host.unanswered(), 0, "submitted again, not taken for 50020");
         assert!(
             host.sent.borrow()[4]

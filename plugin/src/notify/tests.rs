@@ -1,6 +1,6 @@
 use super::*;
 use crate::model::LabelItem;
-use crate::testing::{FakeHost, at, us_connection};
+use crate::testing::{FakeHost, at, us_settings};
 
 fn label(label_id: &str, order_id: &str) -> LabelEvent {
     LabelEvent {
@@ -39,12 +39,8 @@ fn two_labels() -> [LabelEvent; 2] {
 fn confirms_once_with_amazons_body_shape() {
     let host = FakeHost::new();
     host.expect_token().expect("POST", CONFIRM, 204, "");
-    let outcomes = on_label_created(
-        &host,
-        &us_connection(),
-        &[label("L1", "902-1106328-1059050")],
-    )
-    .unwrap();
+    let outcomes =
+        on_label_created(&host, &us_settings(), &[label("L1", "902-1106328-1059050")]).unwrap();
     assert_eq!(outcomes[0].outcome, NotificationResult::Sent);
     let body: serde_json::Value = serde_json::from_str(&host.sent.borrow()[1].body).unwrap();
     assert_eq!(
@@ -58,12 +54,8 @@ fn confirms_once_with_amazons_body_shape() {
     );
     assert!(body["packageDetail"].get("carrierName").is_none());
 
-    let again = on_label_created(
-        &host,
-        &us_connection(),
-        &[label("L2", "902-1106328-1059050")],
-    )
-    .unwrap();
+    let again =
+        on_label_created(&host, &us_settings(), &[label("L2", "902-1106328-1059050")]).unwrap();
     assert_eq!(
         again[0].outcome,
         NotificationResult::NotSent(NotSentReason::AlreadyNotified)
@@ -80,7 +72,7 @@ fn throttled_and_failed_sends_are_queued_not_lost() {
         429,
         r#"{"errors":[{"code":"QuotaExceeded","message":"quota"}]}"#,
     );
-    let outcomes = on_label_created(&host, &us_connection(), &two_labels()).unwrap();
+    let outcomes = on_label_created(&host, &us_settings(), &two_labels()).unwrap();
     let now = host.now();
     // After the 429 the bucket is known to be empty: the second order is not
     // sent at all, and both wait for the next token (2 per second).
@@ -102,7 +94,7 @@ fn throttled_and_failed_sends_are_queued_not_lost() {
 
     let host = FakeHost::new();
     host.expect_token().expect("POST", CONFIRM, 503, "");
-    let outcomes = on_label_created(&host, &us_connection(), &two_labels()[..1]).unwrap();
+    let outcomes = on_label_created(&host, &us_settings(), &two_labels()[..1]).unwrap();
     assert_eq!(
         outcomes[0].outcome,
         NotificationResult::Queued(host.now() + Duration::seconds(60))
@@ -120,7 +112,7 @@ fn answers_that_are_not_amazon_s_verdict_are_kept_to_retry() {
             // A 401 is retried once at once with a fresh token.
             host.expect_token().expect("POST", CONFIRM, 401, "");
         }
-        let outcomes = on_label_created(&host, &us_connection(), &two_labels()[..1]).unwrap();
+        let outcomes = on_label_created(&host, &us_settings(), &two_labels()[..1]).unwrap();
         assert_eq!(
             outcomes[0].outcome,
             NotificationResult::Queued(host.now() + RETRY_AFTER_FAILURE),
@@ -136,7 +128,7 @@ fn an_absurd_order_id_fails_that_order_only() {
     host.expect_token().expect("POST", CONFIRM, 204, "");
     let mut labels = two_labels().to_vec();
     labels[0].orders[0].order_id = "1".repeat(70_000);
-    let outcomes = on_label_created(&host, &us_connection(), &labels).unwrap();
+    let outcomes = on_label_created(&host, &us_settings(), &labels).unwrap();
     assert!(matches!(
         outcomes[0].outcome,
         NotificationResult::NotSent(NotSentReason::InvalidLabel { .. })
@@ -162,7 +154,7 @@ fn a_rejection_is_reported_per_order_and_the_rest_still_go() {
             r#"{"errors":[{"code":"NotFound","message":"Not found"}]}"#,
         )
         .expect("POST", CONFIRM, 204, "");
-    let outcomes = on_label_created(&host, &us_connection(), &two_labels()).unwrap();
+    let outcomes = on_label_created(&host, &us_settings(), &two_labels()).unwrap();
     assert!(
         matches!(&outcomes[0].outcome, NotificationResult::NotSent(NotSentReason::Rejected(e)) if e.code == "Invalid Input")
     );
@@ -188,7 +180,7 @@ fn amazon_s_refusal_once_kept_is_the_outcome_whatever_storage_does_next() {
                 r#"{"errors":[{"code":"NotFound","message":"Not found"}]}"#,
             );
         host.writes_before_failure.set(Some(writes));
-        let result = on_label_created(&host, &us_connection(), &two_labels()[..1]);
+        let result = on_label_created(&host, &us_settings(), &two_labels()[..1]);
         host.writes_before_failure.set(None);
         let kept = Outbox::new(&Store::new(&host))
             .rejected("111-0000001-0000001")
@@ -224,8 +216,8 @@ fn a_refused_label_asked_about_again_gets_the_refusal_and_sends_nothing() {
             404,
             r#"{"errors":[{"code":"NotFound","message":"Not found"}]}"#,
         );
-    let first = on_label_created(&host, &us_connection(), &two_labels()[..1]).unwrap();
-    let again = on_label_created(&host, &us_connection(), &two_labels()[..1]).unwrap();
+    let first = on_label_created(&host, &us_settings(), &two_labels()[..1]).unwrap();
+    let again = on_label_created(&host, &us_settings(), &two_labels()[..1]).unwrap();
     assert_eq!(first[0].outcome, again[0].outcome);
     assert!(matches!(
         again[0].outcome,
@@ -254,7 +246,7 @@ fn incomplete_labels_are_refused_without_calling_amazon() {
     none_of_it.orders[0].items[0].quantity = 0;
     let outcomes = on_label_created(
         &host,
-        &us_connection(),
+        &us_settings(),
         &[other, no_items, sneaky, far_future, no_item_id, none_of_it],
     )
     .unwrap();
@@ -285,12 +277,8 @@ fn incomplete_labels_are_refused_without_calling_amazon() {
 fn an_update_storage_cannot_keep_is_not_sent() {
     let host = FakeHost::new();
     host.failing_writes.set(true);
-    let outcomes = on_label_created(
-        &host,
-        &us_connection(),
-        &[label("L1", "111-0000001-0000001")],
-    )
-    .unwrap();
+    let outcomes =
+        on_label_created(&host, &us_settings(), &[label("L1", "111-0000001-0000001")]).unwrap();
     assert!(matches!(
         outcomes[0].outcome,
         NotificationResult::NotSent(NotSentReason::StorageFailed(_))
@@ -303,14 +291,14 @@ fn a_queued_update_is_delivered_when_the_bucket_allows_and_only_once() {
     let host = FakeHost::new();
     let throttled = r#"{"errors":[{"code":"QuotaExceeded","message":"quota"}]}"#;
     host.expect_token().expect("POST", CONFIRM, 429, throttled);
-    let first = on_label_created(&host, &us_connection(), &two_labels()[..1]).unwrap();
+    let first = on_label_created(&host, &us_settings(), &two_labels()[..1]).unwrap();
     let due = host.now() + Duration::milliseconds(500);
     assert_eq!(first[0].outcome, NotificationResult::Queued(due));
 
     // A second label for the same order while the first waits: not sent.
     let mut second = two_labels()[0].clone();
     second.label_id = "L9".into();
-    let outcomes = on_label_created(&host, &us_connection(), &[second.clone()]).unwrap();
+    let outcomes = on_label_created(&host, &us_settings(), &[second.clone()]).unwrap();
     assert_eq!(
         outcomes[0].outcome,
         NotificationResult::NotSent(NotSentReason::EarlierUpdateQueued("L1".into()))
@@ -318,13 +306,13 @@ fn a_queued_update_is_delivered_when_the_bucket_allows_and_only_once() {
     assert_eq!(host.sent.borrow().len(), 2, "no call for it");
 
     // Early: nothing is sent, the report says when.
-    let early = send_queued_notifications(&host, &us_connection()).unwrap();
+    let early = send_queued_notifications(&host, &us_settings()).unwrap();
     assert!(early.outcomes.is_empty());
     assert_eq!((early.pending, early.next_call_after), (1, Some(due)));
 
     host.set_now(due);
     host.expect("POST", CONFIRM, 204, "");
-    let delivered = send_queued_notifications(&host, &us_connection()).unwrap();
+    let delivered = send_queued_notifications(&host, &us_settings()).unwrap();
     assert_eq!(delivered.outcomes.len(), 1);
     assert_eq!(delivered.outcomes[0].label_id, "L1");
     assert_eq!(delivered.outcomes[0].outcome, NotificationResult::Sent);
@@ -339,9 +327,9 @@ fn a_queued_update_is_delivered_when_the_bucket_allows_and_only_once() {
         "its redaction is scheduled"
     );
 
-    let again = send_queued_notifications(&host, &us_connection()).unwrap();
+    let again = send_queued_notifications(&host, &us_settings()).unwrap();
     assert!(again.outcomes.is_empty(), "never twice");
-    let later = on_label_created(&host, &us_connection(), &[second]).unwrap();
+    let later = on_label_created(&host, &us_settings(), &[second]).unwrap();
     assert_eq!(
         later[0].outcome,
         NotificationResult::NotSent(NotSentReason::AlreadyNotified)
@@ -353,7 +341,7 @@ fn a_queued_update_is_delivered_when_the_bucket_allows_and_only_once() {
 fn a_queued_update_amazon_refuses_is_reported_and_dropped() {
     let host = FakeHost::new();
     host.expect_token().expect("POST", CONFIRM, 503, "");
-    on_label_created(&host, &us_connection(), &two_labels()[..1]).unwrap();
+    on_label_created(&host, &us_settings(), &two_labels()[..1]).unwrap();
     host.set_now(host.now() + RETRY_AFTER_FAILURE);
     host.expect(
         "POST",
@@ -361,7 +349,7 @@ fn a_queued_update_amazon_refuses_is_reported_and_dropped() {
         400,
         r#"{"errors":[{"code":"InvalidInput","message":"Invalid carrier code"}]}"#,
     );
-    let report = send_queued_notifications(&host, &us_connection()).unwrap();
+    let report = send_queued_notifications(&host, &us_settings()).unwrap();
     assert!(matches!(
         report.outcomes[0].outcome,
         NotificationResult::NotSent(NotSentReason::Rejected(_))
@@ -379,7 +367,7 @@ fn a_storage_failure_at_any_write_loses_no_update_and_repeats_none() {
             .expect("POST", CONFIRM, 204, "")
             .expect("POST", CONFIRM, 204, "");
         host.writes_before_failure.set(Some(writes));
-        let result = on_label_created(&host, &us_connection(), &two_labels());
+        let result = on_label_created(&host, &us_settings(), &two_labels());
         host.writes_before_failure.set(None);
         let confirmed: Vec<String> = host
             .sent
@@ -444,7 +432,7 @@ fn carriers_go_to_amazon_as_amazon_spells_them() {
     let mut labels = two_labels().to_vec();
     labels[0].carrier_code = "ups".into();
     labels[1].carrier_code = "Acme Couriers".into();
-    on_label_created(&host, &us_connection(), &labels).unwrap();
+    on_label_created(&host, &us_settings(), &labels).unwrap();
     let sent = host.sent.borrow();
     let detail = |i: usize| -> serde_json::Value {
         serde_json::from_str::<serde_json::Value>(&sent[i].body).unwrap()["packageDetail"].clone()
@@ -469,7 +457,7 @@ fn the_first_update_of_a_split_order_confirms_all_it_has_to_ship() {
     .unwrap();
     host.expect_token().expect("POST", CONFIRM, 204, "");
     // The label holds only the first line.
-    on_label_created(&host, &us_connection(), &two_labels()[..1]).unwrap();
+    on_label_created(&host, &us_settings(), &two_labels()[..1]).unwrap();
     let body: serde_json::Value = serde_json::from_str(&host.sent.borrow()[1].body).unwrap();
     assert_eq!(
         body["packageDetail"]["orderItems"],
@@ -484,10 +472,10 @@ fn the_first_update_of_a_split_order_confirms_all_it_has_to_ship() {
 fn every_label_not_sent_gets_its_own_redaction_schedule() {
     let host = FakeHost::new();
     host.expect_token().expect("POST", CONFIRM, 204, "");
-    on_label_created(&host, &us_connection(), &two_labels()[..1]).unwrap();
+    on_label_created(&host, &us_settings(), &two_labels()[..1]).unwrap();
     let mut again = two_labels()[0].clone();
     again.label_id = "L-AGAIN".into();
-    let outcomes = on_label_created(&host, &us_connection(), &[again]).unwrap();
+    let outcomes = on_label_created(&host, &us_settings(), &[again]).unwrap();
     assert_eq!(
         outcomes[0].outcome,
         NotificationResult::NotSent(NotSentReason::AlreadyNotified)
@@ -532,7 +520,7 @@ fn a_refusal_for_an_update_amazon_already_has_is_a_success() {
             200,
             &packages("112345678"),
         );
-    let outcomes = on_label_created(&host, &us_connection(), &two_labels()[..1]).unwrap();
+    let outcomes = on_label_created(&host, &us_settings(), &two_labels()[..1]).unwrap();
     assert_eq!(
         outcomes[0].outcome,
         NotificationResult::Sent,
@@ -550,7 +538,7 @@ fn a_refusal_for_an_update_amazon_already_has_is_a_success() {
             200,
             &packages("OTHER"),
         );
-    let outcomes = on_label_created(&host, &us_connection(), &two_labels()[..1]).unwrap();
+    let outcomes = on_label_created(&host, &us_settings(), &two_labels()[..1]).unwrap();
     assert!(matches!(
         outcomes[0].outcome,
         NotificationResult::NotSent(NotSentReason::Rejected(_))
@@ -561,10 +549,10 @@ fn a_refusal_for_an_update_amazon_already_has_is_a_success() {
 fn a_delivery_amazon_cannot_take_now_stays_queued() {
     let host = FakeHost::new();
     host.expect_token().expect("POST", CONFIRM, 503, "");
-    on_label_created(&host, &us_connection(), &two_labels()[..1]).unwrap();
+    on_label_created(&host, &us_settings(), &two_labels()[..1]).unwrap();
     host.set_now(host.now() + RETRY_AFTER_FAILURE);
     host.expect("POST", CONFIRM, 503, "");
-    let report = send_queued_notifications(&host, &us_connection()).unwrap();
+    let report = send_queued_notifications(&host, &us_settings()).unwrap();
     let retry_at = host.now() + RETRY_AFTER_FAILURE;
     assert_eq!(
         report.outcomes[0].outcome,
@@ -584,7 +572,7 @@ fn a_second_label_in_the_same_call_follows_the_first_s_outcome() {
     host.expect_token().expect("POST", CONFIRM, 204, "");
     let outcomes = on_label_created(
         &host,
-        &us_connection(),
+        &us_settings(),
         &[label("L1", order), label("L2", order)],
     )
     .unwrap();
@@ -609,7 +597,7 @@ fn a_second_label_in_the_same_call_follows_the_first_s_outcome() {
         .expect("POST", CONFIRM, 204, "");
     let outcomes = on_label_created(
         &host,
-        &us_connection(),
+        &us_settings(),
         &[label("L1", order), label("L2", order)],
     )
     .unwrap();
@@ -625,7 +613,7 @@ fn a_second_label_in_the_same_call_follows_the_first_s_outcome() {
     host.expect_token().expect("POST", CONFIRM, 429, "{}");
     let outcomes = on_label_created(
         &host,
-        &us_connection(),
+        &us_settings(),
         &[label("L1", order), label("L2", order)],
     )
     .unwrap();
@@ -641,15 +629,15 @@ fn an_update_not_due_yet_waits_while_a_due_one_goes() {
     let host = FakeHost::new();
     let [first, second] = two_labels();
     host.expect_token().expect("POST", CONFIRM, 503, "");
-    on_label_created(&host, &us_connection(), &[first]).unwrap();
+    on_label_created(&host, &us_settings(), &[first]).unwrap();
     host.set_now(host.now() + Duration::seconds(30));
     host.expect("POST", CONFIRM, 503, "");
-    on_label_created(&host, &us_connection(), &[second]).unwrap();
+    on_label_created(&host, &us_settings(), &[second]).unwrap();
     let second_due = host.now() + RETRY_AFTER_FAILURE;
 
     host.set_now(host.now() + Duration::seconds(30));
     host.expect("POST", CONFIRM, 204, "");
-    let report = send_queued_notifications(&host, &us_connection()).unwrap();
+    let report = send_queued_notifications(&host, &us_settings()).unwrap();
     assert_eq!(report.outcomes.len(), 1, "{:?}", report.outcomes);
     assert_eq!(report.outcomes[0].label_id, "L1");
     assert_eq!(host.unanswered(), 0);
@@ -663,12 +651,12 @@ fn an_update_not_due_yet_waits_while_a_due_one_goes() {
 fn nothing_is_sent_while_the_confirm_shipment_bucket_is_empty() {
     let host = FakeHost::new();
     host.expect_token().expect("POST", CONFIRM, 503, "");
-    on_label_created(&host, &us_connection(), &two_labels()[..1]).unwrap();
+    on_label_created(&host, &us_settings(), &two_labels()[..1]).unwrap();
     host.set_now(host.now() + RETRY_AFTER_FAILURE);
     host.empty_bucket(&Operation::CONFIRM_SHIPMENT);
     let sent = host.sent.borrow().len();
 
-    let report = send_queued_notifications(&host, &us_connection()).unwrap();
+    let report = send_queued_notifications(&host, &us_settings()).unwrap();
     assert_eq!(host.sent.borrow().len(), sent, "a 429 Amazon would give");
     assert_eq!(
         (report.pending, report.next_call_after),
@@ -680,7 +668,7 @@ fn nothing_is_sent_while_the_confirm_shipment_bucket_is_empty() {
 fn a_lost_answer_or_a_failed_write_waits_a_minute_before_the_next_try() {
     let host = FakeHost::new();
     host.expect_token().expect_lost("POST", CONFIRM);
-    let outcomes = on_label_created(&host, &us_connection(), &two_labels()[..1]).unwrap();
+    let outcomes = on_label_created(&host, &us_settings(), &two_labels()[..1]).unwrap();
     assert_eq!(
         outcomes[0].outcome,
         NotificationResult::Queued(host.now() + RETRY_AFTER_FAILURE),
@@ -689,10 +677,10 @@ fn a_lost_answer_or_a_failed_write_waits_a_minute_before_the_next_try() {
 
     let host = FakeHost::new();
     host.expect_token().expect("POST", CONFIRM, 503, "");
-    on_label_created(&host, &us_connection(), &two_labels()[..1]).unwrap();
+    on_label_created(&host, &us_settings(), &two_labels()[..1]).unwrap();
     host.set_now(host.now() + RETRY_AFTER_FAILURE);
     host.failing_writes.set(true);
-    let report = send_queued_notifications(&host, &us_connection()).unwrap();
+    let report = send_queued_notifications(&host, &us_settings()).unwrap();
     assert_eq!(
         report.outcomes[0].outcome,
         NotificationResult::Queued(host.now() + RETRY_AFTER_FAILURE)
@@ -748,7 +736,7 @@ fn where_an_update_stands_is_told_per_label() {
 
 /// A connection of the US and Canada, Canada with its own carrier list.
 fn us_and_canada() -> ConnectionSettings {
-    let mut connection = us_connection();
+    let mut connection = us_settings();
     let mut canada = connection.sources[0].clone();
     canada.marketplace_id = "A2EUQ1WTGCTBG2".into();
     canada.carrier_codes = vec!["Canada Post".into(), "Purolator".into()];
@@ -847,6 +835,6 @@ fn an_order_whose_marketplace_is_unknown_or_not_a_source_is_an_invalid_label() {
     // With one source, an order not imported here goes to it.
     let host = FakeHost::new();
     host.expect_token().expect("POST", CONFIRM, 204, "");
-    let outcomes = on_label_created(&host, &us_connection(), &labels[..1]).unwrap();
+    let outcomes = on_label_created(&host, &us_settings(), &labels[..1]).unwrap();
     assert_eq!(outcomes[0].outcome, NotificationResult::Sent);
 }

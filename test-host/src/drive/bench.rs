@@ -335,21 +335,23 @@ fn labels(lines: &mut Vec<Line>, count: usize) -> Result<()> {
     Ok(())
 }
 
+/// A Pan-European seller's eight marketplaces: UK, DE, FR, IT, ES, NL, SE, PL.
+const EU: [&str; 8] = [
+    "A1F83G8C2ARO7P",
+    "A1PA6795UKMFR9",
+    "A13V1IB3VIYZZH",
+    "APJ6JRA9NG5V4",
+    "A1RKKUPIHCS9HS",
+    "A1805IZSGTT6HS",
+    "A2NODRKZP88ZB9",
+    "A1C3SOZRARQ6R3",
+];
+
 /// A Pan-European seller on eight marketplaces, `orders` spread over them and a
 /// fifth as many changes while they are read: one connection reading them together
 /// against eight per-marketplace instances (the 0.2 shape), on the same simulated
 /// seller's buckets.
 fn marketplaces(lines: &mut Vec<Line>, orders: usize) -> Result<()> {
-    const EU: [&str; 8] = [
-        "A1F83G8C2ARO7P",
-        "A1PA6795UKMFR9",
-        "A13V1IB3VIYZZH",
-        "APJ6JRA9NG5V4",
-        "A1RKKUPIHCS9HS",
-        "A1805IZSGTT6HS",
-        "A2NODRKZP88ZB9",
-        "A1C3SOZRARQ6R3",
-    ];
     let seller = |per_marketplace_instances| Options {
         orders,
         changes: 0.2,
@@ -405,9 +407,14 @@ fn marketplaces(lines: &mut Vec<Line>, orders: usize) -> Result<()> {
 
 /// A day of a busy seller whose store is caught up: `orders` new orders through
 /// 24 hours, and 5 % as many changes to orders (shipped, cancelled), with labels
-/// in batches of 50 as fast as orders come.
-fn busy_day(lines: &mut Vec<Line>, orders: usize) -> Result<()> {
+/// in batches of 50 as fast as orders come; the orders spread over `marketplaces`,
+/// one connection for all.
+fn busy_day(lines: &mut Vec<Line>, orders: usize, marketplaces: &[&str]) -> Result<()> {
     let caught_up = 1_000;
+    let name = match marketplaces.len() {
+        1 => format!("busy day of {orders} new orders"),
+        n => format!("busy day of {orders} new orders over {n} marketplaces"),
+    };
     let changes = orders as f64 * 1.05;
     let report = run(Options {
         orders: caught_up,
@@ -417,6 +424,7 @@ fn busy_day(lines: &mut Vec<Line>, orders: usize) -> Result<()> {
         distinct_asins: 50,
         ship: Some(orders as f64 / 24.0 * 1.1),
         batch: 50,
+        marketplaces: marketplaces.iter().map(|m| m.to_string()).collect(),
         ..Options::default()
     })?;
     let shipped = report.notifications.clone().unwrap_or_default();
@@ -425,28 +433,28 @@ fn busy_day(lines: &mut Vec<Line>, orders: usize) -> Result<()> {
     let read_floor =
         120.0 + amazon_marketplace::spapi::UsagePlan::SEARCH_ORDERS.seconds_per_token();
     lines.push(at_most(
-        &format!("busy day of {orders} new orders: import lag p50 vs 2 min + one restore period"),
+        &format!("{name}: import lag p50 vs 2 min + one restore period"),
         "s",
         report.import_lag_p50_seconds,
         read_floor,
         1.5,
     ));
     lines.push(at_most(
-        &format!("busy day of {orders} new orders: import lag p99 vs 2 min + one restore period"),
+        &format!("{name}: import lag p99 vs 2 min + one restore period"),
         "s",
         report.import_lag_p99_seconds,
         read_floor,
         1.5,
     ));
     lines.push(at_most(
-        &format!("busy day of {orders} new orders: label-to-Amazon lag p99 vs 60 s"),
+        &format!("{name}: label-to-Amazon lag p99 vs 60 s"),
         "s",
         shipped.lag_p99_seconds,
         60.0,
         1.0,
     ));
     lines.push(at_most(
-        &format!("busy day of {orders} new orders: orders missed, updates lost"),
+        &format!("{name}: orders missed, updates lost"),
         "orders",
         (report.missed + shipped.lost) as f64,
         1.0,
@@ -634,8 +642,8 @@ fn import_cpu(orders: usize, wasm: bool) -> Result<f64> {
             clock: clock.clone(),
             storage: SqliteStorage::in_memory()?,
         };
-        let settings = amazon_marketplace::model::ConnectionSettings::from(native_settings(
-            &crate::drive::scenario::Settings::simulated("ATVPDKIKX0DER"),
+        let settings = native_settings(&crate::drive::scenario::Settings::simulated(
+            "ATVPDKIKX0DER",
         ));
         let (mut imported, mut checkpoint) = (0, None::<String>);
         started = Instant::now();
@@ -669,22 +677,25 @@ fn import_all(instance: &mut ComponentInstance, orders: usize, clock: &VirtualCl
 
 fn native_settings(
     settings: &crate::drive::scenario::Settings,
-) -> amazon_marketplace::model::StoreSettings {
+) -> amazon_marketplace::model::ConnectionSettings {
     use amazon_marketplace::model as m;
-    m::StoreSettings {
+    m::ConnectionSettings {
         credentials: m::Credentials {
             lwa_client_id: crate::drive::scenario::PLACEHOLDER_CLIENT_ID.into(),
             lwa_client_secret: crate::drive::scenario::PLACEHOLDER_CLIENT_SECRET.into(),
             refresh_token: crate::drive::scenario::PLACEHOLDER_REFRESH_TOKEN.into(),
             seller_id: settings.seller_id.clone(),
         },
-        marketplace_id: settings.marketplace_id.clone(),
         region: None,
         sandbox: false,
-        product_identifier: m::ProductIdentifier::Sku,
-        import_fba_orders: false,
-        japan_kanji_addresses: false,
-        carrier_codes: Vec::new(),
+        sources: vec![m::SourceSettings {
+            marketplace_id: settings.marketplace_id.clone(),
+            product_identifier: m::ProductIdentifier::Sku,
+            import_fba_orders: false,
+            japan_kanji_addresses: false,
+            carrier_codes: Vec::new(),
+        }],
+        read_sources_separately: false,
     }
 }
 
@@ -1049,7 +1060,8 @@ pub fn run_all(quick: bool, only: &[String]) -> Result<BenchReport> {
         label_batches(&mut lines, if quick { 1_000 } else { 10_000 })?;
     }
     if wanted("busy-day") {
-        busy_day(&mut lines, day)?;
+        busy_day(&mut lines, day, &["ATVPDKIKX0DER"])?;
+        busy_day(&mut lines, day, &EU)?;
     }
     if wanted("cpu") {
         cpu(&mut lines, imported)?;

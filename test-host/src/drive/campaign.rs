@@ -11,6 +11,7 @@ use rand::rngs::Xoshiro256PlusPlus;
 use rand::{RngExt, SeedableRng};
 use serde::Serialize;
 
+use crate::amazon::sim::marketplaces::{MARKETPLACES, Region};
 use crate::drive::simulate::{self, Options};
 
 /// Days each run goes on for, redaction included.
@@ -59,6 +60,8 @@ pub struct CampaignReport {
     pub hangs: usize,
     /// Runs that could not be carried out for another reason.
     pub errors: usize,
+    /// Runs whose connection had several order sources (2 to 8 marketplaces).
+    pub several_marketplace_runs: usize,
     /// Orders, labels and directives the runs handled.
     pub orders: usize,
     /// See `orders`.
@@ -87,10 +90,26 @@ fn points(rng: &mut Xoshiro256PlusPlus, calls: usize, share: f64) -> BTreeSet<us
     (1..=calls).filter(|_| rng.random_bool(share)).collect()
 }
 
+/// The order sources of a run's connection: 1 to 8 marketplaces. One is the
+/// default store; several are a Pan-European seller's, drawn from Europe's.
+fn marketplaces(rng: &mut Xoshiro256PlusPlus) -> Option<Vec<String>> {
+    let count = rng.random_range(1..=8);
+    let mut europe: Vec<&str> = MARKETPLACES
+        .iter()
+        .filter(|m| m.region == Region::Europe)
+        .map(|m| m.id)
+        .collect();
+    (count > 1).then(|| {
+        (0..count)
+            .map(|_| europe.remove(rng.random_range(0..europe.len())).to_owned())
+            .collect()
+    })
+}
+
 /// The run `seed` stands for.
 pub fn options_for(seed: u64) -> Options {
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
-    Options {
+    let options = Options {
         orders: rng.random_range(40..=400),
         changes: rng.random_range(0.0..0.5),
         seed,
@@ -107,6 +126,14 @@ pub fn options_for(seed: u64) -> Options {
         crash_after_redact_calls: points(&mut rng, 24 * DAYS as usize, 0.02),
         revoke_tokens_before_calls: points(&mut rng, 300, 0.01),
         ..Options::default()
+    };
+    // Drawn last, so a run of one marketplace is the run its seed always was.
+    match marketplaces(&mut rng) {
+        Some(marketplaces) => Options {
+            marketplaces,
+            ..options
+        },
+        None => options,
     }
 }
 
@@ -153,6 +180,9 @@ pub fn run(runs: usize, seed: u64, mut on_run: impl FnMut(usize)) -> Result<Camp
     for index in 0..runs {
         let run_seed = run_seed(seed, index);
         let options = options_for(run_seed);
+        if options.marketplaces.len() > 1 {
+            report.several_marketplace_runs += 1;
+        }
         let problems = match simulate::run(&options) {
             Ok(run) => {
                 let r = &run.report;
@@ -223,8 +253,8 @@ impl std::fmt::Display for CampaignReport {
         )?;
         writeln!(
             f,
-            "  handled       {} orders, {} labels, {} redaction directives",
-            self.orders, self.labels, self.directives
+            "  handled       {} orders, {} labels, {} redaction directives; {} runs of 2 to 8 marketplaces",
+            self.orders, self.labels, self.directives, self.several_marketplace_runs
         )?;
         writeln!(
             f,
@@ -280,5 +310,18 @@ mod tests {
             options_for(7).crash_after_calls,
             options_for(8).crash_after_calls
         );
+    }
+
+    #[test]
+    fn connections_of_one_to_eight_marketplaces_are_drawn() {
+        let sizes: BTreeSet<usize> = (0..200)
+            .map(|seed| options_for(seed).marketplaces.len())
+            .collect();
+        assert_eq!(sizes, (1..=8).collect());
+        for seed in 0..200 {
+            let sources = options_for(seed).marketplaces;
+            let distinct: BTreeSet<&String> = sources.iter().collect();
+            assert_eq!(distinct.len(), sources.len(), "each marketplace once");
+        }
     }
 }
