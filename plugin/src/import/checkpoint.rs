@@ -150,7 +150,7 @@ impl Checkpoint {
     /// another version (a contract 0.2 one included), or from another seller.
     pub fn decode(text: &str, settings: &ConnectionSettings) -> Result<Self, Error> {
         let invalid = |reason: String| Error::invalid("checkpoint", reason);
-        let checkpoint: Self = serde_json::from_str(text).map_err(|e| {
+        let checkpoint: Self = serde_json::from_slice(text.as_bytes()).map_err(|e| {
             // A 0.2 checkpoint has fields this version does not: say so plainly.
             let reason = if text.trim_start().starts_with("{\"version\":1,") {
                 "a checkpoint of contract 0.2 (one marketplace); start again without a checkpoint"

@@ -62,13 +62,12 @@ pub fn reconcile(
             .retain(|m| group_of(settings, m).is_some());
         // A stream whose sources now want different filters goes on as one stream
         // per group, each from the same position.
-        let mut groups: Vec<Group<'_>> = stream
+        let mut groups: Vec<Group<'_>> = Vec::new();
+        let wanted = stream
             .marketplaces
             .iter()
-            .filter_map(|m| group_of(settings, m))
-            .collect();
-        groups.sort();
-        groups.dedup();
+            .filter_map(|m| group_of(settings, m));
+        insert_sorted(&mut groups, wanted);
         if groups.len() > 1 {
             for key in groups {
                 let mut part = stream.clone();
@@ -91,6 +90,16 @@ pub fn reconcile(
         }
     }
     checkpoint.streams = merge(streams, settings);
+}
+
+/// Adds `items` to the sorted `list`, each once, keeping it sorted (a handful of
+/// entries; a sort instantiated for them would cost the component kilobytes).
+fn insert_sorted<T: Ord>(list: &mut Vec<T>, items: impl IntoIterator<Item = T>) {
+    for item in items {
+        if let Err(at) = list.binary_search(&item) {
+            list.insert(at, item);
+        }
+    }
 }
 
 /// Joins the idle streams of one group that stand at the same cursor.

@@ -380,9 +380,12 @@ fn dispatch(
     // updates go in a feed when it ends no later than the direct path would with
     // them on it, the largest first.
     let mut groups: Vec<_> = by_marketplace.into_iter().collect();
-    groups.sort_by_key(|(_, batch)| std::cmp::Reverse(batch.len()));
     let mut on_direct_path: usize = groups.iter().map(|(_, batch)| batch.len()).sum();
-    for (marketplace, batch) in groups {
+    // The largest first, the first of equals (a handful of marketplaces).
+    while let Some(largest) =
+        (0..groups.len()).min_by_key(|&i| std::cmp::Reverse(groups[i].1.len()))
+    {
+        let (marketplace, batch) = groups.remove(largest);
         if batch.len() >= 2 && feed::is_sooner(store, on_direct_path, api.now()) {
             on_direct_path -= batch.len();
             let job = feed::open(store, &marketplace, &batch, api.now())?;
@@ -391,7 +394,7 @@ fn dispatch(
             direct.extend(batch);
         }
     }
-    direct.sort_by_key(|(_, e)| e.retry_at);
+    outbox::sort_by_retry(&mut direct);
     for (order_id, entry) in direct {
         if api.ready_at(Operation::CONFIRM_SHIPMENT) > api.now() {
             // The bucket is empty: the rest wait for it (their outcome says when).

@@ -61,6 +61,12 @@ pub struct OutboxEntry {
     pub direct_only: bool,
 }
 
+/// Puts updates in the order they are due. (One sort for every caller: each
+/// sort instantiated anew costs the component kilobytes.)
+pub fn sort_by_retry(entries: &mut [(String, OutboxEntry)]) {
+    entries.sort_by_key(|(_, entry)| entry.retry_at);
+}
+
 impl OutboxEntry {
     /// The label, as far as the redaction schedule needs it.
     pub fn label(&self, order_id: &str, now: DateTime<Utc>) -> LabelEvent {
@@ -291,7 +297,7 @@ impl<'s, 'h> Outbox<'s, 'h> {
         if !orphans.is_empty() {
             self.forget(&orphans.iter().map(String::as_str).collect::<Vec<_>>())?;
         }
-        entries.sort_by_key(|(_, entry)| entry.retry_at);
+        sort_by_retry(&mut entries);
         Ok(entries)
     }
 

@@ -450,7 +450,7 @@ fn decimal_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D:
     let raw = <&RawValue>::deserialize(deserializer)?;
     let text = raw.get();
     let digits = if text.starts_with('"') {
-        serde_json::from_str::<String>(text).map_err(D::Error::custom)?
+        serde_json::from_slice::<String>(text.as_bytes()).map_err(D::Error::custom)?
     } else {
         text.to_owned()
     };
