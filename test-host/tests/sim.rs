@@ -961,17 +961,29 @@ fn a_removed_source_s_queued_update_is_still_sent_and_its_new_labels_are_refused
         "SHIPPED",
         "Amazon has it, in Canada"
     );
-    // A new label for a Canadian order is not sent.
+    // Not sent, each for its marketplace: a new label for a Canadian order once
+    // Canada is no source; one naming another marketplace than the order's; and,
+    // with two sources, one for an order not imported here that names none.
     let late = label_for(canadian[1], "L2", start(), start(), true);
-    let (outcomes, record) = instance.on_label_created(&us_only, &[late]).unwrap();
-    match &outcomes.unwrap()[0].outcome {
-        wit::NotificationResult::NotSent(wit::NotSentReason::InvalidLabel(input)) => {
-            assert_eq!(input.field, "labels[0].orders[0].marketplace-id");
-            assert!(input.reason.contains(CA), "{}", input.reason);
+    let mut misnamed = label_for(canadian[1], "L3", start(), start(), true);
+    misnamed.orders[0].marketplace_id = Some("ATVPDKIKX0DER".into());
+    let mut unknown = label_for(canadian[1], "L4", start(), start(), true);
+    unknown.orders[0].order_id = "702-0000000-9999999".into();
+    for (settings, label, names) in [
+        (&us_only, late, CA),
+        (&both, misnamed, CA),
+        (&both, unknown, "several sources"),
+    ] {
+        let (outcomes, record) = instance.on_label_created(settings, &[label]).unwrap();
+        match &outcomes.unwrap()[0].outcome {
+            wit::NotificationResult::NotSent(wit::NotSentReason::InvalidLabel(input)) => {
+                assert_eq!(input.field, "labels[0].orders[0].marketplace-id");
+                assert!(input.reason.contains(names), "{}", input.reason);
+            }
+            other => panic!("{other:?}"),
         }
-        other => panic!("{other:?}"),
+        assert!(record.exchanges.is_empty());
     }
-    assert!(record.exchanges.is_empty());
 }
 
 #[test]
