@@ -365,6 +365,49 @@ fn sources_added_removed_and_with_their_own_filters_through_the_component() {
 }
 
 #[test]
+fn a_source_removed_while_its_window_pages_keeps_the_filters_and_skips_its_orders() {
+    const US: &str = "ATVPDKIKX0DER";
+    const CA: &str = "A2EUQ1WTGCTBG2";
+    let clock = VirtualClock::new(start());
+    let spec = WorldSpec {
+        orders: 450,
+        ..WorldSpec::default()
+    };
+    let (_, mut instance) = seller_in(&[US, CA], spec, &clock);
+    let mut both = settings(US);
+    both.sources.extend(settings(CA).sources);
+    let (first, _) = instance.import_orders(&both, None).unwrap();
+    let first = first.unwrap();
+    assert!(first.more, "the first window has more pages");
+    // Canada leaves mid-window: the window's next pages are asked with the filters
+    // it opened with, and Canada's orders in them are skipped, never imported.
+    let us_only = settings(US);
+    clock.set(at(&first.next_call_after).max(clock.now()));
+    let (next, record) = instance
+        .import_orders(&us_only, Some(&first.checkpoint))
+        .unwrap();
+    let next = next.unwrap();
+    let asked = searches(&record);
+    assert!(
+        !asked.is_empty()
+            && asked
+                .iter()
+                .all(|(ids, _, _)| ids == "A2EUQ1WTGCTBG2,ATVPDKIKX0DER"),
+        "{asked:?}"
+    );
+    assert!(!next.orders.is_empty() && next.orders.iter().all(|o| o.marketplace_id == US));
+    assert!(
+        !next.skipped.is_empty()
+            && next
+                .skipped
+                .iter()
+                .all(|s| s.reason == wit::SkipReason::OtherMarketplace),
+        "{:?}",
+        next.skipped
+    );
+}
+
+#[test]
 fn labels_of_every_source_reach_amazon_once_each_in_its_own_marketplace() {
     let eu = |batch: usize| Options {
         orders: 500,
