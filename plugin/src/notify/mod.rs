@@ -363,9 +363,9 @@ fn dispatch(
         .into_iter()
         .filter(|(_, e)| e.stage == Stage::Pending && e.retry_at <= now)
         .collect();
-    let (batchable, direct): (Vec<_>, Vec<_>) = due.into_iter().partition(|(_, e)| !e.direct_only);
+    let (batchable, mut direct): (Vec<_>, Vec<_>) =
+        due.into_iter().partition(|(_, e)| !e.direct_only);
     let mut moved = Vec::new();
-    let mut direct = direct;
     // A feed is applied to the marketplaces it names, and an order-fulfillment
     // message names none: each marketplace's updates go in a feed of their own.
     let mut by_marketplace: BTreeMap<String, Vec<(String, OutboxEntry)>> = BTreeMap::new();
@@ -378,10 +378,9 @@ fn dispatch(
     }
     // One confirmShipment bucket serves every update not in a feed: a marketplace's
     // updates go in a feed when it ends no later than the direct path would with
-    // them on it, the largest first.
+    // them on it. The largest first, the first of equals (a handful of them).
     let mut groups: Vec<_> = by_marketplace.into_iter().collect();
     let mut on_direct_path: usize = groups.iter().map(|(_, batch)| batch.len()).sum();
-    // The largest first, the first of equals (a handful of marketplaces).
     while let Some(largest) =
         (0..groups.len()).min_by_key(|&i| std::cmp::Reverse(groups[i].1.len()))
     {
