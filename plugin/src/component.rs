@@ -28,7 +28,7 @@ mod wit {
         AmazonError, ConnectionSettings, Error, InvalidInput, Money,
     };
     pub use super::bindings::exports::marketplace::amazon::{
-        connection::*, orders::*, redaction::*, shipping::*, types::*,
+        connection::*, order_events::*, orders::*, redaction::*, shipping::*, types::*,
     };
 }
 
@@ -64,6 +64,22 @@ impl exports::orders::Guest for Component {
         let settings = convert::connection_settings(settings);
         crate::import_orders(&host, &settings, checkpoint.as_deref())
             .map(Into::into)
+            .map_err(Into::into)
+    }
+}
+
+impl exports::order_events::Guest for Component {
+    fn take_notifications(
+        settings: wit::ConnectionSettings,
+        messages: Vec<String>,
+    ) -> Result<wit::TakenNotifications, wit::Error> {
+        let host = WasiHost::open()?;
+        let settings = convert::connection_settings(settings);
+        crate::events::take_notifications(&host, &settings, &messages)
+            .map(|taken| wit::TakenNotifications {
+                outcomes: taken.outcomes.into_iter().map(Into::into).collect(),
+                import_after: taken.import_after.map(wit_datetime),
+            })
             .map_err(Into::into)
     }
 }

@@ -31,6 +31,10 @@ pub const FEED_JOB_INDEX: &str = "feed-jobs";
 /// How long Amazon took to process the last feed, in seconds: the estimate for the
 /// next one.
 pub const FEED_TURNAROUND: &str = "feed-turnaround";
+/// Changes taken from ORDER_CHANGE notifications, waiting for getOrder.
+pub const EVENT_QUEUE: &str = "order-events/pending";
+/// The latest changes done with, so a late copy of a notification is a duplicate.
+pub const EVENTS_SETTLED: &str = "order-events/settled";
 /// `redaction/order/{order id}`: an order's redaction schedule.
 pub const REDACTION_ORDER_PREFIX: &str = "redaction/order/";
 /// `redaction/hour/{hour}/{part}`: an hour's lists of the orders due in it, in parts.
@@ -60,6 +64,8 @@ mod tests {
             FEED_JOB_PREFIX,
             FEED_JOB_INDEX,
             FEED_TURNAROUND,
+            EVENT_QUEUE,
+            EVENTS_SETTLED,
             REDACTION_ORDER_PREFIX,
             REDACTION_HOUR_PREFIX,
             REDACTION_LABELS_PREFIX,

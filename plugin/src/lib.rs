@@ -7,6 +7,7 @@
 pub mod connect;
 pub mod decimal;
 pub mod error;
+pub mod events;
 pub mod host;
 pub mod import;
 pub mod keys;

@@ -213,3 +213,21 @@ pub fn us_settings() -> ConnectionSettings {
         read_sources_separately: false,
     }
 }
+
+/// An ORDER_CHANGE body as Amazon's schema has it (US, merchant-fulfilled,
+/// Unshipped), for `order_id` changed at `changed`.
+pub fn order_change(order_id: &str, changed: &str) -> String {
+    format!(
+        r#"{{"NotificationVersion":"1.0","NotificationType":"ORDER_CHANGE","PayloadVersion":"1.0",
+        "EventTime":"2026-11-20T15:00:01.000Z",
+        "Payload":{{"OrderChangeNotification":{{"NotificationLevel":"OrderLevel",
+          "SellerId":"A3SELLER","AmazonOrderId":"{order_id}","OrderChangeType":"OrderStatusChange",
+          "OrderChangeTrigger":{{"TimeOfOrderChange":"{changed}","ChangeReason":"Order status changed"}},
+          "Summary":{{"MarketplaceId":"ATVPDKIKX0DER","OrderStatus":"Unshipped",
+            "PurchaseDate":"2026-11-20T14:00:00.000Z","DestinationPostalCode":"48110",
+            "FulfillmentType":"MFN","OrderType":"StandardOrder",
+            "OrderItems":[{{"OrderItemId":"OIID1","SellerSKU":"SKU1","SupplySourceId":"s","Quantity":1}}]}}}}}},
+        "NotificationMetadata":{{"ApplicationId":"amzn1.sp.solution.x","SubscriptionId":"sub-1",
+          "PublishTime":"2026-11-20T15:00:01.000Z","NotificationId":"n-{order_id}-{changed}"}}}}"#
+    )
+}

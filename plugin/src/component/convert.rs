@@ -498,3 +498,15 @@ impl From<crate::Error> for wit::Error {
         }
     }
 }
+
+impl From<crate::events::MessageOutcome> for wit::MessageOutcome {
+    fn from(outcome: crate::events::MessageOutcome) -> Self {
+        use crate::events::MessageOutcome as Domain;
+        match outcome {
+            Domain::Taken => Self::Taken,
+            Domain::Duplicate => Self::Duplicate,
+            Domain::NotForThisConnection => Self::NotForThisConnection,
+            Domain::Malformed(reason) => Self::Malformed(reason),
+        }
+    }
+}

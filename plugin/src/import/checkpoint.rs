@@ -8,6 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
+use crate::events::Settled;
 use crate::model::ConnectionSettings;
 
 /// Bumped when the shape changes incompatibly; an older checkpoint (version 1 is
@@ -38,6 +39,14 @@ pub struct Checkpoint {
     /// ASINs of delivered items whose catalog info is still to be read.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub products: Vec<PendingProduct>,
+    /// Changes from notifications this batch fetched: done with once the host
+    /// passes this checkpoint back, as it then has stored the batch.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fetched: Vec<Settled>,
+    /// Versions fetched for notifications that polling may read again: dropped
+    /// when it does, until every window has passed them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub event_delivered: Vec<Delivered>,
 }
 
 /// Order sources read in the same searchOrders windows, and where those stand.
@@ -141,6 +150,8 @@ impl Checkpoint {
             streams: Vec::new(),
             retry: Vec::new(),
             products: Vec::new(),
+            fetched: Vec::new(),
+            event_delivered: Vec::new(),
         };
         super::streams::reconcile(&mut checkpoint, settings, now, lookback);
         checkpoint

@@ -4,6 +4,7 @@
 //! comes again and one it kept never does.
 
 pub mod catalog;
+mod changed;
 pub mod checkpoint;
 pub mod mapping;
 pub mod streams;
@@ -11,6 +12,7 @@ pub mod streams;
 use chrono::{DateTime, Duration, DurationRound, SecondsFormat, Utc};
 
 use crate::error::Error;
+use crate::events::Changes;
 use crate::host::{Host, Store};
 use crate::model::{
     ConnectionSettings, FulfillmentChannel, ImportBatch, Order, OrderStatus, ProductInfo,
@@ -72,21 +74,29 @@ pub fn import_orders(
         None => Checkpoint::first(settings, now, FIRST_IMPORT_LOOKBACK),
     };
     streams::reconcile(&mut position, settings, now, FIRST_IMPORT_LOOKBACK);
+    // The host stored the batch of this checkpoint: what it fetched is done with.
+    let mut changes = Changes::load(&store)?;
+    let waiting = changes.pending.len();
+    changes.settle(&position.fetched);
+    if changes.pending.len() != waiting {
+        changes.save(&store)?;
+    }
 
     let stream_due = streams::next_due(&position, now)
         .filter(|_| pacing::ready_at(&store, &Operation::SEARCH_ORDERS, now) <= now);
-    let retry_due = position.retry.iter().any(|r| r.next_at <= now)
-        && pacing::ready_at(&store, &Operation::GET_ORDER, now) <= now;
+    let get_order_ready = pacing::ready_at(&store, &Operation::GET_ORDER, now) <= now;
+    let retry_due = position.retry.iter().any(|r| r.next_at <= now) && get_order_ready;
+    let changes_due = get_order_ready && changes.unfetched(&position.fetched).any(|p| p.due(now));
     let catalog_due = !position.products.is_empty()
         && pacing::ready_at(&store, &Operation::GET_CATALOG_ITEM, now) <= now;
-    if stream_due.is_none() && !retry_due && !catalog_due {
+    if stream_due.is_none() && !retry_due && !changes_due && !catalog_due {
         // Early: nothing can progress, so nothing is called, not even Login with Amazon.
         return Ok(ImportBatch {
             orders: Vec::new(),
             skipped: Vec::new(),
             products: Vec::new(),
-            more: paging(&position),
-            next_call_after: next_call_after(&store, &position, now),
+            more: more(&position, &changes),
+            next_call_after: next_call_after(&store, &position, &changes, now),
             // The same text when nothing moved, as the WIT promises.
             checkpoint: position.encode(),
         });
@@ -94,6 +104,13 @@ pub fn import_orders(
 
     let api = SpApi::authorize(host, settings)?;
     let mut batch = Collected::default();
+    // Changes first: they are what the host is waiting for.
+    position.fetched.clear();
+    if changes_due {
+        let result = changed::read_changes(&api, settings, &mut position, &mut changes, &mut batch);
+        changes.save(&store)?;
+        result?;
+    }
     if let Some(index) = stream_due {
         let window_read = read_page(&api, settings, &mut position, index, now, &mut batch)?;
         position.streams[index].next_page_at =
@@ -106,21 +123,27 @@ pub fn import_orders(
     after_reading(&store, &mut batch, now)?;
     // A stream that caught up joins its group now, not a call later.
     streams::reconcile(&mut position, settings, now, FIRST_IMPORT_LOOKBACK);
-    let next = next_call_after(&store, &position, now);
+    changed::forget_polled_past(&mut position);
+    let next = next_call_after(&store, &position, &changes, now);
     log::info!(
         "imported {} orders, skipped {}, more: {}",
         batch.orders.len(),
         batch.skipped.len(),
-        paging(&position)
+        more(&position, &changes)
     );
     Ok(ImportBatch {
         orders: batch.orders,
         skipped: batch.skipped,
         products,
-        more: paging(&position),
+        more: more(&position, &changes),
         next_call_after: next,
         checkpoint: position.encode(),
     })
+}
+
+/// True while a window of any stream is being paged, or changes wait for getOrder.
+fn more(position: &Checkpoint, changes: &Changes) -> bool {
+    paging(position) || changes.unfetched(&position.fetched).next().is_some()
 }
 
 /// True while a window of any stream is being paged.
@@ -199,9 +222,15 @@ fn next_page_at(
     search_ready.max(now + poll)
 }
 
-/// When another call can make progress: the next page of any stream or a due
-/// retry, whichever comes first, each no sooner than its bucket allows.
-fn next_call_after(store: &Store<'_>, position: &Checkpoint, now: DateTime<Utc>) -> DateTime<Utc> {
+/// When another call can make progress: the next page of any stream, a change
+/// to fetch or a due retry, whichever comes first, each no sooner than its bucket
+/// allows.
+fn next_call_after(
+    store: &Store<'_>,
+    position: &Checkpoint,
+    changes: &Changes,
+    now: DateTime<Utc>,
+) -> DateTime<Utc> {
     let first_page = position
         .streams
         .iter()
@@ -218,7 +247,9 @@ fn next_call_after(store: &Store<'_>, position: &Checkpoint, now: DateTime<Utc>)
         due.max(pacing::ready_at(store, &Operation::GET_ORDER, now))
             .max(now)
     });
-    retry.map_or(page, |retry| retry.min(page))
+    let page = retry.map_or(page, |retry| retry.min(page));
+    let change = changes.fetch_after(store, &position.fetched, now);
+    change.map_or(page, |change| change.min(page))
 }
 
 /// Reads the next page of stream `index`'s window (opening one if none is open).
@@ -232,7 +263,12 @@ fn read_page(
     batch: &mut Collected,
 ) -> Result<bool, Error> {
     let until = streams::catch_up_until(position, settings, index);
-    let Checkpoint { streams, retry, .. } = position;
+    let Checkpoint {
+        streams,
+        retry,
+        event_delivered,
+        ..
+    } = position;
     let stream = &mut streams[index];
     if let Some(window) = &stream.window
         && window.token.is_some()
@@ -305,7 +341,10 @@ fn read_page(
     let mut window = window;
     let overlap_start = window.before - CURSOR_OVERLAP;
     for raw in response.orders {
-        let repeat = |id: &str, updated: &str| stream.already_delivered(id, updated);
+        let repeat = |id: &str, updated: &str| {
+            stream.already_delivered(id, updated)
+                || event_delivered.iter().any(|d| d.0 == id && d.1 == updated)
+        };
         let version = match accept(&raw, now, settings, &repeat, retry, batch) {
             Verdict::Import(order) => {
                 let version = (

@@ -1575,3 +1575,117 @@ fn sources_read_separately_take_turns_at_the_shared_bucket() {
         "one source per call, in turn"
     );
 }
+
+/// An order Amazon changed at `updated`, as its notification says.
+fn notify(host: &FakeHost, id: &str, updated: &str) {
+    let body = crate::testing::order_change(id, updated);
+    let taken = crate::events::take_notifications(host, &us_settings(), &[body]).unwrap();
+    assert_eq!(taken.outcomes, [crate::events::MessageOutcome::Taken]);
+}
+
+#[test]
+fn a_notified_change_is_fetched_first_and_settled_only_when_its_batch_was_stored() {
+    let host = host();
+    host.expect_token()
+        .expect("GET", SEARCH_PATH, 200, &page(&[], None));
+    let first = import(&host, None);
+    notify(&host, "111-0000009-0000001", "2026-11-20T14:59:30Z");
+    let changed = unshipped_updated("111-0000009-0000001", "2026-11-20T14:59:30Z");
+    let get_path = "/orders/2026-01-01/orders/111-0000009-0000001";
+    let body = format!(r#"{{"order":{changed}}}"#);
+    host.expect("GET", get_path, 200, &body);
+    // Not held back by the polling interval the last batch set.
+    assert!(first.next_call_after > host.now());
+    let second = import(&host, Some(&first.checkpoint));
+    assert_eq!(ids(&second), ["111-0000009-0000001"]);
+    let sent = host.sent.borrow().last().unwrap().uri.clone();
+    assert_eq!(value(&query_of(&sent), "includedData"), Some(INCLUDED_DATA));
+
+    // The host lost that batch: the change is fetched again.
+    host.expect("GET", get_path, 200, &body);
+    let again = import(&host, Some(&first.checkpoint));
+    assert_eq!(ids(&again), ["111-0000009-0000001"]);
+    // It stored this one: nothing more is fetched, and nothing waits.
+    let after = import(&host, Some(&again.checkpoint));
+    assert!(after.orders.is_empty());
+    assert!(!after.more);
+    assert_eq!(host.unanswered(), 0);
+    assert!(
+        crate::events::Changes::load(&crate::host::Store::new(&host))
+            .unwrap()
+            .pending
+            .is_empty()
+    );
+}
+
+#[test]
+fn polling_drops_the_version_a_notification_delivered() {
+    let host = host();
+    host.expect_token()
+        .expect("GET", SEARCH_PATH, 200, &page(&[], None));
+    let first = import(&host, None);
+    notify(&host, "111-0000009-0000001", "2026-11-20T14:57:00Z");
+    let changed = unshipped_updated("111-0000009-0000001", "2026-11-20T14:57:00Z");
+    host.expect(
+        "GET",
+        "/orders/2026-01-01/orders/111-0000009-0000001",
+        200,
+        &format!(r#"{{"order":{changed}}}"#),
+    );
+    let fetched = import(&host, Some(&first.checkpoint));
+    assert_eq!(ids(&fetched), ["111-0000009-0000001"]);
+    host.set_now(fetched.next_call_after.max(at("2026-11-20T15:03:00Z")));
+    host.expect(
+        "GET",
+        SEARCH_PATH,
+        200,
+        &page(std::slice::from_ref(&changed), None),
+    );
+    let polled = import(&host, Some(&fetched.checkpoint));
+    assert!(
+        polled.orders.is_empty(),
+        "the same version, not delivered twice"
+    );
+    // A notification older than a window already read costs no getOrder.
+    notify(&host, "111-0000009-0000002", "2026-11-20T14:50:00Z");
+    host.set_now(polled.next_call_after.max(host.now()));
+    host.expect("GET", SEARCH_PATH, 200, &page(&[], None));
+    let _ = import(&host, Some(&polled.checkpoint));
+    assert_eq!(host.unanswered(), 0);
+    assert!(
+        !host
+            .sent
+            .borrow()
+            .iter()
+            .any(|s| s.uri.contains("111-0000009-0000002")),
+        "polling already read past it"
+    );
+}
+
+#[test]
+fn a_read_older_than_its_notification_is_asked_again_a_little_later() {
+    let host = host();
+    host.expect_token()
+        .expect("GET", SEARCH_PATH, 200, &page(&[], None));
+    let first = import(&host, None);
+    notify(&host, "111-0000009-0000001", "2026-11-20T14:59:40Z");
+    let path = "/orders/2026-01-01/orders/111-0000009-0000001";
+    host.expect(
+        "GET",
+        path,
+        404,
+        r#"{"errors":[{"code":"NotFound","message":"no order"}]}"#,
+    );
+    let missing = import(&host, Some(&first.checkpoint));
+    assert!(missing.orders.is_empty());
+    assert!(missing.more, "the change still waits");
+    assert_eq!(
+        missing.next_call_after,
+        host.now() + crate::events::STALE_READ_DELAY
+    );
+    host.set_now(missing.next_call_after);
+    let changed = unshipped_updated("111-0000009-0000001", "2026-11-20T14:59:40Z");
+    host.expect("GET", path, 200, &format!(r#"{{"order":{changed}}}"#));
+    let found = import(&host, Some(&missing.checkpoint));
+    assert_eq!(ids(&found), ["111-0000009-0000001"]);
+}

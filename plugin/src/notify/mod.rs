@@ -48,6 +48,16 @@ pub fn remember_unshipped(
 ) -> Result<(), Error> {
     store.save(&format!("{UNSHIPPED_PREFIX}{order_id}"), unshipped)
 }
+
+/// True when Amazon has tracking for the order from this connection's updates (or
+/// found it shipped elsewhere when an update was due).
+pub fn shipped_by_this_connection(store: &Store<'_>, order_id: &str) -> Result<bool, Error> {
+    // Only whether the record is there: its shape is the outbox's concern.
+    store
+        .load::<serde::de::IgnoredAny>(&format!("{SHIPMENT_PREFIX}{order_id}"))
+        .map(|record| record.is_some())
+}
+
 /// Amazon assigns one package per order here: the order's first (and only) update.
 const PACKAGE_REFERENCE_ID: &str = "1";
 /// Retry delay after a transport failure or an Amazon 5xx.
