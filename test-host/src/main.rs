@@ -150,6 +150,14 @@ enum Command {
         /// schedule.
         #[arg(long, value_name = "N")]
         days: Option<u32>,
+        /// The seller subscribed to ORDER_CHANGE: Amazon publishes every change to
+        /// the app's SQS queue (delayed, 2 % twice, 1 % lost) and the host takes
+        /// them with take-notifications while it polls.
+        #[arg(long)]
+        order_events: bool,
+        /// Amazon delivers no notification for two hours from MINUTES after the start.
+        #[arg(long, value_name = "MINUTES", requires = "order_events")]
+        event_outage: Option<u32>,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
@@ -226,6 +234,8 @@ fn run(cli: Cli) -> Result<bool> {
             ship,
             batch,
             days,
+            order_events,
+            event_outage,
             json,
             har_out,
         } => {
@@ -252,6 +262,8 @@ fn run(cli: Cli) -> Result<bool> {
                 ship,
                 batch,
                 days,
+                order_events,
+                event_outage: event_outage.map(|m| chrono::Duration::minutes(i64::from(m))),
                 record: har_out.is_some(),
                 progress: !json,
                 ..simulate::Options::default()

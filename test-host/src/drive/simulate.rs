@@ -13,6 +13,7 @@ use amazon_marketplace::import::FIRST_IMPORT_LOOKBACK;
 use crate::amazon::faults::{Fault, Faults};
 use crate::amazon::har::Har;
 use crate::amazon::recorder::Recorder;
+use crate::amazon::sim::notifications::EventSpec;
 use crate::amazon::sim::plans::{PLANS, Plan};
 use crate::amazon::sim::{SimOrder, Simulator, World, WorldSpec};
 use crate::drive::scenario::Settings;
@@ -23,12 +24,17 @@ use crate::seller::shipping::ShippingDesk;
 use crate::seller::truth::{StoreTruth, check_orders, secrets_in_storage};
 use crate::seller::{Seller, SellerPlan, SimulatedAmazon, lock, run_together};
 
-pub use crate::seller::report::{Mismatch, NotificationReport, RedactionReport, Report};
+use crate::seller::report::percentile;
+pub use crate::seller::report::{
+    Mismatch, NotificationReport, OrderEventsReport, RedactionReport, Report,
+};
 
 /// Where a simulated run starts (a fixed date keeps runs reproducible).
 pub const START: &str = "2026-11-20T15:00:00Z";
 /// Virtual time each SP-API request takes.
 const LATENCY: Duration = Duration::milliseconds(100);
+/// How long an outage of Amazon's notifications lasts (`--event-outage`).
+pub const EVENT_OUTAGE: Duration = Duration::hours(2);
 /// A run that has not settled after this much virtual time is stopped and fails.
 const MAX_RUN: Duration = Duration::days(3);
 
@@ -98,6 +104,14 @@ pub struct Options {
     /// Each write to the component's storage fails with this probability (a full
     /// disk), from this seed; connecting is spared.
     pub write_faults: Option<(f64, u64)>,
+    /// The seller subscribed to ORDER_CHANGE: Amazon publishes every change to the
+    /// app's queue and the host hands the messages to `take-notifications`.
+    pub order_events: bool,
+    /// Amazon delivers no notification for two hours from this long after the start.
+    pub event_outage: Option<Duration>,
+    /// `take-notifications` calls (1-based) after which the host crashes before
+    /// deleting the messages from its queue.
+    pub crash_after_event_calls: BTreeSet<usize>,
     /// Keep every exchange for a HAR file.
     pub record: bool,
     /// Show a progress bar on stderr when the run takes longer than a second.
@@ -132,6 +146,9 @@ impl Default for Options {
             crash_after_redact_calls: BTreeSet::new(),
             random_faults: None,
             write_faults: None,
+            order_events: false,
+            event_outage: None,
+            crash_after_event_calls: BTreeSet::new(),
             record: false,
             progress: false,
         }
@@ -220,6 +237,13 @@ fn simulated_amazon(options: &Options, world: World, clock: &VirtualClock) -> Si
     for (operation, rate, burst) in &options.amazon_plans {
         simulator.set_plan(operation, *rate, *burst);
     }
+    if options.order_events {
+        let mut spec = EventSpec::new(options.seed, crate::drive::scenario::PLACEHOLDER_SELLER_ID);
+        spec.outage = options
+            .event_outage
+            .map(|after| (clock.now() + after, EVENT_OUTAGE));
+        simulator.publish_order_events(spec);
+    }
     let mut faults = Faults::new(simulator);
     for (number, fault) in &options.faults {
         faults = faults.at_request(*number, *fault);
@@ -281,6 +305,9 @@ fn seller_plan(options: &Options, marketplaces: &[String]) -> SellerPlan {
             )
         }),
         write_faults: options.write_faults,
+        order_events: options
+            .order_events
+            .then(|| options.crash_after_event_calls.clone()),
     }
 }
 
@@ -410,6 +437,35 @@ impl Ran<'_> {
             .map(|s| s.import.waited_until_caught_up)
             .max()
             .unwrap_or_default();
+        let order_events = simulator.order_events().map(|queue| {
+            let desks: Vec<_> = sellers.iter().filter_map(|s| s.events.as_ref()).collect();
+            let mut arrival_lags: Vec<f64> = sellers
+                .iter()
+                .flat_map(|s| s.import.arrival_lags.clone())
+                .collect();
+            let mut change_lags: Vec<f64> = sellers
+                .iter()
+                .flat_map(|s| s.import.notified_change_lags.clone())
+                .collect();
+            let mut outcomes = BTreeMap::new();
+            for (name, count) in desks.iter().flat_map(|d| &d.outcomes) {
+                *outcomes.entry(name.clone()).or_default() += count;
+            }
+            OrderEventsReport {
+                published: queue.counts.published,
+                lost_by_amazon: queue.counts.lost,
+                duplicated_by_queue: queue.counts.duplicated,
+                received: queue.counts.received,
+                take_calls: desks.iter().map(|d| d.calls).sum(),
+                take_errors: desks.iter().map(|d| d.errors).sum(),
+                outcomes,
+                get_order_calls: simulator.counts().get("getOrder").map_or(0, |c| c.calls),
+                lag_from_arrival_p50_seconds: percentile(&mut arrival_lags, 0.5),
+                lag_from_arrival_p99_seconds: percentile(&mut arrival_lags, 0.99),
+                lag_from_change_p50_seconds: percentile(&mut change_lags, 0.5),
+                lag_from_change_p99_seconds: percentile(&mut change_lags, 0.99),
+            }
+        });
         let secrets_in_outputs =
             sum(&|s| s.leaked()) + redaction.as_ref().map_or(0, |r| r.secrets_in_outputs);
         Ok(Report {
@@ -459,6 +515,7 @@ impl Ran<'_> {
             secrets_in_outputs,
             pii_in_storage,
             notifications,
+            order_events,
             orders: options.amazon_orders.is_some().then(|| {
                 sellers
                     .iter()

@@ -43,7 +43,7 @@ pub mod bindings {
     };
     #[allow(ambiguous_glob_reexports)]
     pub use exports::marketplace::amazon::{
-        connection::*, orders::*, redaction::*, shipping::*, types::*,
+        connection::*, order_events::*, orders::*, redaction::*, shipping::*, types::*,
     };
     pub use wasi::clocks::wall_clock::Datetime;
 }
@@ -673,6 +673,23 @@ impl ComponentInstance {
             .instance
             .marketplace_amazon_orders()
             .call_import_orders(&mut self.store, settings, checkpoint);
+        self.finish_call(result)
+    }
+
+    /// Calls `take-notifications`.
+    pub fn take_notifications(
+        &mut self,
+        settings: &bindings::ConnectionSettings,
+        messages: &[String],
+    ) -> Result<(
+        Result<bindings::TakenNotifications, bindings::Error>,
+        CallRecord,
+    )> {
+        self.store.set_epoch_deadline(self.deadline);
+        let result = self
+            .instance
+            .marketplace_amazon_order_events()
+            .call_take_notifications(&mut self.store, settings, messages);
         self.finish_call(result)
     }
 

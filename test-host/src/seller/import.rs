@@ -86,6 +86,14 @@ pub struct ImportDesk {
     paging: bool,
     /// Side output of its calls that held a buyer value or a secret.
     pub leaked: usize,
+    /// When each taken notification's change (order id, its time in ms) reached
+    /// the host, until a batch delivers that version.
+    arrivals: BTreeMap<(String, i64), DateTime<Utc>>,
+    /// Seconds from a notification's arrival at the host until the batch with
+    /// its version was stored.
+    pub arrival_lags: Vec<f64>,
+    /// Seconds from Amazon's change until then, for the same versions.
+    pub notified_change_lags: Vec<f64>,
 }
 
 impl ImportDesk {
@@ -125,6 +133,30 @@ impl ImportDesk {
             windows: BTreeMap::new(),
             paging: false,
             leaked: 0,
+            arrivals: BTreeMap::new(),
+            arrival_lags: Vec::new(),
+            notified_change_lags: Vec::new(),
+        }
+    }
+
+    /// A notification the component took reached the host at `at`. One of the
+    /// host's own shipments (of an order it `labelled`) is not waited for: the
+    /// host knows, and the component leaves it to polling.
+    pub fn note_arrival(&mut self, body: &str, at: DateTime<Utc>, labelled: &dyn Fn(&str) -> bool) {
+        let Ok(json) = serde_json::from_str::<serde_json::Value>(body) else {
+            return;
+        };
+        let change = &json["Payload"]["OrderChangeNotification"];
+        let changed = change["OrderChangeTrigger"]["TimeOfOrderChange"]
+            .as_str()
+            .and_then(|t| DateTime::parse_from_rfc3339(t).ok());
+        let shipped = change["Summary"]["OrderStatus"] == "Shipped";
+        if let (Some(id), Some(changed)) = (change["AmazonOrderId"].as_str(), changed)
+            && !(shipped && labelled(id))
+        {
+            self.arrivals
+                .entry((id.to_owned(), changed.timestamp_millis()))
+                .or_insert(at);
         }
     }
 
@@ -172,6 +204,19 @@ impl ImportDesk {
             return Ok(Imported::Crashed);
         }
         let stored = db.store(&batch, clock.now(), self.start);
+        for order in &batch.orders {
+            let version = (
+                order.order_id.clone(),
+                time(&order.updated_at).timestamp_millis(),
+            );
+            if let Some(arrived) = self.arrivals.remove(&version) {
+                let seconds = |lag: Duration| lag.num_milliseconds() as f64 / 1000.0;
+                self.arrival_lags.push(seconds(clock.now() - arrived));
+                let changed = time(&order.updated_at);
+                self.notified_change_lags
+                    .push(seconds(clock.now() - changed));
+            }
+        }
         self.duplicated += stored.duplicated;
         self.lags.extend(stored.lags);
         self.products_received += stored.products;

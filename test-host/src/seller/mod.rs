@@ -5,6 +5,7 @@
 //! host crash ([`Seller::crash`]) restarts the component on the storage it left.
 
 pub mod database;
+pub mod events;
 pub mod import;
 pub mod redaction;
 pub mod report;
@@ -27,6 +28,7 @@ use crate::amazon::sim::Simulator;
 use crate::embed::runtime::bindings as wit;
 use crate::embed::{ComponentInstance, SqliteStorage, VirtualClock, datetime, time};
 use database::HostDatabase;
+use events::EventDesk;
 use import::{ImportDesk, ImportFaults, Imported};
 use redaction::{REDACT_EVERY, RedactionDesk};
 use shipping::ShippingDesk;
@@ -138,6 +140,8 @@ pub struct Seller {
     pub import: ImportDesk,
     /// Labels and their updates, when the seller ships.
     pub shipping: Option<ShippingDesk>,
+    /// ORDER_CHANGE messages from the app's queue, when the seller subscribed.
+    pub events: Option<EventDesk>,
     /// Virtual time spent waiting for `next-call-after`.
     waited: Duration,
     /// Side output of `connect` that held a buyer value or a secret.
@@ -158,6 +162,9 @@ pub struct SellerPlan {
     /// Writes to the component's storage fail with this probability, from this
     /// seed, once connected.
     pub write_faults: Option<(f64, u64)>,
+    /// `take-notifications` calls after which the host crashes, when the seller
+    /// takes ORDER_CHANGE notifications (the simulator publishes them).
+    pub order_events: Option<BTreeSet<usize>>,
 }
 
 impl Seller {
@@ -216,6 +223,10 @@ impl Seller {
                 sources,
             ),
             shipping,
+            events: plan.order_events.map(|crash_after_calls| EventDesk {
+                crash_after_calls,
+                ..EventDesk::default()
+            }),
             waited: Duration::zero(),
             connect_leaked,
         })
@@ -252,6 +263,24 @@ impl Seller {
                 return Ok(Step::Busy);
             }
         }
+        if let Some(desk) = self.events.as_mut() {
+            let shipping = self.shipping.as_ref();
+            let labelled = |id: &str| shipping.is_some_and(|desk| desk.labelled(id));
+            match desk.step(
+                &mut self.instance,
+                &self.amazon,
+                &self.settings,
+                &mut self.import,
+                &labelled,
+            )? {
+                Did::Nothing => {}
+                Did::Something => return Ok(Step::Busy),
+                Did::Crashed => {
+                    self.crash()?;
+                    return Ok(Step::Busy);
+                }
+            }
+        }
         let now = self.clock.now();
         if self.import.next_call_at > now {
             return Ok(Step::IdleUntil(self.next_due(now)));
@@ -275,12 +304,17 @@ impl Seller {
 
     /// The next call any desk has due after `now`.
     fn next_due(&self, now: DateTime<Utc>) -> DateTime<Utc> {
-        self.shipping
+        let shipping = self.shipping.as_ref().and_then(|desk| desk.due_at(now));
+        // Never before now: what was due by now was received by this step.
+        let events = self
+            .events
             .as_ref()
-            .and_then(|desk| desk.due_at(now))
-            .map_or(self.import.next_call_at, |at| {
-                at.min(self.import.next_call_at)
-            })
+            .and_then(|desk| desk.due_at(&self.amazon))
+            .map(|at| at.max(now + Duration::milliseconds(1)));
+        [shipping, events]
+            .into_iter()
+            .flatten()
+            .fold(self.import.next_call_at, DateTime::min)
     }
 
     /// Imports and ships until the run settles (true), or until `max_run` of
@@ -332,6 +366,7 @@ impl Seller {
         self.connect_leaked
             + self.import.leaked
             + self.shipping.as_ref().map_or(0, |desk| desk.leaked)
+            + self.events.as_ref().map_or(0, |desk| desk.leaked)
     }
 
     /// The Amazon the seller talks to.

@@ -111,6 +111,9 @@ pub struct Report {
     /// Shipment updates, when the run created labels (`--ship`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notifications: Option<NotificationReport>,
+    /// ORDER_CHANGE notifications, when the seller took them (`--order-events`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_events: Option<OrderEventsReport>,
     /// The orders the host ends with, as the WIT names them, when the world came
     /// from `--amazon-orders` (a generated world is too large to print).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -236,6 +239,40 @@ impl Report {
     }
 }
 
+/// What the order-events part of a run did: Amazon's side, the host's queue,
+/// and the component's outcomes.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct OrderEventsReport {
+    /// Notifications Amazon published (one per change of an order).
+    pub published: usize,
+    /// Of those, never delivered (lost, or published during an outage).
+    pub lost_by_amazon: usize,
+    /// Second copies the queue delivered.
+    pub duplicated_by_queue: usize,
+    /// Messages the host received from its queue (redeliveries included).
+    pub received: usize,
+    /// `take-notifications` calls, and those that failed.
+    pub take_calls: usize,
+    /// See `take-calls`.
+    pub take_errors: usize,
+    /// Outcomes by the WIT's names.
+    pub outcomes: BTreeMap<String, usize>,
+    /// getOrder calls Amazon answered (fetches and retries together).
+    pub get_order_calls: u64,
+    /// Seconds from a notification's arrival at the host until the batch with
+    /// its version was stored: median.
+    pub lag_from_arrival_p50_seconds: f64,
+    /// 99th percentile.
+    pub lag_from_arrival_p99_seconds: f64,
+    /// Seconds from Amazon's change until the host stored it, for the changes
+    /// whose notification the component took and fetched (the host's own
+    /// shipments aside): median.
+    pub lag_from_change_p50_seconds: f64,
+    /// 99th percentile.
+    pub lag_from_change_p99_seconds: f64,
+}
+
 /// What the redaction part of a run found.
 #[derive(Debug, Clone, Default, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -344,6 +381,34 @@ impl fmt::Display for Report {
                 f,
                 "                label to Amazon: median {:.1} s, p99 {:.1} s, worst {:.1} s",
                 n.lag_p50_seconds, n.lag_p99_seconds, n.lag_max_seconds
+            )?;
+        }
+        if let Some(e) = &self.order_events {
+            writeln!(
+                f,
+                "  order events  {} published, {} lost by Amazon, {} duplicated; {} received in {} calls ({} failed)",
+                e.published,
+                e.lost_by_amazon,
+                e.duplicated_by_queue,
+                e.received,
+                e.take_calls,
+                e.take_errors
+            )?;
+            let outcomes: Vec<String> =
+                e.outcomes.iter().map(|(k, v)| format!("{k} {v}")).collect();
+            writeln!(
+                f,
+                "                {}; {} getOrder calls",
+                outcomes.join(", "),
+                e.get_order_calls
+            )?;
+            writeln!(
+                f,
+                "                to the host: from arrival median {:.1} s, p99 {:.1} s; from Amazon's change median {:.1} s, p99 {:.1} s",
+                e.lag_from_arrival_p50_seconds,
+                e.lag_from_arrival_p99_seconds,
+                e.lag_from_change_p50_seconds,
+                e.lag_from_change_p99_seconds
             )?;
         }
         if let Some(r) = &self.redaction {

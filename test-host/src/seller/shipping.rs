@@ -75,6 +75,11 @@ pub struct ShippingDesk {
 }
 
 impl ShippingDesk {
+    /// True when the host created a label for the order.
+    pub fn labelled(&self, order_id: &str) -> bool {
+        self.labelled.contains(order_id)
+    }
+
     /// `per_hour` labels an hour, `batch` per call, from `start`.
     pub fn new(
         per_hour: f64,

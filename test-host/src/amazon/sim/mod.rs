@@ -13,6 +13,7 @@
 pub mod bucket;
 pub mod catalog;
 pub mod marketplaces;
+pub mod notifications;
 pub mod orders;
 pub mod plans;
 pub mod shipping;
@@ -95,6 +96,8 @@ pub struct Simulator {
     asins_read: Vec<String>,
     /// Shipment confirmations and feeds.
     shipping: Shipping,
+    /// ORDER_CHANGE notifications and the app's queue, when the seller subscribed.
+    order_events: Option<notifications::OrderEvents>,
 }
 
 impl Simulator {
@@ -118,6 +121,38 @@ impl Simulator {
             plan_overrides: BTreeMap::new(),
             asins_read: Vec::new(),
             shipping: Shipping::default(),
+            order_events: None,
+        }
+    }
+
+    /// The seller subscribed to ORDER_CHANGE: from now on every change publishes
+    /// a notification into the application's queue.
+    pub fn publish_order_events(&mut self, spec: notifications::EventSpec) {
+        self.world.take_changed();
+        self.order_events = Some(notifications::OrderEvents::new(spec));
+    }
+
+    /// The application's queue, when notifications are on.
+    pub fn order_events(&self) -> Option<&notifications::OrderEvents> {
+        self.order_events.as_ref()
+    }
+
+    /// The application's queue, to receive from.
+    pub fn order_events_mut(&mut self) -> Option<&mut notifications::OrderEvents> {
+        self.order_events.as_mut()
+    }
+
+    /// Publishes a notification of every change since the last call.
+    fn publish_changes(&mut self) {
+        let changed = self.world.take_changed();
+        let Some(events) = self.order_events.as_mut() else {
+            return;
+        };
+        for id in changed {
+            if let Some(order) = self.world.order(&id) {
+                // Amazon publishes as it changes the order.
+                events.publish(order, order.updated);
+            }
         }
     }
 
@@ -193,6 +228,7 @@ impl Simulator {
     /// Applies the world's changes up to the clock.
     pub fn advance(&mut self) {
         self.world.advance_to(self.clock.now());
+        self.publish_changes();
     }
 
     /// Calls and 429s per operation (`lwa-token` for Login with Amazon).
@@ -433,6 +469,7 @@ impl Amazon for Simulator {
         } else {
             return Err(format!("the simulator does not answer for host {host}"));
         };
+        self.publish_changes();
         self.clock.set(now + self.latency);
         Ok(response.with_header(
             "x-amzn-RequestId",

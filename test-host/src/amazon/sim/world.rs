@@ -216,6 +216,8 @@ pub struct World {
     serial: u64,
     now: DateTime<Utc>,
     changes_applied: usize,
+    /// Orders changed since the last [`World::take_changed`], in order of change.
+    changed: Vec<String>,
 }
 
 impl World {
@@ -300,7 +302,20 @@ impl World {
             serial: 0,
             now: start,
             changes_applied: 0,
+            changed: Vec::new(),
         }
+    }
+
+    /// The orders changed since the last call (each change once), for the
+    /// notifications Amazon publishes.
+    pub fn take_changed(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.changed)
+    }
+
+    /// Inserts a changed order and notes the change.
+    fn change(&mut self, order: SimOrder) {
+        self.changed.push(order.id.clone());
+        self.insert(order);
     }
 
     fn insert(&mut self, order: SimOrder) {
@@ -359,7 +374,7 @@ impl World {
                 };
                 self.by_update.remove(&(order.updated, order.id.clone()));
                 order.set_status(next, at);
-                self.insert(order);
+                self.change(order);
                 return;
             }
         }
@@ -370,7 +385,7 @@ impl World {
         };
         let marketplace = self.marketplaces[which].clone();
         let order = self.new_order(&marketplace, "AMAZON", at);
-        self.insert(order);
+        self.change(order);
     }
 
     /// The changes still to come.
@@ -437,12 +452,17 @@ impl World {
         order.updated = at;
         order.json["lastUpdatedTime"] = json!(stamp(at));
         order.json["fulfillment"]["fulfillmentStatus"] = json!(status);
-        self.insert(order);
+        self.change(order);
         Ok(())
     }
 
     pub fn pending_changes(&self) -> usize {
         self.events.len() - self.next_event
+    }
+
+    /// When the next scheduled change happens, if any is left.
+    pub fn next_change_at(&self) -> Option<DateTime<Utc>> {
+        self.events.get(self.next_event).map(|(at, _)| *at)
     }
 
     /// When the last change happens, if there are any.
