@@ -82,6 +82,21 @@ impl exports::order_events::Guest for Component {
             })
             .map_err(Into::into)
     }
+
+    fn subscribe(
+        settings: wit::ConnectionSettings,
+        queue_arn: String,
+    ) -> Result<wit::Subscription, wit::Error> {
+        let host = WasiHost::open()?;
+        let settings = convert::connection_settings(settings);
+        crate::events::subscribe::subscribe(&host, &settings, &queue_arn)
+            .map(|s| wit::Subscription {
+                subscription_id: s.subscription_id,
+                destination_id: s.destination_id,
+                created: s.created,
+            })
+            .map_err(Into::into)
+    }
 }
 
 impl exports::shipping::Guest for Component {

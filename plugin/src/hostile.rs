@@ -70,6 +70,38 @@ fn damaged_order() -> impl Strategy<Value = Value> {
     })
 }
 
+/// An ORDER_CHANGE body with one of its fields replaced by arbitrary JSON that
+/// carries a buyer-like marker.
+fn damaged_notification() -> impl Strategy<Value = String> {
+    let paths: Vec<&'static str> = vec![
+        "/NotificationType",
+        "/Payload",
+        "/Payload/OrderChangeNotification",
+        "/Payload/OrderChangeNotification/AmazonOrderId",
+        "/Payload/OrderChangeNotification/SellerId",
+        "/Payload/OrderChangeNotification/OrderChangeTrigger",
+        "/Payload/OrderChangeNotification/OrderChangeTrigger/TimeOfOrderChange",
+        "/Payload/OrderChangeNotification/Summary",
+        "/Payload/OrderChangeNotification/Summary/MarketplaceId",
+        "/Payload/OrderChangeNotification/Summary/OrderStatus",
+        "/NotificationMetadata",
+        "/NotificationMetadata/NotificationId",
+    ];
+    let value = prop_oneof![
+        json_value(),
+        Just(json!("Jane Secretbuyer")),
+        Just(json!({"Secretbuyer": [1, 2]})),
+    ];
+    (prop::sample::select(paths), value).prop_map(|(path, value)| {
+        let body = crate::testing::order_change("111-0000001-0000001", "2026-11-20T14:59:00Z");
+        let mut body: Value = serde_json::from_str(&body).unwrap();
+        if let Some(target) = body.pointer_mut(path) {
+            *target = value;
+        }
+        body.to_string()
+    })
+}
+
 /// Cases per property: 128 in `cargo test`; `PROPTEST_CASES` for a long run.
 fn cases() -> u32 {
     std::env::var("PROPTEST_CASES")
@@ -300,5 +332,55 @@ proptest! {
             if trimmed.is_empty() { whole.to_string() } else { format!("{whole}.{trimmed}") }
         };
         prop_assert_eq!(parsed.to_string(), expected);
+    }
+
+    #[test]
+    fn any_message_body_gets_one_outcome_that_quotes_nothing(bodies in prop::collection::vec(prop_oneof![
+        ".{0,200}",
+        json_value().prop_map(|v| v.to_string()),
+        damaged_notification(),
+    ], 1..8)) {
+        let host = FakeHost::new();
+        let taken = crate::events::take_notifications(&host, &us_settings(), &bodies)
+            .expect("only storage can fail the call");
+        prop_assert_eq!(taken.outcomes.len(), bodies.len());
+        for outcome in &taken.outcomes {
+            if let crate::events::MessageOutcome::Malformed(reason) = outcome {
+                prop_assert!(!reason.contains("Secretbuyer"), "{}", reason);
+            }
+        }
+        prop_assert!(host.sent.borrow().is_empty(), "taking calls nobody");
+    }
+
+    #[test]
+    fn any_get_order_answer_for_a_notified_change_leaves_it_somewhere(
+        status in prop_oneof![Just(200u16), Just(404), 100u16..600],
+        body in prop_oneof![
+            ".{0,120}",
+            json_value().prop_map(|v| v.to_string()),
+            damaged_order().prop_map(|order| json!({"order": order}).to_string()),
+        ],
+    ) {
+        let host = FakeHost::new();
+        let order = "111-0000001-0000001";
+        let message = crate::testing::order_change(order, "2026-11-20T14:59:00Z");
+        crate::events::take_notifications(&host, &us_settings(), &[message]).unwrap();
+        host.expect_token()
+            .expect("GET", &format!("{SEARCH_PATH}/{order}"), status, &body)
+            .expect("GET", SEARCH_PATH, 200, r#"{"orders":[]}"#);
+        if let Ok(batch) = import_orders(&host, &us_settings(), None) {
+            // The host stored the batch: the next call settles what it delivered.
+            let after = import_orders(&host, &us_settings(), Some(&batch.checkpoint));
+            prop_assert!(after.is_ok(), "{:?}", after);
+            let store = crate::host::Store::new(&host);
+            let waiting = crate::events::Changes::load(&store).unwrap().pending;
+            let checkpoint: Value = serde_json::from_str(&batch.checkpoint).unwrap();
+            // Delivered, reported, still waiting, or on the retry list: never gone.
+            let somewhere = batch.orders.iter().any(|o| o.order_id == order)
+                || batch.skipped.iter().any(|s| s.order_id == order)
+                || waiting.iter().any(|p| p.order_id == order)
+                || checkpoint["retry"].to_string().contains(order);
+            prop_assert!(somewhere, "{} {} lost the change", status, body);
+        }
     }
 }

@@ -4,6 +4,8 @@
 
 /// The LWA access token and its expiry, bound to the app and seller.
 pub const ACCESS_TOKEN: &str = "auth/access-token";
+/// The application's grantless access token (Notifications scope) and its expiry.
+pub const GRANTLESS_TOKEN: &str = "auth/grantless-token";
 /// `pacing/{operation}`: the component's view of Amazon's bucket for an operation.
 pub const PACING_PREFIX: &str = "pacing/";
 /// `catalog/{marketplace}/{asin}`: a product's weight, size and image, when read.
@@ -35,6 +37,8 @@ pub const FEED_TURNAROUND: &str = "feed-turnaround";
 pub const EVENT_QUEUE: &str = "order-events/pending";
 /// The latest changes done with, so a late copy of a notification is a duplicate.
 pub const EVENTS_SETTLED: &str = "order-events/settled";
+/// The connection's ORDER_CHANGE subscription id, once `subscribe` made or found it.
+pub const EVENTS_SUBSCRIPTION: &str = "order-events/subscription";
 /// `redaction/order/{order id}`: an order's redaction schedule.
 pub const REDACTION_ORDER_PREFIX: &str = "redaction/order/";
 /// `redaction/hour/{hour}/{part}`: an hour's lists of the orders due in it, in parts.
@@ -52,6 +56,7 @@ mod tests {
     fn no_prefix_is_the_start_of_another_concern_s_key() {
         let keys = [
             ACCESS_TOKEN,
+            GRANTLESS_TOKEN,
             PACING_PREFIX,
             CATALOG_PREFIX,
             UNSHIPPED_PREFIX,
@@ -66,6 +71,7 @@ mod tests {
             FEED_TURNAROUND,
             EVENT_QUEUE,
             EVENTS_SETTLED,
+            EVENTS_SUBSCRIPTION,
             REDACTION_ORDER_PREFIX,
             REDACTION_HOUR_PREFIX,
             REDACTION_LABELS_PREFIX,

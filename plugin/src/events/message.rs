@@ -27,6 +27,8 @@ pub struct OrderChange {
     pub order_status: Option<String>,
     /// "AFN" (fulfilled by Amazon) or "MFN", if sent.
     pub fulfillment_type: Option<String>,
+    /// The subscription that delivered it.
+    pub subscription_id: Option<String>,
 }
 
 /// Reads one body, or says why it cannot (never quoting it).
@@ -78,6 +80,7 @@ pub fn parse(body: &str) -> Result<OrderChange, String> {
         marketplace_id: present(&format!("{CHANGE}/Summary/MarketplaceId"))?,
         order_status: summary("OrderStatus"),
         fulfillment_type: summary("FulfillmentType"),
+        subscription_id: text("/NotificationMetadata/SubscriptionId").map(str::to_owned),
     })
 }
 

@@ -8,6 +8,7 @@
 //! checkpoint names them, and the next call that gets that checkpoint settles them.
 
 pub mod message;
+pub mod subscribe;
 
 use std::collections::VecDeque;
 
@@ -16,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
 use crate::host::{Host, Store};
-use crate::keys::{EVENT_QUEUE, EVENTS_SETTLED};
+use crate::keys::{EVENT_QUEUE, EVENTS_SETTLED, EVENTS_SUBSCRIPTION};
 use crate::model::ConnectionSettings;
 use crate::spapi::{Operation, pacing};
 use message::OrderChange;
@@ -186,11 +187,19 @@ pub fn take_notifications(
     }
     let store = Store::new(host);
     let mut changes = Changes::load(&store)?;
+    let subscribed: Option<String> = store.load(EVENTS_SUBSCRIPTION)?;
     let mut outcomes = Vec::with_capacity(messages.len());
     let mut taken = 0usize;
     for body in messages {
         let outcome = match message::parse(body) {
             Err(reason) => MessageOutcome::Malformed(reason),
+            Ok(change)
+                if subscribed
+                    .as_ref()
+                    .is_some_and(|ours| change.subscription_id.as_ref() != Some(ours)) =>
+            {
+                MessageOutcome::NotForThisConnection
+            }
             Ok(change) => take(&store, settings, &mut changes, change)?,
         };
         taken += usize::from(outcome == MessageOutcome::Taken);

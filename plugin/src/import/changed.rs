@@ -7,12 +7,12 @@
 use chrono::{DateTime, Utc};
 
 use super::checkpoint::{Checkpoint, Delivered, MAX_DELIVERED};
-use super::{Collected, INCLUDED_DATA, Verdict, accept, fail};
+use super::{Collected, Envelope, INCLUDED_DATA, Verdict, accept, fail};
 use crate::error::Error;
 use crate::events::{Changes, STALE_READ_ATTEMPTS, STALE_READ_DELAY, Settled};
 use crate::model::ConnectionSettings;
 use crate::spapi::orders::{GetOrderResponse, get_order_path};
-use crate::spapi::{Operation, SpApi};
+use crate::spapi::{Operation, SpApi, strict};
 
 /// Fetches per call at most: getOrder's burst.
 const CHANGES_PER_CALL: usize = 30;
@@ -67,15 +67,33 @@ pub(super) fn read_changes(
             }
             Err(e) => return Err(e),
         };
+        // An answer about another order (or none) cannot settle this one: it goes
+        // on the retry list under the id asked for.
+        let answered = strict::from_slice::<Envelope>(response.order.get().as_bytes())
+            .ok()
+            .and_then(|envelope| envelope.order_id);
+        if answered.as_ref().and_then(|id| id.as_str()) != Some(change.order_id.as_str()) {
+            let reason = "getOrder answered without the order's own orderId".to_owned();
+            fail(&mut position.retry, batch, &change.order_id, reason, now);
+            fetched.push(version);
+            continue;
+        }
         let Checkpoint {
             streams,
             retry,
             event_delivered,
             ..
         } = &mut *position;
+        // Delivered by polling (the last window's overlap, or a page of the window
+        // being read) or by an earlier notification: not delivered again.
         let repeat = |id: &str, updated: &str| {
-            streams.iter().any(|s| s.already_delivered(id, updated))
-                || event_delivered.iter().any(|d| d.0 == id && d.1 == updated)
+            let same = |d: &Delivered| d.0 == id && d.1 == updated;
+            streams.iter().any(|s| {
+                s.already_delivered(id, updated)
+                    || s.window
+                        .as_ref()
+                        .is_some_and(|w| w.boundary.iter().any(same))
+            }) || event_delivered.iter().any(same)
         };
         match accept(&response.order, now, settings, &repeat, retry, batch) {
             Verdict::Import(order) => {
@@ -112,15 +130,25 @@ fn read_again_later(changes: &mut Changes, order_id: &str, now: DateTime<Utc>) -
     pending.stale_reads < STALE_READ_ATTEMPTS
 }
 
-/// True when every stream reading `marketplace` has a cursor past `changed_at`:
-/// a window opened after the change was read to its end.
+/// True when every stream reading `marketplace` has read past `changed_at`: its
+/// cursor is past it (a window opened after the change was read to its end), or
+/// the window being paged opened after the change and its pages, read in order
+/// of update, reached it.
 fn polled_past(position: &Checkpoint, marketplace: &str, changed_at: DateTime<Utc>) -> bool {
     let mut readers = position
         .streams
         .iter()
         .filter(|s| s.marketplaces.iter().any(|m| m == marketplace))
         .peekable();
-    readers.peek().is_some() && readers.all(|s| s.cursor > changed_at)
+    readers.peek().is_some()
+        && readers.all(|s| {
+            s.cursor > changed_at
+                || s.window.as_ref().is_some_and(|w| {
+                    !w.unordered
+                        && changed_at <= w.before
+                        && w.frontier.is_some_and(|f| f >= changed_at)
+                })
+        })
 }
 
 /// Forgets event versions every stream's cursor has passed: no window reads them

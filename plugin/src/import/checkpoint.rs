@@ -43,8 +43,9 @@ pub struct Checkpoint {
     /// passes this checkpoint back, as it then has stored the batch.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fetched: Vec<Settled>,
-    /// Versions fetched for notifications that polling may read again: dropped
-    /// when it does, until every window has passed them.
+    /// Versions fetched with getOrder (for a notification, or a retry) that
+    /// polling may read again: dropped when it does, until every window has
+    /// passed them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub event_delivered: Vec<Delivered>,
 }

@@ -1222,7 +1222,7 @@ fn an_order_read_in_a_page_leaves_the_retry_list_and_the_others_stay() {
 }
 
 #[test]
-fn a_retried_order_that_comes_back_unchanged_leaves_the_retry_list() {
+fn a_retried_order_that_comes_back_unchanged_is_delivered_and_leaves_the_retry_list() {
     let host = host();
     let now = host.now();
     let checkpoint = checkpoint_with(&host, |p| {
@@ -1240,7 +1240,8 @@ fn a_retried_order_that_comes_back_unchanged_leaves_the_retry_list() {
         &format!(r#"{{"order":{}}}"#, order("111-1", "UNSHIPPED")),
     );
     let batch = import(&host, Some(&checkpoint));
-    assert!(batch.orders.is_empty(), "the host has this version");
+    // The host was told it comes again: it does, though the host has the version.
+    assert_eq!(ids(&batch), ["111-1"]);
     assert_eq!(retried_ids(&position_of(&batch)), ["111-9"]);
 }
 
@@ -1688,4 +1689,59 @@ fn a_read_older_than_its_notification_is_asked_again_a_little_later() {
     host.expect("GET", path, 200, &format!(r#"{{"order":{changed}}}"#));
     let found = import(&host, Some(&missing.checkpoint));
     assert_eq!(ids(&found), ["111-0000009-0000001"]);
+}
+
+#[test]
+fn a_change_the_window_being_paged_already_read_past_costs_no_get_order() {
+    let host = host();
+    let read = unshipped_updated("111-0000009-0000001", "2026-11-20T14:50:00Z");
+    host.expect_token()
+        .expect("GET", SEARCH_PATH, 200, &page(&[read], Some("next")));
+    let first = import(&host, None);
+    assert!(first.more, "the window is being paged");
+    // Changed before the window opened, and its pages reached past the change.
+    notify(&host, "111-0000009-0000002", "2026-11-20T14:45:00Z");
+    host.expect("GET", SEARCH_PATH, 200, &page(&[], None));
+    let second = import(&host, Some(&first.checkpoint));
+    assert!(second.orders.is_empty());
+    assert_eq!(host.unanswered(), 0, "no getOrder was made");
+    assert!(
+        crate::events::Changes::load(&crate::host::Store::new(&host))
+            .unwrap()
+            .pending
+            .is_empty(),
+        "and the change is done with"
+    );
+}
+
+#[test]
+fn an_order_a_notification_could_not_fetch_but_a_page_delivered_is_not_announced_as_retried() {
+    let host = host();
+    host.expect_token()
+        .expect("GET", SEARCH_PATH, 200, &page(&[], None));
+    let first = import(&host, None);
+    notify(&host, "111-0000009-0000001", "2026-11-20T14:57:00Z");
+    host.set_now(first.next_call_after);
+    host.expect(
+        "GET",
+        "/orders/2026-01-01/orders/111-0000009-0000001",
+        500,
+        r#"{"errors":[{"code":"InternalFailure","message":"try again"}]}"#,
+    )
+    .expect(
+        "GET",
+        SEARCH_PATH,
+        200,
+        &page(
+            &[unshipped_updated(
+                "111-0000009-0000001",
+                "2026-11-20T14:57:00Z",
+            )],
+            None,
+        ),
+    );
+    let batch = import(&host, Some(&first.checkpoint));
+    assert_eq!(ids(&batch), ["111-0000009-0000001"]);
+    assert!(batch.skipped.is_empty(), "{:?}", batch.skipped);
+    assert!(position_of(&batch).retry.is_empty());
 }

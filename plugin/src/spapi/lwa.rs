@@ -24,6 +24,29 @@ const MAX_LIFETIME: Duration = Duration::hours(24);
 /// value far larger is refused by HTTP stacks (wasi-http among them).
 const MAX_TOKEN_BYTES: usize = 8 * 1024;
 
+/// Whose access token: the seller's authorisation (its refresh token), or the
+/// application's alone, for the grantless Notifications operations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grant {
+    /// `grant_type=refresh_token`: acts for the seller.
+    Seller,
+    /// `grant_type=client_credentials` with the Notifications scope: acts for the
+    /// application (createDestination, getDestinations).
+    Notifications,
+}
+
+impl Grant {
+    fn cache_key(self) -> &'static str {
+        match self {
+            Self::Seller => CACHE_KEY,
+            Self::Notifications => crate::keys::GRANTLESS_TOKEN,
+        }
+    }
+}
+
+/// The scope of a grantless token for the Notifications API.
+pub const NOTIFICATIONS_SCOPE: &str = "sellingpartnerapi::notifications";
+
 /// The cached token, bound to the app and seller it was issued for.
 #[derive(Serialize, Deserialize)]
 struct CachedToken {
@@ -36,9 +59,18 @@ struct CachedToken {
 /// A usable access token: from the cache while it has more than two minutes left,
 /// otherwise freshly exchanged and cached.
 pub fn access_token(host: &dyn Host, credentials: &Credentials) -> Result<String, Error> {
+    token_for(host, credentials, Grant::Seller)
+}
+
+/// [`access_token`] for `grant`: each grant's token is cached under its own key.
+pub fn token_for(
+    host: &dyn Host,
+    credentials: &Credentials,
+    grant: Grant,
+) -> Result<String, Error> {
     let store = Store::new(host);
     let now = host.now();
-    if let Some(cached) = store.load::<CachedToken>(CACHE_KEY)?
+    if let Some(cached) = store.load::<CachedToken>(grant.cache_key())?
         && cached.client_id == credentials.lwa_client_id
         && cached.seller_id == credentials.seller_id
         && cached
@@ -48,9 +80,9 @@ pub fn access_token(host: &dyn Host, credentials: &Credentials) -> Result<String
     {
         return Ok(cached.access_token);
     }
-    let (access_token, lifetime) = exchange(host, credentials)?;
+    let (access_token, lifetime) = exchange(host, credentials, grant)?;
     store.save(
-        CACHE_KEY,
+        grant.cache_key(),
         &CachedToken {
             client_id: credentials.lwa_client_id.clone(),
             seller_id: credentials.seller_id.clone(),
@@ -63,7 +95,12 @@ pub fn access_token(host: &dyn Host, credentials: &Credentials) -> Result<String
 
 /// Forgets the cached access token: Amazon refused it (401) before its expiry.
 pub fn evict(host: &dyn Host) -> Result<(), Error> {
-    Store::new(host).remove(CACHE_KEY)
+    evict_grant(host, Grant::Seller)
+}
+
+/// [`evict`] for `grant`'s token.
+pub fn evict_grant(host: &dyn Host, grant: Grant) -> Result<(), Error> {
+    Store::new(host).remove(grant.cache_key())
 }
 
 #[derive(Deserialize)]
@@ -100,10 +137,21 @@ fn scrub(text: &str, credentials: &Credentials) -> String {
     text
 }
 
-fn exchange(host: &dyn Host, credentials: &Credentials) -> Result<(String, Duration), Error> {
-    let form = form_urlencoded::Serializer::new(String::new())
-        .append_pair("grant_type", "refresh_token")
-        .append_pair("refresh_token", &credentials.refresh_token)
+fn exchange(
+    host: &dyn Host,
+    credentials: &Credentials,
+    grant: Grant,
+) -> Result<(String, Duration), Error> {
+    let mut form = form_urlencoded::Serializer::new(String::new());
+    match grant {
+        Grant::Seller => form
+            .append_pair("grant_type", "refresh_token")
+            .append_pair("refresh_token", &credentials.refresh_token),
+        Grant::Notifications => form
+            .append_pair("grant_type", "client_credentials")
+            .append_pair("scope", NOTIFICATIONS_SCOPE),
+    };
+    let form = form
         .append_pair("client_id", &credentials.lwa_client_id)
         .append_pair("client_secret", &credentials.lwa_client_secret)
         .finish();

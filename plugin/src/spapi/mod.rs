@@ -37,18 +37,30 @@ pub struct SpApi<'h> {
     host: &'h dyn Host,
     settings: &'h ConnectionSettings,
     base_url: String,
+    grant: lwa::Grant,
     access_token: RefCell<String>,
 }
 
 impl<'h> SpApi<'h> {
     /// Validates the settings and obtains an access token (cached or fresh).
     pub fn authorize(host: &'h dyn Host, settings: &'h ConnectionSettings) -> Result<Self, Error> {
+        Self::authorize_as(host, settings, lwa::Grant::Seller)
+    }
+
+    /// [`Self::authorize`] with `grant`'s token: the application's own, for the
+    /// grantless Notifications operations.
+    pub fn authorize_as(
+        host: &'h dyn Host,
+        settings: &'h ConnectionSettings,
+        grant: lwa::Grant,
+    ) -> Result<Self, Error> {
         let region = settings.validate()?;
-        let access_token = lwa::access_token(host, &settings.credentials)?;
+        let access_token = lwa::token_for(host, &settings.credentials, grant)?;
         Ok(Self {
             host,
             settings,
             base_url: format!("https://{}", region.host(settings.sandbox)),
+            grant,
             access_token: RefCell::new(access_token),
         })
     }
@@ -162,9 +174,9 @@ impl<'h> SpApi<'h> {
 
         let mut response = self.exchange(operation, &method, url, &body)?;
         if response.status() == StatusCode::UNAUTHORIZED {
-            lwa::evict(self.host)?;
+            lwa::evict_grant(self.host, self.grant)?;
             *self.access_token.borrow_mut() =
-                lwa::access_token(self.host, &self.settings.credentials)?;
+                lwa::token_for(self.host, &self.settings.credentials, self.grant)?;
             response = self.exchange(operation, &method, url, &body)?;
         }
         // Amazon answers an expired or revoked token with 403 as well (its models
@@ -173,7 +185,7 @@ impl<'h> SpApi<'h> {
             response.status(),
             StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN
         ) {
-            lwa::evict(self.host)?;
+            lwa::evict_grant(self.host, self.grant)?;
         }
 
         let status = response.status();

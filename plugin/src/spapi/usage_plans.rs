@@ -126,6 +126,38 @@ impl UsagePlan {
         0.0222,
         10,
     );
+    /// Notifications getDestinations (grantless).
+    pub const GET_DESTINATIONS: Self = plan(
+        "getDestinations",
+        "GET",
+        "/notifications/v1/destinations",
+        1.0,
+        5,
+    );
+    /// Notifications createDestination (grantless).
+    pub const CREATE_DESTINATION: Self = plan(
+        "createDestination",
+        "POST",
+        "/notifications/v1/destinations",
+        1.0,
+        5,
+    );
+    /// Notifications getSubscription (the seller's token).
+    pub const GET_SUBSCRIPTION: Self = plan(
+        "getSubscription",
+        "GET",
+        "/notifications/v1/subscriptions/{notificationType}",
+        1.0,
+        5,
+    );
+    /// Notifications createSubscription (the seller's token).
+    pub const CREATE_SUBSCRIPTION: Self = plan(
+        "createSubscription",
+        "POST",
+        "/notifications/v1/subscriptions/{notificationType}",
+        1.0,
+        5,
+    );
     /// Orders v0 getOrders (deprecated).
     pub const V0_GET_ORDERS: Self =
         deprecated(plan("getOrders", "GET", "/orders/v0/orders", 0.0167, 20));
@@ -155,7 +187,7 @@ impl UsagePlan {
     ));
 
     /// Every plan, for lookups by method and path.
-    pub const ALL: [Self; 16] = [
+    pub const ALL: [Self; 20] = [
         Self::MARKETPLACE_PARTICIPATIONS,
         Self::ACCOUNT,
         Self::SEARCH_ORDERS,
@@ -168,6 +200,10 @@ impl UsagePlan {
         Self::GET_FEED,
         Self::GET_FEEDS,
         Self::GET_FEED_DOCUMENT,
+        Self::GET_DESTINATIONS,
+        Self::CREATE_DESTINATION,
+        Self::GET_SUBSCRIPTION,
+        Self::CREATE_SUBSCRIPTION,
         Self::V0_GET_ORDERS,
         Self::V0_GET_ORDER_ITEMS,
         Self::V0_GET_ORDER_ADDRESS,
