@@ -150,9 +150,9 @@ enum Command {
         /// schedule.
         #[arg(long, value_name = "N")]
         days: Option<u32>,
-        /// The seller subscribed to ORDER_CHANGE: Amazon publishes every change to
-        /// the app's SQS queue (delayed, 2 % twice, 1 % lost) and the host takes
-        /// them with take-notifications while it polls.
+        /// The host subscribes the seller to ORDER_CHANGE (subscribe): Amazon then
+        /// publishes every change to the app's SQS queue (delayed, 2 % twice, 1 %
+        /// lost) and the host takes them with take-notifications while it polls.
         #[arg(long)]
         order_events: bool,
         /// Amazon delivers no notification for two hours from MINUTES after the start.

@@ -15,6 +15,7 @@ use test_host::embed::runtime::bindings as wit;
 use test_host::embed::runtime::{ComponentInstance, VirtualClock};
 
 const US: &str = "ATVPDKIKX0DER";
+const QUEUE: &str = "arn:aws:sqs:us-east-1:000000000000:order-events";
 
 fn start() -> DateTime<Utc> {
     simulate::START.parse().unwrap()
@@ -32,32 +33,47 @@ struct Subscribed {
     clock: VirtualClock,
     settings: wit::ConnectionSettings,
     checkpoint: String,
+    subscription: wit::Subscription,
+}
+
+/// A US seller of 30 orders on a simulator `prepare`d, and the component on it.
+fn seller(
+    changes: f64,
+    prepare: impl FnOnce(&mut Simulator),
+) -> (Arc<Mutex<Simulator>>, ComponentInstance, VirtualClock) {
+    let clock = VirtualClock::new(start());
+    let spec = WorldSpec {
+        orders: 30,
+        change_rate: changes,
+        arrival_share: 1.0,
+        ..WorldSpec::default()
+    };
+    let world = World::generate(&spec, start());
+    let mut simulator = Simulator::new(
+        world,
+        clock.clone(),
+        vec![US.into()],
+        Duration::milliseconds(100),
+    );
+    prepare(&mut simulator);
+    let amazon = Arc::new(Mutex::new(simulator));
+    let storage = SqliteStorage::in_memory().unwrap();
+    let instance = ComponentInstance::new(amazon.clone(), storage, clock.clone()).unwrap();
+    (amazon, instance, clock)
 }
 
 impl Subscribed {
     fn new() -> Self {
-        let clock = VirtualClock::new(start());
-        let spec = WorldSpec {
-            orders: 30,
-            change_rate: 1.0,
-            arrival_share: 1.0,
-            ..WorldSpec::default()
-        };
-        let world = World::generate(&spec, start());
-        let mut simulator = Simulator::new(
-            world,
-            clock.clone(),
-            vec![US.into()],
-            Duration::milliseconds(100),
-        );
-        let mut events = EventSpec::new(1, PLACEHOLDER_SELLER_ID);
-        events.loss_share = 0.0;
-        events.duplicate_share = 0.0;
-        simulator.publish_order_events(events);
-        let amazon = Arc::new(Mutex::new(simulator));
-        let storage = SqliteStorage::in_memory().unwrap();
-        let mut instance = ComponentInstance::new(amazon.clone(), storage, clock.clone()).unwrap();
+        let (amazon, mut instance, clock) = seller(1.0, |simulator| {
+            let mut events = EventSpec::new(1, PLACEHOLDER_SELLER_ID);
+            events.loss_share = 0.0;
+            events.duplicate_share = 0.0;
+            simulator.configure_order_events(events);
+        });
         let settings = Settings::simulated(US).to_wit();
+        let (subscribed, _) = instance.subscribe(&settings, QUEUE).unwrap();
+        let subscription = subscribed.unwrap();
+        assert!(subscription.created);
         let (batch, _) = instance.import_orders(&settings, None).unwrap();
         let checkpoint = batch.unwrap().checkpoint;
         Self {
@@ -66,6 +82,7 @@ impl Subscribed {
             clock,
             settings,
             checkpoint,
+            subscription,
         }
     }
 
@@ -175,6 +192,7 @@ fn copies_other_sellers_and_unreadable_bodies_get_outcomes_and_cost_no_call() {
     let body = seller.receive_next().remove(0);
     let other_seller = body.replace(PLACEHOLDER_SELLER_ID, "A9OTHERSELLER");
     let other_marketplace = body.replace(US, "A2EUQ1WTGCTBG2");
+    let other_subscription = body.replace(&seller.subscription.subscription_id, "another-one");
     let not_json = "Simulated Buyer, 1 Simulated Way".to_owned();
     let too_large = format!("{body}{}", " ".repeat(1024 * 1024));
     let messages = [
@@ -182,6 +200,7 @@ fn copies_other_sellers_and_unreadable_bodies_get_outcomes_and_cost_no_call() {
         body.clone(),
         other_seller,
         other_marketplace,
+        other_subscription,
         not_json,
         too_large,
     ];
@@ -205,7 +224,11 @@ fn copies_other_sellers_and_unreadable_bodies_get_outcomes_and_cost_no_call() {
         matches!(outcomes[3], wit::MessageOutcome::NotForThisConnection),
         "{outcomes:?}"
     );
-    for outcome in &outcomes[4..] {
+    assert!(
+        matches!(outcomes[4], wit::MessageOutcome::NotForThisConnection),
+        "another subscription's: {outcomes:?}"
+    );
+    for outcome in &outcomes[5..] {
         let wit::MessageOutcome::Malformed(reason) = outcome else {
             panic!("{outcome:?}");
         };
@@ -215,12 +238,29 @@ fn copies_other_sellers_and_unreadable_bodies_get_outcomes_and_cost_no_call() {
     // made for it.
     let (batch, _) = seller.import();
     seller.checkpoint = batch.checkpoint;
-    let (again, _) = seller.take(&[body]);
+    let (settled, _) = seller.import();
+    seller.checkpoint = settled.checkpoint;
+    // An older change of the same order than the one taken is nothing new either.
+    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let changed =
+        json["Payload"]["OrderChangeNotification"]["OrderChangeTrigger"]["TimeOfOrderChange"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    let older = body.replace(&changed, "2026-11-20T14:00:00.000Z");
+    let (again, _) = seller.take(&[body, older]);
     assert!(
-        matches!(again.outcomes[..], [wit::MessageOutcome::Duplicate]),
+        matches!(
+            again.outcomes[..],
+            [
+                wit::MessageOutcome::Duplicate,
+                wit::MessageOutcome::Duplicate
+            ]
+        ),
         "{:?}",
         again.outcomes
     );
+    assert!(again.import_after.is_none(), "nothing taken needs fetching");
     let (_, urls) = seller.import();
     assert!(
         !urls
@@ -302,4 +342,43 @@ fn the_host_s_own_shipments_cost_no_get_order() {
         (events.get_order_calls as usize) <= events.published - confirmed,
         "{events:?}, {confirmed} confirmed"
     );
+}
+
+#[test]
+fn subscribing_again_makes_nothing_twice_and_a_bad_arn_calls_nobody() {
+    let mut seller = Subscribed::new();
+    let (again, record) = seller.instance.subscribe(&seller.settings, QUEUE).unwrap();
+    let again = again.unwrap();
+    assert!(!again.created);
+    assert_eq!(again.subscription_id, seller.subscription.subscription_id);
+    assert_eq!(again.destination_id, seller.subscription.destination_id);
+    let made: Vec<&str> = record
+        .exchanges
+        .iter()
+        .filter(|e| e.method == "POST" && e.url.contains("/notifications/"))
+        .map(|e| e.url.as_str())
+        .collect();
+    assert!(made.is_empty(), "{made:?}");
+    let (refused, record) = seller
+        .instance
+        .subscribe(&seller.settings, "arn:aws:sns:us-east-1:1:topic")
+        .unwrap();
+    assert!(
+        matches!(&refused, Err(wit::Error::InvalidInput(i)) if i.field == "queue-arn"),
+        "{refused:?}"
+    );
+    assert!(record.exchanges.is_empty());
+}
+
+#[test]
+fn a_refused_subscription_is_access_denied_and_polling_goes_on() {
+    let (_, mut instance, _) = seller(0.0, Simulator::deny_notifications);
+    let settings = Settings::simulated(US).to_wit();
+    let (refused, _) = instance.subscribe(&settings, QUEUE).unwrap();
+    assert!(
+        matches!(refused, Err(wit::Error::AccessDenied(_))),
+        "{refused:?}"
+    );
+    let (batch, _) = instance.import_orders(&settings, None).unwrap();
+    assert_eq!(batch.unwrap().orders.len(), 30);
 }

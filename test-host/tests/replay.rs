@@ -377,6 +377,7 @@ fn imports_are_wasi_only_and_exports_are_the_contract_s_interfaces() {
             interface("types", &[]),
             interface("connection", &["connect"]),
             interface("orders", &["import-orders"]),
+            interface("order-events", &["subscribe", "take-notifications"]),
             interface(
                 "shipping",
                 &["on-label-created", "send-queued-notifications"]

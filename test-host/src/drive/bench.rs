@@ -409,24 +409,12 @@ fn marketplaces(lines: &mut Vec<Line>, orders: usize) -> Result<()> {
 /// 24 hours, and 5 % as many changes to orders (shipped, cancelled), with labels
 /// in batches of 50 as fast as orders come; the orders spread over `marketplaces`,
 /// one connection for all.
-fn busy_day(lines: &mut Vec<Line>, orders: usize, marketplaces: &[&str]) -> Result<()> {
-    let caught_up = 1_000;
+fn busy_day(lines: &mut Vec<Line>, orders: usize, marketplaces: &[&str]) -> Result<Report> {
     let name = match marketplaces.len() {
         1 => format!("busy day of {orders} new orders"),
         n => format!("busy day of {orders} new orders over {n} marketplaces"),
     };
-    let changes = orders as f64 * 1.05;
-    let report = run(Options {
-        orders: caught_up,
-        changes: changes / caught_up as f64,
-        arrival_share: orders as f64 / changes,
-        change_horizon: Some(chrono::Duration::hours(24)),
-        distinct_asins: 50,
-        ship: Some(orders as f64 / 24.0 * 1.1),
-        batch: 50,
-        marketplaces: marketplaces.iter().map(|m| m.to_string()).collect(),
-        ..Options::default()
-    })?;
+    let report = run(busy_day_options(orders, marketplaces))?;
     let shipped = report.notifications.clone().unwrap_or_default();
     // Amazon asks `lastUpdatedBefore` two minutes back and refills searchOrders
     // every ~179 s: a change can reach the host no sooner than that, at worst.
@@ -457,6 +445,80 @@ fn busy_day(lines: &mut Vec<Line>, orders: usize, marketplaces: &[&str]) -> Resu
         &format!("{name}: orders missed, updates lost"),
         "orders",
         (report.missed + shipped.lost) as f64,
+        1.0,
+        0.0,
+    ));
+    Ok(report)
+}
+
+/// The busy day's world: a caught-up store of 1,000 orders, `orders` new ones
+/// over 24 hours and 5 % as many other changes, labels in batches of 50.
+fn busy_day_options(orders: usize, marketplaces: &[&str]) -> Options {
+    let caught_up = 1_000;
+    let changes = orders as f64 * 1.05;
+    Options {
+        orders: caught_up,
+        changes: changes / caught_up as f64,
+        arrival_share: orders as f64 / changes,
+        change_horizon: Some(chrono::Duration::hours(24)),
+        distinct_asins: 50,
+        ship: Some(orders as f64 / 24.0 * 1.1),
+        batch: 50,
+        marketplaces: marketplaces.iter().map(|m| m.to_string()).collect(),
+        ..Options::default()
+    }
+}
+
+/// The same busy day with ORDER_CHANGE notifications (Amazon losing 1 % and
+/// delivering nothing for two hours from the sixth), beside `polling`, the day
+/// by polling only.
+fn busy_day_with_events(lines: &mut Vec<Line>, orders: usize, polling: &Report) -> Result<()> {
+    let name = format!("busy day of {orders} new orders with order events");
+    let report = run(Options {
+        order_events: true,
+        event_outage: Some(chrono::Duration::hours(6)),
+        ..busy_day_options(orders, &["ATVPDKIKX0DER"])
+    })?;
+    let events = report.order_events.clone().unwrap_or_default();
+    lines.push(at_most(
+        &format!("{name}: lag from a notification's arrival p99 vs 10 s"),
+        "s",
+        events.lag_from_arrival_p99_seconds,
+        10.0,
+        1.0,
+    ));
+    lines.push(at_most(
+        &format!("{name}: lag from Amazon's change p99 vs 120 s"),
+        "s",
+        events.lag_from_change_p99_seconds,
+        120.0,
+        1.0,
+    ));
+    lines.push(at_most(
+        &format!("{name}: import lag p99 of every version vs polling only"),
+        "s",
+        report.import_lag_p99_seconds,
+        polling.import_lag_p99_seconds,
+        1.0,
+    ));
+    lines.push(at_most(
+        &format!("{name}: import lag p50 of every version vs polling only"),
+        "s",
+        report.import_lag_p50_seconds,
+        polling.import_lag_p50_seconds,
+        1.0,
+    ));
+    let throttled = ["getOrder", "searchOrders"]
+        .iter()
+        .map(|op| report.calls.get(*op).map_or(0, |c| c.throttled))
+        .sum::<u64>();
+    lines.push(at_most(
+        &format!(
+            "{name}: missed ({} notifications lost, an outage) and 429s on getOrder and searchOrders",
+            events.lost_by_amazon
+        ),
+        "orders + 429s",
+        report.missed as f64 + throttled as f64,
         1.0,
         0.0,
     ));
@@ -1060,8 +1122,9 @@ pub fn run_all(quick: bool, only: &[String]) -> Result<BenchReport> {
         label_batches(&mut lines, if quick { 1_000 } else { 10_000 })?;
     }
     if wanted("busy-day") {
-        busy_day(&mut lines, day, &["ATVPDKIKX0DER"])?;
+        let polling = busy_day(&mut lines, day, &["ATVPDKIKX0DER"])?;
         busy_day(&mut lines, day, &EU)?;
+        busy_day_with_events(&mut lines, day, &polling)?;
     }
     if wanted("cpu") {
         cpu(&mut lines, imported)?;

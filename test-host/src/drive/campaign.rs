@@ -62,6 +62,13 @@ pub struct CampaignReport {
     pub errors: usize,
     /// Runs whose connection had several order sources (2 to 8 marketplaces).
     pub several_marketplace_runs: usize,
+    /// Runs that took ORDER_CHANGE notifications, and the messages they took
+    /// (every outcome), garbled ones among them.
+    pub order_event_runs: usize,
+    /// See `order-event-runs`.
+    pub notification_messages: usize,
+    /// See `order-event-runs`.
+    pub malformed_messages: usize,
     /// Orders, labels and directives the runs handled.
     pub orders: usize,
     /// See `orders`.
@@ -128,12 +135,27 @@ pub fn options_for(seed: u64) -> Options {
         ..Options::default()
     };
     // Drawn last, so a run of one marketplace is the run its seed always was.
-    match marketplaces(&mut rng) {
+    let options = match marketplaces(&mut rng) {
         Some(marketplaces) => Options {
             marketplaces,
             ..options
         },
         None => options,
+    };
+    // Half the runs take ORDER_CHANGE notifications (late, doubled, lost, some
+    // garbled, in some runs an outage), with host crashes after taking them.
+    if rng.random_bool(0.5) {
+        Options {
+            order_events: true,
+            event_outage: rng
+                .random_bool(0.3)
+                .then(|| chrono::Duration::minutes(rng.random_range(0..120))),
+            crash_after_event_calls: points(&mut rng, 300, 0.03),
+            garbled_messages: 0.01,
+            ..options
+        }
+    } else {
+        options
     }
 }
 
@@ -183,6 +205,7 @@ pub fn run(runs: usize, seed: u64, mut on_run: impl FnMut(usize)) -> Result<Camp
         if options.marketplaces.len() > 1 {
             report.several_marketplace_runs += 1;
         }
+        report.order_event_runs += usize::from(options.order_events);
         let problems = match simulate::run(&options) {
             Ok(run) => {
                 let r = &run.report;
@@ -194,6 +217,10 @@ pub fn run(runs: usize, seed: u64, mut on_run: impl FnMut(usize)) -> Result<Camp
                 report.failed_writes += r.failed_writes;
                 report.crashes += r.crashes;
                 report.secrets_in_storage += r.pii_in_storage + r.secrets_in_outputs;
+                if let Some(e) = &r.order_events {
+                    report.notification_messages += e.outcomes.values().sum::<usize>();
+                    report.malformed_messages += e.outcomes.get("malformed").copied().unwrap_or(0);
+                }
                 if let Some(n) = &r.notifications {
                     report.notifications_lost += n.lost;
                     report.notifications_sent_twice += n.sent_twice;
@@ -260,6 +287,11 @@ impl std::fmt::Display for CampaignReport {
             f,
             "  injected      {} request faults, {} failed storage writes, {} host crashes",
             self.faults_injected, self.failed_writes, self.crashes
+        )?;
+        writeln!(
+            f,
+            "  order events  {} runs took {} messages, {} of them garbled",
+            self.order_event_runs, self.notification_messages, self.malformed_messages
         )?;
         writeln!(
             f,

@@ -104,14 +104,17 @@ pub struct Options {
     /// Each write to the component's storage fails with this probability (a full
     /// disk), from this seed; connecting is spared.
     pub write_faults: Option<(f64, u64)>,
-    /// The seller subscribed to ORDER_CHANGE: Amazon publishes every change to the
-    /// app's queue and the host hands the messages to `take-notifications`.
+    /// The host subscribes the seller to ORDER_CHANGE through the component:
+    /// Amazon then publishes every change to the app's queue and the host hands
+    /// the messages to `take-notifications`.
     pub order_events: bool,
     /// Amazon delivers no notification for two hours from this long after the start.
     pub event_outage: Option<Duration>,
     /// `take-notifications` calls (1-based) after which the host crashes before
     /// deleting the messages from its queue.
     pub crash_after_event_calls: BTreeSet<usize>,
+    /// Share of notifications that reach the host garbled (cut short).
+    pub garbled_messages: f64,
     /// Keep every exchange for a HAR file.
     pub record: bool,
     /// Show a progress bar on stderr when the run takes longer than a second.
@@ -149,6 +152,7 @@ impl Default for Options {
             order_events: false,
             event_outage: None,
             crash_after_event_calls: BTreeSet::new(),
+            garbled_messages: 0.0,
             record: false,
             progress: false,
         }
@@ -239,10 +243,11 @@ fn simulated_amazon(options: &Options, world: World, clock: &VirtualClock) -> Si
     }
     if options.order_events {
         let mut spec = EventSpec::new(options.seed, crate::drive::scenario::PLACEHOLDER_SELLER_ID);
+        spec.garbled_share = options.garbled_messages;
         spec.outage = options
             .event_outage
             .map(|after| (clock.now() + after, EVENT_OUTAGE));
-        simulator.publish_order_events(spec);
+        simulator.configure_order_events(spec);
     }
     let mut faults = Faults::new(simulator);
     for (number, fault) in &options.faults {

@@ -676,6 +676,20 @@ impl ComponentInstance {
         self.finish_call(result)
     }
 
+    /// Calls `subscribe`.
+    pub fn subscribe(
+        &mut self,
+        settings: &bindings::ConnectionSettings,
+        queue_arn: &str,
+    ) -> Result<(Result<bindings::Subscription, bindings::Error>, CallRecord)> {
+        self.store.set_epoch_deadline(self.deadline);
+        let result = self
+            .instance
+            .marketplace_amazon_order_events()
+            .call_subscribe(&mut self.store, settings, queue_arn);
+        self.finish_call(result)
+    }
+
     /// Calls `take-notifications`.
     pub fn take_notifications(
         &mut self,

@@ -160,6 +160,12 @@ impl HostDatabase {
         }
     }
 
+    /// True when the host stored this version of the order before.
+    pub fn has_version(&self, order_id: &str, updated: DateTime<Utc>) -> bool {
+        self.versions
+            .contains(&(order_id.to_owned(), updated.timestamp_millis()))
+    }
+
     /// Items the component promised product info for that the host still lacks.
     pub fn items_without_product_info(&self) -> usize {
         self.orders

@@ -15,6 +15,8 @@ use super::{Did, SimulatedAmazon, leaks, lock, time};
 use crate::embed::ComponentInstance;
 use crate::embed::runtime::bindings as wit;
 
+/// The simulated host's queue.
+pub const QUEUE_ARN: &str = "arn:aws:sqs:us-east-1:000000000000:simulated-order-events";
 /// Receives per `take-notifications` call at most: a hundred messages.
 const RECEIVES_PER_CALL: usize = 10;
 

@@ -193,6 +193,18 @@ impl Seller {
                 Err(_) => clock.set(clock.now() + HOST_RETRY),
             }
         }
+        if plan.order_events.is_some() {
+            // Tried like connecting; a host that cannot subscribe imports by
+            // polling alone, as the WIT promises.
+            for _ in 0..CONNECT_ATTEMPTS {
+                let (result, record) = instance.subscribe(&plan.settings, events::QUEUE_ARN)?;
+                connect_leaked += leaks(&result, &record);
+                if result.is_ok() {
+                    break;
+                }
+                clock.set(clock.now() + HOST_RETRY);
+            }
+        }
         if let Some((rate, seed)) = plan.write_faults {
             // Connecting is spared: the disk fills from here on.
             instance.storage().fail_writes(rate, seed);

@@ -17,6 +17,7 @@ pub mod notifications;
 pub mod orders;
 pub mod plans;
 pub mod shipping;
+pub mod subscriptions;
 pub mod v0;
 pub mod world;
 
@@ -37,6 +38,8 @@ use crate::embed::runtime::VirtualClock;
 
 /// Login with Amazon's host.
 const LWA_HOST: &str = "api.amazon.com";
+/// The scope of a grantless token for the Notifications API.
+const NOTIFICATIONS_SCOPE: &str = "sellingpartnerapi::notifications";
 /// Lifetime of an issued access token, as Amazon's.
 const ACCESS_TOKEN_LIFETIME: Duration = Duration::hours(1);
 
@@ -96,8 +99,15 @@ pub struct Simulator {
     asins_read: Vec<String>,
     /// Shipment confirmations and feeds.
     shipping: Shipping,
-    /// ORDER_CHANGE notifications and the app's queue, when the seller subscribed.
+    /// ORDER_CHANGE notifications and the app's queue, once the seller subscribed.
     order_events: Option<notifications::OrderEvents>,
+    /// How the notifications behave once the seller subscribes.
+    event_spec: Option<notifications::EventSpec>,
+    /// The Notifications API's destinations and subscriptions.
+    subscriptions: subscriptions::Subscriptions,
+    /// The application lacks the role for notifications: every Notifications
+    /// call is refused.
+    notifications_denied: bool,
 }
 
 impl Simulator {
@@ -122,12 +132,30 @@ impl Simulator {
             asins_read: Vec::new(),
             shipping: Shipping::default(),
             order_events: None,
+            event_spec: None,
+            subscriptions: subscriptions::Subscriptions::default(),
+            notifications_denied: false,
         }
     }
 
-    /// The seller subscribed to ORDER_CHANGE: from now on every change publishes
-    /// a notification into the application's queue.
-    pub fn publish_order_events(&mut self, spec: notifications::EventSpec) {
+    /// The application loses the role the Notifications API needs.
+    pub fn deny_notifications(&mut self) {
+        self.notifications_denied = true;
+    }
+
+    /// How ORDER_CHANGE notifications behave once the seller subscribes (by
+    /// default: 2 % twice, 1 % lost, for the simulated seller id).
+    pub fn configure_order_events(&mut self, spec: notifications::EventSpec) {
+        self.event_spec = Some(spec);
+    }
+
+    /// From now on every change publishes a notification into the application's
+    /// queue, naming `subscription_id`.
+    fn start_order_events(&mut self, subscription_id: &str) {
+        let mut spec = self.event_spec.clone().unwrap_or_else(|| {
+            notifications::EventSpec::new(1, crate::drive::scenario::PLACEHOLDER_SELLER_ID)
+        });
+        spec.subscription_id = subscription_id.to_owned();
         self.world.take_changed();
         self.order_events = Some(notifications::OrderEvents::new(spec));
     }
@@ -247,11 +275,15 @@ impl Simulator {
         let form: BTreeMap<String, String> =
             form_urlencoded::parse(&request.body).into_owned().collect();
         let filled = |k: &str| form.get(k).is_some_and(|v| !v.is_empty());
+        let grant = form.get("grant_type").map(String::as_str);
+        // A grantless token names the application and a scope, and no seller.
+        let grantless = grant == Some("client_credentials")
+            && form.get("scope").map(String::as_str) == Some(NOTIFICATIONS_SCOPE)
+            && !form.contains_key("refresh_token");
+        let seller = grant == Some("refresh_token") && filled("refresh_token");
         if request.method != "POST"
-            || form.get("grant_type").map(String::as_str) != Some("refresh_token")
-            || !["refresh_token", "client_id", "client_secret"]
-                .iter()
-                .all(|k| filled(k))
+            || !(grantless || seller)
+            || !["client_id", "client_secret"].iter().all(|k| filled(k))
         {
             return Response::json(
                 400,
@@ -261,7 +293,7 @@ impl Simulator {
         let token = format!("Atza|sim-{}", self.access_tokens.len() + 1);
         let authorisation = Authorisation {
             application: form["client_id"].clone(),
-            seller: form["refresh_token"].clone(),
+            seller: form.get("refresh_token").cloned().unwrap_or_default(),
         };
         self.access_tokens.insert(
             token.clone(),
@@ -288,12 +320,17 @@ impl Simulator {
         ) else {
             return orders::error(404, "NotFound", "the resource was not found");
         };
-        let rate = match self.admit(request, &route, region, host.starts_with("sandbox."), now) {
-            Ok(rate) => rate,
-            Err(refused) => return refused,
-        };
+        let (rate, authorisation) =
+            match self.admit(request, &route, region, host.starts_with("sandbox."), now) {
+                Ok(admitted) => admitted,
+                Err(refused) => return refused,
+            };
         let query: Vec<(String, String)> = url.query_pairs().into_owned().collect();
-        let response = self.serve(request, &route, region, &query, now);
+        let response = if route.plan.path.starts_with("/notifications/") {
+            self.notifications_api(request, &route, &authorisation)
+        } else {
+            self.serve(request, &route, region, &query, now)
+        };
         self.damage(response)
             .with_header("x-amzn-RateLimit-Limit", format!("{rate}"))
     }
@@ -307,14 +344,17 @@ impl Simulator {
         region: Region,
         sandbox: bool,
         now: DateTime<Utc>,
-    ) -> Result<f64, Response> {
+    ) -> Result<(f64, Authorisation), Response> {
         let plan = route.plan;
         let authorisation = request
             .header("x-amz-access-token")
             .and_then(|token| self.access_tokens.get(token))
             .filter(|token| token.expires > now)
             .map(|token| token.authorisation.clone());
-        let Some(authorisation) = authorisation else {
+        // A grantless operation takes the application's token only, and every
+        // other one a seller's.
+        let grantless = plans::GRANTLESS.contains(&plan.operation);
+        let Some(authorisation) = authorisation.filter(|a| a.seller.is_empty() == grantless) else {
             self.count(plan.operation, false);
             return Err(orders::error(
                 403,
@@ -328,7 +368,7 @@ impl Simulator {
             (false, None) => (plan.rate, plan.burst),
         };
         let key = BucketKey {
-            authorisation,
+            authorisation: authorisation.clone(),
             region,
             sandbox,
             operation: plan.operation,
@@ -341,7 +381,7 @@ impl Simulator {
         let rate = bucket.rate();
         self.count(plan.operation, !admitted);
         if admitted {
-            Ok(rate)
+            Ok((rate, authorisation))
         } else {
             Err(orders::error(
                 429,
@@ -349,6 +389,53 @@ impl Simulator {
                 "You exceeded your quota for the requested resource.",
             ))
         }
+    }
+
+    /// The answer of an admitted Notifications API call.
+    fn notifications_api(
+        &mut self,
+        request: &Request,
+        route: &Route,
+        authorisation: &Authorisation,
+    ) -> Response {
+        if self.notifications_denied {
+            return orders::error(
+                403,
+                "Unauthorized",
+                "Access to requested resource is denied.",
+            );
+        }
+        let (application, seller) = (&authorisation.application, &authorisation.seller);
+        let kind = route.parameter("notificationType");
+        let subscriptions = &mut self.subscriptions;
+        let response = match route.plan.operation {
+            "getDestinations" => subscriptions.get_destinations(application),
+            "createDestination" => subscriptions.create_destination(application, &request.body),
+            "getSubscription" => subscriptions.get_subscription(application, seller, kind),
+            "createSubscription" => {
+                subscriptions.create_subscription(application, seller, kind, &request.body)
+            }
+            "deleteSubscriptionById" => subscriptions.delete_subscription(
+                application,
+                kind,
+                route.parameter("subscriptionId"),
+            ),
+            other => orders::error(
+                404,
+                "NotFound",
+                format!("the simulator does not serve {other}"),
+            ),
+        };
+        // Amazon publishes from the moment the subscription exists, until it goes.
+        match self.subscriptions.order_change().map(|s| s.id.clone()) {
+            Some(id) if self.order_events.is_none() => self.start_order_events(&id),
+            None => self
+                .order_events
+                .iter_mut()
+                .for_each(|events| events.stop()),
+            Some(_) => {}
+        }
+        response
     }
 
     /// The answer of an admitted call.
@@ -647,4 +734,72 @@ mod tests {
     }
 
     const JP: &str = marketplaces::JAPAN;
+
+    #[test]
+    fn grantless_operations_take_the_application_s_token_and_seller_ones_the_seller_s() {
+        let mut amazon = simulator(&[US]);
+        let seller = token(&mut amazon, "app-1", "Atzr|seller");
+        let form = "grant_type=client_credentials&scope=sellingpartnerapi::notifications&client_id=app-1&client_secret=s";
+        let url = "https://api.amazon.com/auth/o2/token".to_owned();
+        let answer = amazon.respond(&request("POST", url, &[], form)).unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&answer.body).unwrap();
+        let application = body["access_token"].as_str().unwrap().to_owned();
+        let call = |amazon: &mut Simulator, method: &str, path: &str, token: &str, body: &str| {
+            let url = format!("{NA}{path}");
+            let headers = [("x-amz-access-token", token)];
+            amazon
+                .respond(&request(method, url, &headers, body))
+                .unwrap()
+                .status
+        };
+        let destinations = "/notifications/v1/destinations";
+        assert_eq!(call(&mut amazon, "GET", destinations, &seller, ""), 403);
+        assert_eq!(
+            call(&mut amazon, "GET", destinations, &application, ""),
+            200
+        );
+        let arn =
+            r#"{"name":"q","resourceSpecification":{"sqs":{"arn":"arn:aws:sqs:us-east-1:1:q"}}}"#;
+        assert_eq!(
+            call(&mut amazon, "POST", destinations, &application, arn),
+            200
+        );
+        assert_eq!(
+            call(&mut amazon, "POST", destinations, &application, arn),
+            409
+        );
+        let subscription = "/notifications/v1/subscriptions/ORDER_CHANGE";
+        assert_eq!(
+            call(&mut amazon, "GET", subscription, &application, ""),
+            403
+        );
+        assert_eq!(call(&mut amazon, "GET", subscription, &seller, ""), 404);
+        assert_eq!(
+            call(
+                &mut amazon,
+                "GET",
+                "/orders/2026-01-01/orders/1-2-3",
+                &application,
+                ""
+            ),
+            403
+        );
+        assert!(
+            amazon.order_events().is_none(),
+            "nothing published before a subscription"
+        );
+        let made = r#"{"payloadVersion":"1.0","destinationId":"destination-00000000-0000-4000-a000-000000000001"}"#;
+        assert_eq!(call(&mut amazon, "POST", subscription, &seller, made), 200);
+        assert_eq!(call(&mut amazon, "POST", subscription, &seller, made), 409);
+        assert!(amazon.order_events().is_some());
+        // Five a second at most, from a burst of five.
+        let statuses: Vec<u16> = (0..6)
+            .map(|_| call(&mut amazon, "GET", subscription, &seller, ""))
+            .collect();
+        assert_eq!(
+            statuses.iter().filter(|s| **s == 429).count(),
+            2,
+            "{statuses:?}"
+        );
+    }
 }

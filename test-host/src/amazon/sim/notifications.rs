@@ -31,8 +31,13 @@ pub struct EventSpec {
     pub duplicate_share: f64,
     /// Share of notifications Amazon never sends.
     pub loss_share: f64,
+    /// Share of messages that arrive garbled (cut short), in place of the
+    /// notification.
+    pub garbled_share: f64,
     /// Nothing published from this moment, for this long, is ever delivered.
     pub outage: Option<(DateTime<Utc>, Duration)>,
+    /// The subscription the notifications name (set when the seller subscribes).
+    pub subscription_id: String,
 }
 
 impl EventSpec {
@@ -43,7 +48,9 @@ impl EventSpec {
             seller_id: seller_id.to_owned(),
             duplicate_share: 0.02,
             loss_share: 0.01,
+            garbled_share: 0.0,
             outage: None,
+            subscription_id: "simulated-subscription".into(),
         }
     }
 }
@@ -57,6 +64,8 @@ pub struct EventCounts {
     pub lost: usize,
     /// Second copies SQS delivered.
     pub duplicated: usize,
+    /// Messages garbled on the way (each in place of its notification).
+    pub garbled: usize,
     /// Messages handed out by receives (redeliveries included).
     pub received: usize,
 }
@@ -68,6 +77,8 @@ pub struct OrderEvents {
     /// (visible at, serial) → body.
     queue: BTreeMap<(DateTime<Utc>, u64), String>,
     serial: u64,
+    /// The subscription was deleted: nothing more is published.
+    stopped: bool,
     /// Counts so far.
     pub counts: EventCounts,
 }
@@ -80,12 +91,21 @@ impl OrderEvents {
             spec,
             queue: BTreeMap::new(),
             serial: 0,
+            stopped: false,
             counts: EventCounts::default(),
         }
     }
 
+    /// The subscription is gone: what is in the queue stays, nothing new comes.
+    pub fn stop(&mut self) {
+        self.stopped = true;
+    }
+
     /// Amazon publishes the change `order` just went through, at `at`.
     pub fn publish(&mut self, order: &SimOrder, at: DateTime<Utc>) {
+        if self.stopped {
+            return;
+        }
         self.counts.published += 1;
         let in_outage = self
             .spec
@@ -96,7 +116,11 @@ impl OrderEvents {
             return;
         }
         self.serial += 1;
-        let body = order_change(order, &self.spec.seller_id, self.serial, at).to_string();
+        let mut body = order_change(order, &self.spec, self.serial, at).to_string();
+        if self.rng.random_bool(self.spec.garbled_share) {
+            self.counts.garbled += 1;
+            body.truncate(body.len() / 2);
+        }
         let delay = self.delay();
         if self.rng.random_bool(self.spec.duplicate_share) {
             self.counts.duplicated += 1;
@@ -168,7 +192,7 @@ fn v0_status(status: &str) -> &'static str {
 }
 
 /// One ORDER_CHANGE body for `order` as it is after the change at `at`.
-fn order_change(order: &SimOrder, seller_id: &str, serial: u64, at: DateTime<Utc>) -> Value {
+fn order_change(order: &SimOrder, spec: &EventSpec, serial: u64, at: DateTime<Utc>) -> Value {
     let stamp = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Millis, true);
     let json = &order.json;
     let items: Vec<Value> = json["orderItems"]
@@ -193,7 +217,7 @@ fn order_change(order: &SimOrder, seller_id: &str, serial: u64, at: DateTime<Utc
         "EventTime": stamp(at),
         "Payload": {"OrderChangeNotification": {
             "NotificationLevel": "OrderLevel",
-            "SellerId": seller_id,
+            "SellerId": spec.seller_id,
             "AmazonOrderId": order.id,
             "OrderChangeType": "OrderStatusChange",
             "OrderChangeTrigger": {
@@ -212,7 +236,7 @@ fn order_change(order: &SimOrder, seller_id: &str, serial: u64, at: DateTime<Utc
         }},
         "NotificationMetadata": {
             "ApplicationId": "amzn1.sp.solution.simulated-application",
-            "SubscriptionId": "simulated-subscription",
+            "SubscriptionId": spec.subscription_id,
             "PublishTime": stamp(at),
             "NotificationId": id,
         },
@@ -237,7 +261,7 @@ mod tests {
     fn a_body_follows_amazon_s_schema_and_carries_no_buyer_data() {
         let (world, start) = world();
         let order = world.orders().next().unwrap();
-        let body = order_change(order, "A3SELLER", 1, start);
+        let body = order_change(order, &EventSpec::new(1, "A3SELLER"), 1, start);
         let schema: Value = serde_json::from_str(include_str!(
             "../../../../../shared/amazon-models/schemas/notifications/OrderChangeNotification.json"
         ))

@@ -39,7 +39,7 @@ const fn plan(
 
 /// Every operation the simulator serves. Literal paths come before templated ones
 /// of the same shape, so `/feeds/2021-06-30/documents` is never `{feedDocumentId}`.
-pub const PLANS: [Plan; 18] = [
+pub const PLANS: [Plan; 23] = [
     plan(
         "searchOrders",
         "GET",
@@ -136,12 +136,55 @@ pub const PLANS: [Plan; 18] = [
         2,
     ),
     plan(
+        "getDestinations",
+        "GET",
+        "/notifications/v1/destinations",
+        1.0,
+        5,
+    ),
+    plan(
+        "createDestination",
+        "POST",
+        "/notifications/v1/destinations",
+        1.0,
+        5,
+    ),
+    plan(
+        "getSubscription",
+        "GET",
+        "/notifications/v1/subscriptions/{notificationType}",
+        1.0,
+        5,
+    ),
+    plan(
+        "createSubscription",
+        "POST",
+        "/notifications/v1/subscriptions/{notificationType}",
+        1.0,
+        5,
+    ),
+    plan(
+        "deleteSubscriptionById",
+        "DELETE",
+        "/notifications/v1/subscriptions/{notificationType}/{subscriptionId}",
+        1.0,
+        5,
+    ),
+    plan(
         "createRestrictedDataToken",
         "POST",
         "/tokens/2021-03-01/restrictedDataToken",
         1.0,
         10,
     ),
+];
+
+/// The operations called with a grantless token (the application's alone); every
+/// other one needs a seller's.
+pub const GRANTLESS: [&str; 3] = [
+    "getDestinations",
+    "createDestination",
+    "deleteSubscriptionById",
 ];
 
 /// Every sandbox operation: "limited to rate 5 requests/s and burst 15".
