@@ -382,3 +382,29 @@ fn a_refused_subscription_is_access_denied_and_polling_goes_on() {
     let (batch, _) = instance.import_orders(&settings, None).unwrap();
     assert_eq!(batch.unwrap().orders.len(), 30);
 }
+
+#[test]
+fn one_message_ten_thousand_times_is_taken_once_and_traps_nothing() {
+    let mut seller = Subscribed::new();
+    let messages = seller.receive_next();
+    let copies = vec![messages[0].clone(); 1_000];
+    let mut taken = 0;
+    for _ in 0..10 {
+        let (result, _) = seller.take(&copies);
+        assert_eq!(result.outcomes.len(), 1_000);
+        taken += result
+            .outcomes
+            .iter()
+            .filter(|o| matches!(o, wit::MessageOutcome::Taken))
+            .count();
+    }
+    assert_eq!(taken, 1, "the other 9,999 are duplicates");
+    // The instance is whole: the change is fetched as ever.
+    let (batch, _) = seller.import();
+    assert!(
+        batch
+            .orders
+            .iter()
+            .any(|o| o.order_id == order_id(&messages[0]))
+    );
+}
