@@ -27,7 +27,7 @@ pub const MAX_MESSAGES: usize = 1_000;
 /// Changes waiting to be fetched at most; past it, polling brings the rest.
 pub const MAX_PENDING: usize = 5_000;
 /// Settled versions remembered, so a late copy of a message is still a duplicate.
-const MAX_SETTLED: usize = 5_000;
+const MAX_SETTLED: usize = 500;
 /// A fetched order older than its notification (Amazon's read lagging its own
 /// change) is asked for again this much later, this many times.
 pub const STALE_READ_DELAY: Duration = Duration::seconds(30);
