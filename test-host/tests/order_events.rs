@@ -193,6 +193,8 @@ fn copies_other_sellers_and_unreadable_bodies_get_outcomes_and_cost_no_call() {
     let other_seller = body.replace(PLACEHOLDER_SELLER_ID, "A9OTHERSELLER");
     let other_marketplace = body.replace(US, "A2EUQ1WTGCTBG2");
     let other_subscription = body.replace(&seller.subscription.subscription_id, "another-one");
+    let unimported_fba = body.replace("\"MFN\"", "\"AFN\"");
+    assert_ne!(unimported_fba, body);
     let not_json = "Simulated Buyer, 1 Simulated Way".to_owned();
     let too_large = format!("{body}{}", " ".repeat(1024 * 1024));
     let messages = [
@@ -201,6 +203,7 @@ fn copies_other_sellers_and_unreadable_bodies_get_outcomes_and_cost_no_call() {
         other_seller,
         other_marketplace,
         other_subscription,
+        unimported_fba,
         not_json,
         too_large,
     ];
@@ -228,7 +231,11 @@ fn copies_other_sellers_and_unreadable_bodies_get_outcomes_and_cost_no_call() {
         matches!(outcomes[4], wit::MessageOutcome::NotForThisConnection),
         "another subscription's: {outcomes:?}"
     );
-    for outcome in &outcomes[5..] {
+    assert!(
+        matches!(outcomes[5], wit::MessageOutcome::NotForThisConnection),
+        "an Amazon-fulfilled order the source does not import: {outcomes:?}"
+    );
+    for outcome in &outcomes[6..] {
         let wit::MessageOutcome::Malformed(reason) = outcome else {
             panic!("{outcome:?}");
         };
