@@ -8,6 +8,8 @@ pub mod connect;
 pub mod decimal;
 pub mod error;
 pub mod events;
+pub mod gzip;
+pub mod headers;
 pub mod host;
 pub mod import;
 pub mod keys;

@@ -64,10 +64,21 @@ impl FakeHost {
     /// Queues the answer to the next request, which must be `method` on a URL whose
     /// path (before any query) ends with `path`.
     pub fn expect(&self, method: &'static str, path: &str, status: u16, body: &str) -> &Self {
+        self.expect_bytes(method, path, status, body.as_bytes())
+    }
+
+    /// Like [`Self::expect`], with a body that need not be text.
+    pub fn expect_bytes(
+        &self,
+        method: &'static str,
+        path: &str,
+        status: u16,
+        body: &[u8],
+    ) -> &Self {
         let response = http::Response::builder()
             .status(status)
             .header("x-amzn-RequestId", "test-request-id")
-            .body(body.as_bytes().to_vec())
+            .body(body.to_vec())
             .unwrap();
         self.script.borrow_mut().push_back(Scripted {
             method,

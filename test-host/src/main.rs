@@ -145,6 +145,10 @@ enum Command {
         /// Labels per on-label-created call (one batch id).
         #[arg(long, value_name = "K", default_value_t = 1, requires = "ship")]
         batch: usize,
+        /// Amazon stores each feed's processing report gzip-compressed
+        /// (getFeedDocument answers compressionAlgorithm GZIP).
+        #[arg(long, requires = "ship")]
+        compressed_reports: bool,
         /// Go on until N days after the start: the host calls redact every hour,
         /// reports deliveries, and every directive is checked against the seed's
         /// schedule.
@@ -233,6 +237,7 @@ fn run(cli: Cli) -> Result<bool> {
             changes,
             ship,
             batch,
+            compressed_reports,
             days,
             order_events,
             event_outage,
@@ -261,6 +266,7 @@ fn run(cli: Cli) -> Result<bool> {
                 changes,
                 ship,
                 batch,
+                compressed_reports,
                 days,
                 order_events,
                 event_outage: event_outage.map(|m| chrono::Duration::minutes(i64::from(m))),

@@ -1244,6 +1244,39 @@ fn five_hundred_labels_in_one_batch_reach_amazon_in_one_feed_within_ten_calls() 
 }
 
 #[test]
+fn a_compressed_processing_report_settles_its_feed_with_no_order_asked() {
+    let run = simulate::run(&Options {
+        compressed_reports: true,
+        record: true,
+        ..shipping_world(600, 500.0, 500)
+    })
+    .unwrap();
+    assert_truth(&run.report);
+    let shipped = notifications(&run.report);
+    assert_eq!(shipped.via_feed, 500, "{shipped:#?}");
+    assert_eq!(shipped.confirmed_once, shipped.labels);
+    // Read from the report: no order's PACKAGES were asked.
+    assert_eq!(calls(&run.report, "getOrder"), 0, "{:#?}", run.report.calls);
+    let compressed = run
+        .har
+        .as_ref()
+        .unwrap()
+        .log
+        .entries
+        .iter()
+        .filter(|e| e.request.url.contains("/feeds/2021-06-30/documents/"))
+        .filter(|e| {
+            e.response
+                .content
+                .text
+                .as_deref()
+                .is_some_and(|t| t.contains(r#""compressionAlgorithm":"GZIP""#))
+        })
+        .count();
+    assert!(compressed >= 1, "the report came compressed");
+}
+
+#[test]
 fn single_labels_go_as_fast_as_the_bucket_allows_and_never_into_a_429() {
     // Ten labels a second against a bucket of two a second.
     let report = run(shipping_world(600, 36_000.0, 1));

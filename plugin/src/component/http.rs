@@ -66,8 +66,11 @@ pub(super) fn send(request: HttpRequest) -> Result<HttpResponse, String> {
     };
 
     let mut response = http::Response::builder().status(incoming.status());
+    // Only what the component reads: naming any other header costs a parser.
     for (name, value) in incoming.headers().entries() {
-        response = response.header(name, value);
+        if let Some(name) = crate::headers::read(&name) {
+            response = response.header(name, value);
+        }
     }
     let incoming_body = incoming
         .consume()

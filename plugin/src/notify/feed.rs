@@ -4,6 +4,7 @@
 //! stored after every step, so a crash at any point resumes it; a createFeed whose
 //! answer was lost is found again in Amazon's list of feeds, never submitted twice.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
@@ -546,6 +547,25 @@ fn check(
     }
 }
 
+/// The report's text: as downloaded, or inflated when getFeedDocument said
+/// `GZIP`. A body that is no longer gzip was inflated on the way (the URL sent
+/// `content-encoding: gzip`); an algorithm the component does not know leaves the
+/// report unread.
+fn readable_report<'b>(document: &FeedDocument, body: &'b [u8]) -> Result<Cow<'b, [u8]>, String> {
+    match document.compression_algorithm.as_deref() {
+        None => Ok(Cow::Borrowed(body)),
+        Some("GZIP") if crate::gzip::is_gzip(body) => {
+            crate::gzip::gunzip(body, crate::host::MAX_INFLATED_BODY)
+                .map(Cow::Owned)
+                .map_err(|e| format!("the report: {e}"))
+        }
+        Some("GZIP") => Ok(Cow::Borrowed(body)),
+        Some(_) => {
+            Err("the report is compressed with an algorithm the component does not read".into())
+        }
+    }
+}
+
 /// getFeedDocument and the download; each order's outcome from the report. An
 /// order the report does not cover, or a report that cannot be read, is resolved
 /// by Amazon's PACKAGES data; an order the feed refused goes once by
@@ -575,24 +595,21 @@ fn read_report(
             }
             Err(e) => return Err(e),
         };
-        if document.compression_algorithm.is_some() {
-            // The component carries no decompressor: each order is asked instead.
-            Err("the report is compressed".to_owned())
-        } else {
-            match api.transfer(
-                "feedReportDownload",
-                Method::GET,
-                &document.url,
-                None,
-                Vec::new(),
-            ) {
-                Ok(response) => std::str::from_utf8(response.body())
+        match api.transfer(
+            "feedReportDownload",
+            Method::GET,
+            &document.url,
+            None,
+            Vec::new(),
+        ) {
+            Ok(response) => readable_report(&document, response.body()).and_then(|text| {
+                std::str::from_utf8(&text)
                     .map_err(|_| "the report is not UTF-8".to_owned())
-                    .and_then(parse_processing_report),
-                Err(e) => {
-                    log::warn!("feed {feed_id}'s report download: {e}");
-                    return retry_later(api, store, id, job);
-                }
+                    .and_then(parse_processing_report)
+            }),
+            Err(e) => {
+                log::warn!("feed {feed_id}'s report download: {e}");
+                return retry_later(api, store, id, job);
             }
         }
     };
@@ -970,6 +987,101 @@ mod tests {
             );
         send_queued_notifications(&host, &us_settings()).unwrap();
         assert_eq!(host.unanswered(), 0);
+    }
+
+    /// `text` as a gzip member, as Amazon stores a compressed report.
+    fn gzipped(text: &str) -> Vec<u8> {
+        let mut member = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
+        member.extend(miniz_oxide::deflate::compress_to_vec(text.as_bytes(), 6));
+        member.extend_from_slice(&crc32fast_free(text.as_bytes()).to_le_bytes());
+        member.extend_from_slice(&(text.len() as u32).to_le_bytes());
+        member
+    }
+
+    /// gzip's CRC-32, bit by bit: independent of the table the reader uses.
+    fn crc32fast_free(bytes: &[u8]) -> u32 {
+        let mut crc = !0u32;
+        for &byte in bytes {
+            crc ^= u32::from(byte);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0xedb8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    }
+
+    /// A 300-message feed done at Amazon, whose report document is `compression`
+    /// and whose download answers `body` with `encoding`: the host after the call
+    /// that reads it, what the call returned and how many requests it made.
+    fn read_compressed_report(
+        compression: &str,
+        body: &[u8],
+        encoding: Option<&'static str>,
+    ) -> (FakeHost, crate::model::NotificationReport, usize) {
+        let host = FakeHost::new();
+        let start = host.now();
+        submitted_batch(&host, "50011");
+        host.set_now(start + DEFAULT_TURNAROUND);
+        host.expect("GET", "/feeds/2021-06-30/feeds/50011", 200, r#"{"feedId":"50011","feedType":"POST_ORDER_FULFILLMENT_DATA","createdTime":"2026-11-20T15:00:00Z","processingStatus":"DONE","resultFeedDocumentId":"doc-out"}"#)
+            .expect("GET", "/feeds/2021-06-30/documents/doc-out", 200, &format!(r#"{{"feedDocumentId":"doc-out","url":"{REPORT_URL}","compressionAlgorithm":"{compression}"}}"#))
+            .expect_bytes("GET", "/doc-out", 200, body);
+        if let Some(encoding) = encoding {
+            host.header("content-encoding", encoding);
+        }
+        let before = host.sent.borrow().len();
+        let done = send_queued_notifications(&host, &us_settings()).unwrap();
+        let calls = host.sent.borrow().len() - before;
+        (host, done, calls)
+    }
+
+    #[test]
+    fn a_gzip_report_is_read_with_no_order_asked() {
+        let report = gzipped(&report(300, &[]));
+        // As stored, and with the URL's content-encoding (inflated once, on the way).
+        for encoding in [None, Some("gzip")] {
+            let (host, done, calls) = read_compressed_report("GZIP", &report, encoding);
+            assert_eq!(
+                count(&done.outcomes, |o| *o
+                    == NotificationResult::SentInFeed("50011".into())),
+                300,
+                "{encoding:?}"
+            );
+            assert_eq!(done.pending, 0);
+            assert_eq!(calls, 3, "getFeed, getFeedDocument, the download");
+            assert_eq!(host.unanswered(), 0);
+        }
+    }
+
+    #[test]
+    fn a_report_that_cannot_be_inflated_leaves_each_order_to_its_packages() {
+        let mut damaged = gzipped(&report(300, &[]));
+        let last = damaged.len() - 5;
+        damaged[last] ^= 0xff;
+        for (compression, body) in [("GZIP", damaged), ("ZSTD", gzipped(&report(300, &[])))] {
+            let (host, done, _) = read_compressed_report(compression, &body, None);
+            assert!(
+                !done
+                    .outcomes
+                    .iter()
+                    .any(|o| o.outcome == NotificationResult::SentInFeed("50011".into())),
+                "{compression}: no report, no outcome from it"
+            );
+            assert_eq!(done.pending, 300, "{compression}: nothing is lost");
+            // The next call asks Amazon's PACKAGES data, order by order.
+            host.set_now(done.next_call_after.unwrap());
+            let asked = host.sent.borrow().len();
+            let _ = send_queued_notifications(&host, &us_settings());
+            let sent = host.sent.borrow();
+            assert!(
+                sent[asked].uri.contains("includedData=PACKAGES"),
+                "{compression}: {}",
+                sent[asked].uri
+            );
+        }
     }
 
     #[test]

@@ -6,6 +6,7 @@ use http::{Method, Request};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{AmazonError, Error};
+use crate::headers;
 use crate::host::{Host, Store};
 use crate::model::Credentials;
 
@@ -159,13 +160,13 @@ fn exchange(
         .method(Method::POST)
         .uri(TOKEN_URL)
         .header(
-            "content-type",
+            &headers::CONTENT_TYPE,
             "application/x-www-form-urlencoded;charset=UTF-8",
         )
-        .header("user-agent", super::USER_AGENT)
+        .header(&headers::USER_AGENT, super::USER_AGENT)
         .body(form.into_bytes())
         .map_err(|e| Error::Transport(e.to_string()))?;
-    let response = host.send(request).map_err(Error::Transport)?;
+    let response = crate::host::exchange(host, request)?;
     let status = response.status();
     log::info!("{OPERATION} POST -> {}", status.as_u16());
     if status.is_success() {

@@ -22,6 +22,7 @@ use http::{Method, Request, StatusCode};
 use serde::{Deserialize, de::DeserializeOwned};
 
 use crate::error::{AmazonError, Error};
+use crate::headers;
 use crate::host::{Host, HttpResponse, Store};
 use crate::model::ConnectionSettings;
 
@@ -126,14 +127,14 @@ impl<'h> SpApi<'h> {
         let mut request = Request::builder()
             .method(method.clone())
             .uri(url)
-            .header("user-agent", USER_AGENT);
+            .header(&headers::USER_AGENT, USER_AGENT);
         if let Some(content_type) = content_type {
-            request = request.header("content-type", content_type);
+            request = request.header(&headers::CONTENT_TYPE, content_type);
         }
         let request = request
             .body(body)
             .map_err(|_| Error::malformed(name, "the document URL is not a valid URL"))?;
-        let response = self.host.send(request).map_err(Error::Transport)?;
+        let response = crate::host::exchange(self.host, request)?;
         log::info!("{name} {method} -> {}", response.status().as_u16());
         if response.status().is_success() {
             return Ok(response);
@@ -225,16 +226,16 @@ impl<'h> SpApi<'h> {
         let mut request = Request::builder()
             .method(method.clone())
             .uri(url)
-            .header("x-amz-access-token", self.access_token.borrow().as_str())
-            .header("user-agent", USER_AGENT)
-            .header("accept", "application/json");
+            .header(&headers::ACCESS_TOKEN, self.access_token.borrow().as_str())
+            .header(&headers::USER_AGENT, USER_AGENT)
+            .header(&headers::ACCEPT, "application/json");
         if !body.is_empty() {
-            request = request.header("content-type", "application/json");
+            request = request.header(&headers::CONTENT_TYPE, "application/json");
         }
         let request = request
             .body(body.to_vec())
             .map_err(|e| Error::invalid("url", e.to_string()))?;
-        let response = self.host.send(request).map_err(Error::Transport)?;
+        let response = crate::host::exchange(self.host, request)?;
         log::info!(
             "{} {method} -> {}",
             operation.name,
@@ -249,7 +250,7 @@ impl<'h> SpApi<'h> {
 fn rate_limit(response: &HttpResponse) -> Option<f64> {
     response
         .headers()
-        .get("x-amzn-ratelimit-limit")?
+        .get(&headers::RATE_LIMIT)?
         .to_str()
         .ok()?
         .trim()
@@ -301,7 +302,7 @@ fn amazon_error(operation: &str, response: &HttpResponse) -> AmazonError {
 pub(crate) fn request_id(response: &HttpResponse) -> Option<String> {
     response
         .headers()
-        .get("x-amzn-requestid")
+        .get(&headers::REQUEST_ID)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned)
 }

@@ -89,6 +89,8 @@ pub struct Options {
     pub ship: Option<f64>,
     /// Labels per `on-label-created` call (one batch id).
     pub batch: usize,
+    /// Amazon stores each feed's processing report gzip-compressed.
+    pub compressed_reports: bool,
     /// Notification calls (`on-label-created` and `send-queued-notifications`, 1-based)
     /// after which the host crashes: it drops the outcomes and restarts the
     /// component on the same storage.
@@ -144,6 +146,7 @@ impl Default for Options {
             distinct_asins: 300,
             ship: None,
             batch: 1,
+            compressed_reports: false,
             crash_after_notification_calls: BTreeSet::new(),
             days: None,
             crash_after_redact_calls: BTreeSet::new(),
@@ -240,6 +243,9 @@ fn simulated_amazon(options: &Options, world: World, clock: &VirtualClock) -> Si
     }
     for (operation, rate, burst) in &options.amazon_plans {
         simulator.set_plan(operation, *rate, *burst);
+    }
+    if options.compressed_reports {
+        simulator.compress_reports();
     }
     if options.order_events {
         let mut spec = EventSpec::new(options.seed, crate::drive::scenario::PLACEHOLDER_SELLER_ID);

@@ -184,6 +184,12 @@ impl Simulator {
         }
     }
 
+    /// Amazon stores every processing report from now on gzip-compressed
+    /// (getFeedDocument says `compressionAlgorithm: GZIP`).
+    pub fn compress_reports(&mut self) {
+        self.shipping.compress_reports();
+    }
+
     /// Amazon's shipping side: every confirmation that reached it.
     pub fn shipping(&self) -> &Shipping {
         &self.shipping

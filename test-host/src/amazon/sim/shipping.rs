@@ -49,6 +49,8 @@ struct Document {
     content_type: String,
     content: Option<Vec<u8>>,
     url_issued_at: DateTime<Utc>,
+    /// The content is gzip: getFeedDocument says `compressionAlgorithm: GZIP`.
+    gzip: bool,
 }
 
 struct SimFeed {
@@ -68,6 +70,8 @@ pub struct Shipping {
     documents: BTreeMap<String, Document>,
     feeds: BTreeMap<String, SimFeed>,
     serial: u64,
+    /// Processing reports are stored gzip-compressed, as Amazon may store them.
+    compress_reports: bool,
     /// Every confirmation per order, in order.
     pub attempts: BTreeMap<String, Vec<Attempt>>,
 }
@@ -86,6 +90,11 @@ struct Package {
 }
 
 impl Shipping {
+    /// From now on every processing report is stored gzip-compressed.
+    pub fn compress_reports(&mut self) {
+        self.compress_reports = true;
+    }
+
     fn next_id(&mut self) -> u64 {
         self.serial += 1;
         self.serial
@@ -232,6 +241,7 @@ impl Shipping {
                 content_type,
                 content: None,
                 url_issued_at: now,
+                gzip: false,
             },
         );
         let url = self.document_url(&id);
@@ -404,8 +414,13 @@ impl Shipping {
             return json_error(404, "NotFound", "the document was not found");
         };
         document.url_issued_at = now;
+        let gzip = document.gzip;
         let url = self.document_url(id);
-        Response::json(200, &json!({"feedDocumentId": id, "url": url}))
+        let mut answer = json!({"feedDocumentId": id, "url": url});
+        if gzip {
+            answer["compressionAlgorithm"] = json!("GZIP");
+        }
+        Response::json(200, &answer)
     }
 
     /// Processes the feeds whose time has come: each message is a confirmation, and
@@ -452,12 +467,18 @@ impl Shipping {
                 }
             };
             let report_id = format!("amzn1.tortuga.4.na.sim{:08}", self.next_id());
+            let content = if self.compress_reports {
+                gzip(report.as_bytes())
+            } else {
+                report.into_bytes()
+            };
             self.documents.insert(
                 report_id.clone(),
                 Document {
                     content_type: "text/xml".into(),
-                    content: Some(report.into_bytes()),
+                    content: Some(content),
                     url_issued_at: now,
+                    gzip: self.compress_reports,
                 },
             );
             if let Some(feed) = self.feeds.get_mut(&id) {
@@ -466,6 +487,15 @@ impl Shipping {
             }
         }
     }
+}
+
+/// `bytes` as one gzip member.
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    // Writing to a Vec cannot fail.
+    let _ = encoder.write_all(bytes);
+    encoder.finish().unwrap_or_default()
 }
 
 fn json_error(status: u16, code: &str, message: &str) -> Response {
