@@ -63,6 +63,7 @@ const FIXTURES: &[&str] = &[
     "import-japan-without-kanji.har",
     "import-order-content.har",
     "import-two-pages.har",
+    "label-batch-compressed-report.har",
     "label-confirmed.har",
     "label-many-lines.har",
     "label-already-at-amazon.har",
@@ -780,6 +781,32 @@ fn a_throttled_update_is_delivered_once_amazon_allows() {
     assert_eq!(delivered["outcomes"][0]["label-id"], "L-1");
     assert_eq!(delivered["outcomes"][0]["outcome"], "sent");
     assert_eq!(delivered["pending"], 0);
+}
+
+#[test]
+fn a_compressed_processing_report_gives_every_order_s_outcome() {
+    let report = run("label-batch-compressed-report.har");
+    let submitted = ok(report, 0).as_array().unwrap();
+    assert_eq!(submitted.len(), 260);
+    assert!(
+        submitted
+            .iter()
+            .all(|o| o["outcome"]["in-feed"]["feed-id"] == "3485934"),
+        "{:?}",
+        submitted[0]
+    );
+    // The report is gzip at Amazon: read, it settles all 260, and no order's
+    // PACKAGES data is asked (the replay would refuse a request it has not got).
+    let settled = ok(report, 1);
+    let outcomes = settled["outcomes"].as_array().unwrap();
+    assert_eq!(outcomes.len(), 260);
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| o["outcome"] == json!({"sent-in-feed": "3485934"}))
+    );
+    assert_eq!(settled["pending"], 0);
+    assert_eq!(report.steps[1].record.exchanges.len(), 3);
 }
 
 #[test]
