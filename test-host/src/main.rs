@@ -165,9 +165,11 @@ enum Command {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
-        /// Write every exchange to FILE as HAR 1.2 (credentials redacted).
-        #[arg(long, value_name = "FILE")]
-        har_out: Option<PathBuf>,
+        /// Record every exchange to FILE as HAR 1.2, credentials and buyer values
+        /// replaced by placeholders, with the `_scenario` that replays it (one
+        /// connection, no crash or lost answer, no order events).
+        #[arg(long, value_name = "FILE", alias = "har-out")]
+        record: Option<PathBuf>,
     },
 }
 
@@ -242,7 +244,7 @@ fn run(cli: Cli) -> Result<bool> {
             order_events,
             event_outage,
             json,
-            har_out,
+            record,
         } => {
             let amazon_orders = match amazon_orders {
                 Some(path) => Some(read_json(&path)?),
@@ -270,14 +272,17 @@ fn run(cli: Cli) -> Result<bool> {
                 days,
                 order_events,
                 event_outage: event_outage.map(|m| chrono::Duration::minutes(i64::from(m))),
-                record: har_out.is_some(),
+                record: record.is_some(),
                 progress: !json,
                 ..simulate::Options::default()
             };
             let run = simulate::run(&options)?;
-            if let (Some(path), Some(har)) = (&har_out, &run.har) {
+            if let (Some(path), Some(har)) = (&record, &run.har) {
                 std::fs::write(path, serde_json::to_vec_pretty(har)?)
                     .with_context(|| format!("writing {}", path.display()))?;
+                if let Some(why) = &run.unreplayable {
+                    eprintln!("{} has no _scenario: {why}", path.display());
+                }
             }
             print(&run.report, json)?;
             Ok(run.report.problems().is_empty())

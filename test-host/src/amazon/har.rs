@@ -36,6 +36,9 @@ pub struct Log {
     /// Free-form note about the recording.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
+    /// The export calls that make the recording a fixture (`drive::scenario`).
+    #[serde(rename = "_scenario", default, skip_serializing_if = "Option::is_none")]
+    pub scenario: Option<serde_json::Value>,
 }
 
 /// The tool that wrote a HAR file.
@@ -55,6 +58,9 @@ pub struct Creator {
 pub struct Entry {
     /// When the request started, as an RFC 3339 timestamp.
     pub started_date_time: String,
+    /// Milliseconds from the request to the whole answer.
+    #[serde(default)]
+    pub time: f64,
     /// What was sent.
     pub request: Request,
     /// What came back.
@@ -167,12 +173,12 @@ fn http_version() -> String {
 #[derive(Serialize)]
 struct NoCache {}
 
-/// HAR's `timings`, required but not modelled; zero keeps them consistent with
-/// the written `time` of 0.
+/// HAR's `timings`, required: the whole `time` is spent waiting (the phases are
+/// not measured apart).
 #[derive(Serialize)]
-struct NoTimings {
+struct Timings {
     send: u8,
-    wait: u8,
+    wait: f64,
     receive: u8,
 }
 
@@ -185,23 +191,23 @@ impl Serialize for Entry {
         #[serde(rename_all = "camelCase")]
         struct Wire<'a> {
             started_date_time: &'a str,
-            time: u8,
+            time: f64,
             request: &'a Request,
             response: &'a Response,
             cache: NoCache,
-            timings: NoTimings,
+            timings: Timings,
             #[serde(skip_serializing_if = "Option::is_none")]
             comment: Option<&'a str>,
         }
         Wire {
             started_date_time: &self.started_date_time,
-            time: 0,
+            time: self.time,
             request: &self.request,
             response: &self.response,
             cache: NoCache {},
-            timings: NoTimings {
+            timings: Timings {
                 send: 0,
-                wait: 0,
+                wait: self.time,
                 receive: 0,
             },
             comment: self.comment.as_deref(),

@@ -2,12 +2,13 @@
 //! request and response type of its own): a recording replayed strictly
 //! ([`replay::Replay`] over [`har`] files), the SP-API simulator ([`sim::Simulator`]),
 //! and wrappers that inject faults ([`faults::Faults`]) or write what passed as HAR
-//! ([`recorder::Recorder`]).
+//! ([`recorder::Recorder`], through [`scrub::Scrubber`]).
 
 pub mod faults;
 pub mod har;
 pub mod recorder;
 pub mod replay;
+pub mod scrub;
 pub mod sim;
 
 /// A request the component made, with its whole body: what every Amazon answers.

@@ -1,25 +1,24 @@
-//! Writes every exchange that passes through as a HAR 1.2 entry, so a simulated run
-//! can be checked against Amazon's models (`spapi-conformance`) or replayed.
+//! Writes every exchange that passes through as a HAR 1.2 entry, so a run can be
+//! checked against Amazon's models (`spapi-conformance`) or replayed.
 //!
-//! Credentials never reach the file: the access-token header and the secret fields
-//! of the Login with Amazon form and answer are replaced before anything is kept.
+//! Nothing secret and no buyer value reaches the file: each exchange goes through
+//! one [`Scrubber`] for the whole recording before it is kept.
 
 use chrono::SecondsFormat;
 
+use super::scrub::Scrubber;
 use super::{Amazon, Request, Response};
 use crate::amazon::har;
 use crate::embed::runtime::VirtualClock;
-
-/// What replaces a credential value.
-const REDACTED: &str = "(redacted)";
-/// Form fields and JSON members that hold credentials.
-const SECRET_FIELDS: [&str; 4] = ["client_secret", "refresh_token", "code", "access_token"];
 
 /// An [`Amazon`] that records what `inner` answers.
 pub struct Recorder<U> {
     inner: U,
     clock: VirtualClock,
     recording: bool,
+    /// Requests that got no answer (nothing to record, so no strict replay).
+    unanswered: usize,
+    scrubber: Scrubber,
     entries: Vec<har::Entry>,
 }
 
@@ -30,6 +29,8 @@ impl<U: Amazon> Recorder<U> {
             inner,
             clock,
             recording: true,
+            unanswered: 0,
+            scrubber: Scrubber::new(),
             entries: Vec::new(),
         }
     }
@@ -52,6 +53,16 @@ impl<U: Amazon> Recorder<U> {
         &mut self.inner
     }
 
+    /// Each original value the recording replaced, with its placeholder.
+    pub fn placeholders(&self) -> &std::collections::HashMap<String, String> {
+        self.scrubber.placeholders()
+    }
+
+    /// How many requests got no answer (a recording with any cannot replay).
+    pub fn unanswered(&self) -> usize {
+        self.unanswered
+    }
+
     /// How many exchanges were recorded.
     pub fn len(&self) -> usize {
         self.entries.len()
@@ -72,7 +83,10 @@ impl<U: Amazon> Recorder<U> {
                     version: env!("CARGO_PKG_VERSION").into(),
                 },
                 entries: self.entries.clone(),
-                comment: Some("Recorded from the SP-API simulator; credentials redacted.".into()),
+                scenario: None,
+                comment: Some(
+                    "Recorded by the test host; credentials and buyer values replaced.".into(),
+                ),
             },
         }
     }
@@ -82,17 +96,24 @@ impl<U: Amazon> Amazon for Recorder<U> {
     fn respond(&mut self, request: &Request) -> Result<Response, String> {
         let started = self.clock.now();
         let answer = self.inner.respond(request);
+        let took = self.clock.now() - started;
         // An exchange with no answer (a simulated timeout) has nothing to record.
+        if answer.is_err() {
+            self.unanswered += 1;
+        }
         if let Ok(response) = &answer
             && self.recording
         {
-            self.entries.push(entry(request, response, started));
+            let mut entry = entry(&mut self.scrubber, request, response, started);
+            entry.time = took.num_microseconds().unwrap_or(0) as f64 / 1000.0;
+            self.entries.push(entry);
         }
         answer
     }
 }
 
 fn entry(
+    scrubber: &mut Scrubber,
     request: &Request,
     response: &Response,
     started: chrono::DateTime<chrono::Utc>,
@@ -100,19 +121,17 @@ fn entry(
     let form = request
         .header("content-type")
         .is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
-    let headers = |pairs: &[(String, String)]| -> Vec<har::Header> {
+    let mut headers = |pairs: &[(String, String)]| -> Vec<har::Header> {
         pairs
             .iter()
             .map(|(name, value)| har::Header {
                 name: name.clone(),
-                value: if name.eq_ignore_ascii_case("x-amz-access-token") {
-                    REDACTED.into()
-                } else {
-                    value.clone()
-                },
+                value: scrubber.header(name, value),
             })
             .collect()
     };
+    let request_headers = headers(&request.headers);
+    let response_headers = headers(&response.headers);
     let request_text = String::from_utf8_lossy(&request.body).into_owned();
     let post_data = (!request.body.is_empty()).then(|| har::PostData {
         mime_type: request
@@ -120,12 +139,13 @@ fn entry(
             .unwrap_or_default()
             .to_owned(),
         text: if form {
-            scrub_form(&request_text)
+            scrubber.form(&request_text)
         } else {
-            request_text
+            scrubber.text(&request_text)
         },
     });
-    let query_string = url::Url::parse(&request.url)
+    let url = scrubber.url(&request.url);
+    let query_string = url::Url::parse(&url)
         .map(|url| {
             url.query_pairs()
                 .map(|(name, value)| har::QueryParam {
@@ -135,13 +155,15 @@ fn entry(
                 .collect()
         })
         .unwrap_or_default();
+    // HAR keeps the body as the sender meant it: a content-encoding undone.
+    let decoded = decoded_body(response);
     // A body that is not UTF-8 text is kept exactly, as HAR does: in base64.
-    let (body, encoding) = match std::str::from_utf8(&response.body) {
-        Ok(_) => (scrub_json(&response.body), None),
+    let (body, encoding) = match std::str::from_utf8(&decoded) {
+        Ok(text) => (scrubber.text(text), None),
         Err(_) => {
             use base64::Engine;
             (
-                base64::engine::general_purpose::STANDARD.encode(&response.body),
+                base64::engine::general_purpose::STANDARD.encode(&decoded),
                 Some("base64".to_owned()),
             )
         }
@@ -153,12 +175,13 @@ fn entry(
         .map(|(_, v)| v.clone())
         .unwrap_or_default();
     har::Entry {
-        started_date_time: started.to_rfc3339_opts(SecondsFormat::Millis, true),
+        started_date_time: started.to_rfc3339_opts(SecondsFormat::AutoSi, true),
+        time: 0.0,
         request: har::Request {
             method: request.method.clone(),
-            url: request.url.clone(),
+            url,
             http_version: "HTTP/1.1".into(),
-            headers: headers(&request.headers),
+            headers: request_headers,
             query_string,
             post_data,
         },
@@ -170,7 +193,7 @@ fn entry(
                 .unwrap_or("")
                 .into(),
             http_version: "HTTP/1.1".into(),
-            headers: headers(&response.headers),
+            headers: response_headers,
             content: har::Content {
                 size: i64::try_from(body.len()).unwrap_or(-1),
                 mime_type,
@@ -182,31 +205,23 @@ fn entry(
     }
 }
 
-fn scrub_form(text: &str) -> String {
-    form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(form_urlencoded::parse(text.as_bytes()).map(|(k, v)| {
-            let value = if SECRET_FIELDS.contains(&k.as_ref()) {
-                REDACTED.into()
-            } else {
-                v
-            };
-            (k, value)
-        }))
-        .finish()
-}
-
-fn scrub_json(body: &[u8]) -> String {
-    match serde_json::from_slice::<serde_json::Value>(body) {
-        Ok(serde_json::Value::Object(mut map)) => {
-            for field in SECRET_FIELDS {
-                if let Some(value) = map.get_mut(field) {
-                    *value = serde_json::Value::String(REDACTED.into());
-                }
-            }
-            serde_json::Value::Object(map).to_string()
+/// The response body with a gzip content-encoding undone (the bytes as they came
+/// when it cannot be: the component will have said why).
+fn decoded_body(response: &Response) -> std::borrow::Cow<'_, [u8]> {
+    let gzip = response.headers.iter().any(|(k, v)| {
+        k.eq_ignore_ascii_case("content-encoding") && v.trim().eq_ignore_ascii_case("gzip")
+    });
+    if gzip {
+        use std::io::Read;
+        let mut inflated = Vec::new();
+        if flate2::read::MultiGzDecoder::new(response.body.as_slice())
+            .read_to_end(&mut inflated)
+            .is_ok()
+        {
+            return inflated.into();
         }
-        _ => String::from_utf8_lossy(body).into_owned(),
     }
+    response.body.as_slice().into()
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@ use url::Url;
 
 use super::Request;
 use super::har::{Entry, Har};
+use crate::embed::VirtualClock;
 
 /// Form fields holding credentials, which differ between recorder and replayer.
 const SECRET_FORM_FIELDS: [&str; 3] = ["client_secret", "refresh_token", "code"];
@@ -153,6 +154,8 @@ pub struct ReplayedResponse {
     pub body: Vec<u8>,
     /// When the recorded request started, to keep the host clock in step.
     pub started: DateTime<Utc>,
+    /// How long the recorded exchange took (HAR's `time`).
+    pub took: chrono::Duration,
 }
 
 /// Answers requests from a HAR recording, using each recorded exchange at most once.
@@ -160,6 +163,8 @@ pub struct ReplayedResponse {
 pub struct Replay {
     /// One per `log.entries` element, in the same order.
     exchanges: Vec<Exchange>,
+    /// The host clock kept in step with the recording ([`Replay::follow`]).
+    clock: Option<VirtualClock>,
 }
 
 /// A recorded exchange, parsed up front so that a malformed recording fails
@@ -221,7 +226,17 @@ impl Replay {
                 Exchange::new(entry).map_err(|problem| HarError::InvalidEntry { index, problem })
             })
             .collect::<Result<_, _>>()?;
-        Ok(Self { exchanges })
+        Ok(Self {
+            exchanges,
+            clock: None,
+        })
+    }
+
+    /// Keeps `clock` where the recording's was: each answer arrives at the time
+    /// the recorded one did (its start plus its `time`), so a component that
+    /// paces itself by the clock makes the recorded requests again.
+    pub fn follow(&mut self, clock: VirtualClock) {
+        self.clock = Some(clock);
     }
 
     /// When the first recorded request started, so the host clock can begin at
@@ -243,6 +258,10 @@ impl Replay {
         });
         if let Some(exchange) = found {
             exchange.used = true;
+            if let Some(clock) = &self.clock {
+                let answered = exchange.response.started + exchange.response.took;
+                clock.set(clock.now().max(answered));
+            }
             return Ok(exchange.response.clone());
         }
         Err(ReplayError::Unrecorded {
@@ -317,6 +336,7 @@ impl Exchange {
     fn new(entry: Entry) -> Result<Self, EntryProblem> {
         let Entry {
             started_date_time,
+            time,
             request,
             response,
             comment: _,
@@ -380,6 +400,7 @@ impl Exchange {
                 headers,
                 body: response_body,
                 started,
+                took: chrono::Duration::microseconds((time.max(0.0) * 1000.0) as i64),
             },
             used: false,
         })
@@ -890,7 +911,12 @@ mod tests {
         assert_eq!(entry["response"]["bodySize"], -1);
         assert_eq!(entry["response"]["content"]["mimeType"], "application/json");
         assert_eq!(entry["cache"], json!({}));
-        assert_eq!(entry["timings"]["wait"], 0);
+        assert_eq!(entry["timings"]["wait"].as_f64(), Some(0.0));
+        assert_eq!(
+            entry["time"].as_f64(),
+            Some(0.0),
+            "the whole time is the wait"
+        );
 
         let reread: Har = serde_json::from_value(written).unwrap();
         assert_eq!(reread, har);

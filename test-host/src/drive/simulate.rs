@@ -17,6 +17,7 @@ use crate::amazon::sim::notifications::EventSpec;
 use crate::amazon::sim::plans::{PLANS, Plan};
 use crate::amazon::sim::{SimOrder, Simulator, World, WorldSpec};
 use crate::drive::scenario::Settings;
+use crate::drive::scenario::record::{self, Unreplayable};
 use crate::drive::wit_json;
 use crate::embed::VirtualClock;
 use crate::seller::import::ImportFaults;
@@ -182,8 +183,15 @@ pub fn floor_seconds(n: usize) -> f64 {
 pub struct Run {
     /// The figures.
     pub report: Report,
-    /// Every exchange, when `Options::record` was set.
+    /// Every exchange, when `Options::record` was set, with the `_scenario` that
+    /// replays it when the run can be one.
     pub har: Option<Har>,
+    /// Why the recording has no `_scenario`.
+    pub unreplayable: Option<String>,
+    /// The export calls of a recorded run's one seller.
+    pub exports: Option<crate::embed::export_log::ExportLog>,
+    /// What the recording replaced (original, placeholder).
+    pub placeholders: std::collections::HashMap<String, String>,
 }
 
 /// Runs one simulation.
@@ -319,6 +327,7 @@ fn seller_plan(options: &Options, marketplaces: &[String]) -> SellerPlan {
         order_events: options
             .order_events
             .then(|| options.crash_after_event_calls.clone()),
+        log_exports: options.record,
     }
 }
 
@@ -388,10 +397,63 @@ fn run_world(options: &Options, world: World, start: DateTime<Utc>) -> Result<Ru
         settled,
     };
     let report = ran.report(redaction)?;
+    let (har, unreplayable) = match options.record {
+        false => (None, None),
+        true => {
+            let mut har = amazon.har();
+            match scenario_of(&sellers, amazon.unanswered(), options) {
+                Ok(scenario) => {
+                    har.log.scenario = Some(scenario);
+                    (Some(har), None)
+                }
+                Err(why) => (Some(har), Some(why.to_string())),
+            }
+        }
+    };
+    let exports = match sellers.as_slice() {
+        [seller] => seller.export_log().cloned(),
+        _ => None,
+    };
     Ok(Run {
         report,
-        har: options.record.then(|| amazon.har()),
+        har,
+        unreplayable,
+        exports,
+        placeholders: amazon.placeholders().clone(),
     })
+}
+
+/// The `_scenario` of a recorded run: what its one seller called.
+fn scenario_of(
+    sellers: &[Seller],
+    unanswered: usize,
+    options: &Options,
+) -> Result<serde_json::Value, Unreplayable> {
+    let [seller] = sellers else {
+        return Err(Unreplayable(format!(
+            "{} connections ran; a scenario is one",
+            sellers.len()
+        )));
+    };
+    if unanswered > 0 {
+        return Err(Unreplayable(format!(
+            "{unanswered} requests got no answer, which a recording cannot hold"
+        )));
+    }
+    let log = seller
+        .export_log()
+        .ok_or_else(|| Unreplayable("the export calls were not kept".into()))?;
+    let description = format!(
+        "A simulated seller (seed {}, {} orders){}.",
+        options.seed,
+        options.orders,
+        if options.ship.is_some() {
+            ", shipping what it imports"
+        } else {
+            ""
+        }
+    );
+    record::scenario(log, &description)
 }
 
 /// A finished run's parts, for its report.

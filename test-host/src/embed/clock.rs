@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use wasmtime_wasi::{HostMonotonicClock, HostWallClock};
 
 /// The host's wall and monotonic clock, moved only by the host.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct VirtualClock {
     now: Arc<Mutex<DateTime<Utc>>>,
 }

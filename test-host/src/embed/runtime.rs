@@ -16,6 +16,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
 pub use super::clock::VirtualClock;
+use super::export_log::{ExportCall, ExportLog, json};
 use super::kv::SqliteStorage;
 use crate::amazon::{Amazon, Request as AmazonRequest};
 
@@ -524,6 +525,10 @@ pub struct ComponentInstance {
     clock: VirtualClock,
     /// Epoch ticks each export call may run.
     deadline: u64,
+    /// The host's clock when the current export call began.
+    call_started: DateTime<Utc>,
+    /// Every export call, when the host keeps them ([`ComponentInstance::log_exports`]).
+    export_log: Option<ExportLog>,
 }
 
 impl ComponentInstance {
@@ -605,8 +610,10 @@ impl ComponentInstance {
             instance,
             journal,
             stderr,
+            call_started: clock.now(),
             clock,
             deadline,
+            export_log: None,
         })
     }
 
@@ -627,13 +634,39 @@ impl ComponentInstance {
     pub fn restart(&mut self) -> Result<()> {
         let placeholder = SqliteStorage::in_memory()?;
         let storage = std::mem::replace(&mut self.store.data_mut().storage, placeholder);
+        let mut log = self.export_log.take();
+        if let Some(log) = &mut log {
+            log.calls.push(ExportCall {
+                export: "restart",
+                at: self.clock.now(),
+                arguments: Vec::new(),
+                result: serde_json::Value::Null,
+            });
+        }
         *self = Self::with_limits(
             self.amazon.clone(),
             storage,
             self.clock.clone(),
             self.limits,
         )?;
+        self.export_log = log;
         Ok(())
+    }
+
+    /// Keeps every export call from now on (see [`ExportLog`]).
+    pub fn log_exports(&mut self) {
+        self.export_log.get_or_insert_with(ExportLog::default);
+    }
+
+    /// The export calls kept so far, if the host asked for them.
+    pub fn export_log(&self) -> Option<&ExportLog> {
+        self.export_log.as_ref()
+    }
+
+    /// Arms the call's deadline and notes when it began.
+    fn begin(&mut self) {
+        self.store.set_epoch_deadline(self.deadline);
+        self.call_started = self.clock.now();
     }
 
     /// The instance's clock.
@@ -654,12 +687,12 @@ impl ComponentInstance {
         Result<bindings::ConnectionInfo, bindings::Error>,
         CallRecord,
     )> {
-        self.store.set_epoch_deadline(self.deadline);
+        self.begin();
         let result = self
             .instance
             .marketplace_amazon_connection()
             .call_connect(&mut self.store, settings);
-        self.finish_call(result)
+        self.finish_call("connect", || vec![json(settings)], result)
     }
 
     /// Calls `import-orders`.
@@ -668,12 +701,16 @@ impl ComponentInstance {
         settings: &bindings::ConnectionSettings,
         checkpoint: Option<&str>,
     ) -> Result<(Result<bindings::ImportBatch, bindings::Error>, CallRecord)> {
-        self.store.set_epoch_deadline(self.deadline);
+        self.begin();
         let result = self
             .instance
             .marketplace_amazon_orders()
             .call_import_orders(&mut self.store, settings, checkpoint);
-        self.finish_call(result)
+        self.finish_call(
+            "import-orders",
+            || vec![json(settings), json(&checkpoint)],
+            result,
+        )
     }
 
     /// Calls `subscribe`.
@@ -682,12 +719,16 @@ impl ComponentInstance {
         settings: &bindings::ConnectionSettings,
         queue_arn: &str,
     ) -> Result<(Result<bindings::Subscription, bindings::Error>, CallRecord)> {
-        self.store.set_epoch_deadline(self.deadline);
+        self.begin();
         let result = self
             .instance
             .marketplace_amazon_order_events()
             .call_subscribe(&mut self.store, settings, queue_arn);
-        self.finish_call(result)
+        self.finish_call(
+            "subscribe",
+            || vec![json(settings), json(queue_arn)],
+            result,
+        )
     }
 
     /// Calls `take-notifications`.
@@ -699,12 +740,16 @@ impl ComponentInstance {
         Result<bindings::TakenNotifications, bindings::Error>,
         CallRecord,
     )> {
-        self.store.set_epoch_deadline(self.deadline);
+        self.begin();
         let result = self
             .instance
             .marketplace_amazon_order_events()
             .call_take_notifications(&mut self.store, settings, messages);
-        self.finish_call(result)
+        self.finish_call(
+            "take-notifications",
+            || vec![json(settings), json(messages)],
+            result,
+        )
     }
 
     /// Calls `on-label-created`.
@@ -716,12 +761,16 @@ impl ComponentInstance {
         Result<Vec<bindings::NotificationOutcome>, bindings::Error>,
         CallRecord,
     )> {
-        self.store.set_epoch_deadline(self.deadline);
+        self.begin();
         let result = self
             .instance
             .marketplace_amazon_shipping()
             .call_on_label_created(&mut self.store, settings, labels);
-        self.finish_call(result)
+        self.finish_call(
+            "on-label-created",
+            || vec![json(settings), json(labels)],
+            result,
+        )
     }
 
     /// Calls `redact`.
@@ -731,12 +780,12 @@ impl ComponentInstance {
         Result<Vec<bindings::RedactionDirective>, bindings::Error>,
         CallRecord,
     )> {
-        self.store.set_epoch_deadline(self.deadline);
+        self.begin();
         let result = self
             .instance
             .marketplace_amazon_redaction()
             .call_redact(&mut self.store);
-        self.finish_call(result)
+        self.finish_call("redact", Vec::new, result)
     }
 
     /// Calls `send-queued-notifications`.
@@ -747,12 +796,12 @@ impl ComponentInstance {
         Result<bindings::NotificationReport, bindings::Error>,
         CallRecord,
     )> {
-        self.store.set_epoch_deadline(self.deadline);
+        self.begin();
         let result = self
             .instance
             .marketplace_amazon_shipping()
             .call_send_queued_notifications(&mut self.store, settings);
-        self.finish_call(result)
+        self.finish_call("send-queued-notifications", || vec![json(settings)], result)
     }
 
     /// Calls `on-delivered`.
@@ -760,12 +809,12 @@ impl ComponentInstance {
         &mut self,
         events: &[bindings::DeliveryEvent],
     ) -> Result<(Result<(), bindings::Error>, CallRecord)> {
-        self.store.set_epoch_deadline(self.deadline);
+        self.begin();
         let result = self
             .instance
             .marketplace_amazon_redaction()
             .call_on_delivered(&mut self.store, events);
-        self.finish_call(result)
+        self.finish_call("on-delivered", || vec![json(events)], result)
     }
 
     /// Calls `redaction-audit`.
@@ -776,12 +825,12 @@ impl ComponentInstance {
         Result<Vec<bindings::RedactionAuditEntry>, bindings::Error>,
         CallRecord,
     )> {
-        self.store.set_epoch_deadline(self.deadline);
+        self.begin();
         let result = self
             .instance
             .marketplace_amazon_redaction()
             .call_redaction_audit(&mut self.store, order_id);
-        self.finish_call(result)
+        self.finish_call("redaction-audit", || vec![json(order_id)], result)
     }
 
     /// Calls `acknowledge-redactions`.
@@ -789,17 +838,30 @@ impl ComponentInstance {
         &mut self,
         ids: &[String],
     ) -> Result<(Result<(), bindings::Error>, CallRecord)> {
-        self.store.set_epoch_deadline(self.deadline);
+        self.begin();
         let result = self
             .instance
             .marketplace_amazon_redaction()
             .call_acknowledge_redactions(&mut self.store, ids);
-        self.finish_call(result)
+        self.finish_call("acknowledge-redactions", || vec![json(ids)], result)
     }
 
     /// Collects the call's journal; a trap becomes an error that carries the
     /// component's stderr (its panic message).
-    fn finish_call<T>(&mut self, result: wasmtime::Result<T>) -> Result<(T, CallRecord)> {
+    fn finish_call<T: serde::Serialize>(
+        &mut self,
+        export: &'static str,
+        arguments: impl FnOnce() -> Vec<serde_json::Value>,
+        result: wasmtime::Result<T>,
+    ) -> Result<(T, CallRecord)> {
+        if let (Some(log), Ok(value)) = (&mut self.export_log, &result) {
+            log.calls.push(ExportCall {
+                export,
+                at: self.call_started,
+                arguments: arguments(),
+                result: json(value),
+            });
+        }
         let journal = std::mem::take(&mut *self.journal.lock().unwrap_or_else(|p| p.into_inner()));
         let stderr = String::from_utf8_lossy(&self.stderr.contents()).into_owned();
         let record = CallRecord {

@@ -165,6 +165,8 @@ pub struct SellerPlan {
     /// `take-notifications` calls after which the host crashes, when the seller
     /// takes ORDER_CHANGE notifications (the simulator publishes them).
     pub order_events: Option<BTreeSet<usize>>,
+    /// Keep every export call, for a recording's `_scenario`.
+    pub log_exports: bool,
 }
 
 impl Seller {
@@ -179,6 +181,9 @@ impl Seller {
         let last_change = lock(&amazon).simulator().world().last_change_at();
         let mut instance =
             ComponentInstance::new(amazon.clone(), SqliteStorage::in_memory()?, clock.clone())?;
+        if plan.log_exports {
+            instance.log_exports();
+        }
         let mut connect_leaked = 0;
         let mut attempts = 0;
         loop {
@@ -242,6 +247,11 @@ impl Seller {
             waited: Duration::zero(),
             connect_leaked,
         })
+    }
+
+    /// Every export call the host made, when the plan asked to keep them.
+    pub fn export_log(&self) -> Option<&crate::embed::export_log::ExportLog> {
+        self.instance.export_log()
     }
 
     /// The host crashes: whatever the last call returned is lost, and the component

@@ -19,8 +19,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::amazon::{har::Har, replay::Replay};
+use crate::embed::export_log::ExportLog;
 use crate::embed::kv::SqliteStorage;
 mod print;
+pub mod record;
 
 use crate::drive::wit_json;
 use crate::embed::datetime;
@@ -49,6 +51,10 @@ pub struct Scenario {
     /// exchange's time).
     #[serde(default)]
     pub start_time: Option<DateTime<Utc>>,
+    /// The exchanges carry the times they were made at (a recorded session):
+    /// the replay keeps the clock in step with them.
+    #[serde(default)]
+    pub recorded_time: bool,
     /// The export calls, in order.
     pub steps: Vec<Step>,
 }
@@ -376,6 +382,9 @@ pub struct RunReport {
     pub exchanges_recorded: usize,
     /// Every reason the run failed; empty when it passed.
     pub problems: Vec<String>,
+    /// Every export call of the replay, as the instance logged it.
+    #[serde(skip)]
+    pub exports: ExportLog,
 }
 
 impl RunReport {
@@ -422,15 +431,19 @@ impl Session {
 
     /// Runs every step with the given storage.
     pub fn run_with_storage(&self, storage: SqliteStorage) -> Result<RunReport> {
-        let replay = Replay::from_har(self.har.clone())?;
+        let mut replay = Replay::from_har(self.har.clone())?;
         let start = replay
             .start_time()
             .or(self.scenario.start_time)
             .context("the recording has no exchanges and its _scenario no startTime")?;
         let total = replay.len();
-        let replay = Arc::new(Mutex::new(replay));
         let clock = VirtualClock::new(start);
+        if self.scenario.recorded_time {
+            replay.follow(clock.clone());
+        }
+        let replay = Arc::new(Mutex::new(replay));
         let mut instance = ComponentInstance::new(replay.clone(), storage, clock.clone())?;
+        instance.log_exports();
         let settings = self.scenario.settings.to_wit();
 
         let mut steps = Vec::new();
@@ -531,6 +544,7 @@ impl Session {
             exchanges_used: replay.used(),
             exchanges_recorded: total,
             problems,
+            exports: instance.export_log().cloned().unwrap_or_default(),
         })
     }
 }
