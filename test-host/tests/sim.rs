@@ -1118,7 +1118,7 @@ impl test_host::amazon::Amazon for Broken {
     fn respond(
         &mut self,
         _: &test_host::amazon::Request,
-    ) -> Result<test_host::amazon::Response, String> {
+    ) -> Result<test_host::amazon::Response, test_host::amazon::NoAnswer> {
         Ok(test_host::amazon::Response {
             status: self.0,
             headers: self.1.clone(),
@@ -1606,7 +1606,7 @@ impl test_host::amazon::Amazon for SpoofedDocuments {
     fn respond(
         &mut self,
         request: &test_host::amazon::Request,
-    ) -> Result<test_host::amazon::Response, String> {
+    ) -> Result<test_host::amazon::Response, test_host::amazon::NoAnswer> {
         self.reached.push(request.url.clone());
         let mut response = self.amazon.respond(request)?;
         if request.url.ends_with("/feeds/2021-06-30/documents") {
@@ -1700,7 +1700,7 @@ impl test_host::amazon::Amazon for Flood {
     fn respond(
         &mut self,
         _: &test_host::amazon::Request,
-    ) -> Result<test_host::amazon::Response, String> {
+    ) -> Result<test_host::amazon::Response, test_host::amazon::NoAnswer> {
         self.0 += 1;
         let body = if self.0 == 1 {
             vec![b' '; test_host::embed::sandbox::MAX_RESPONSE_BODY + 1]
@@ -1751,7 +1751,7 @@ impl test_host::amazon::Amazon for Oversized {
     fn respond(
         &mut self,
         request: &test_host::amazon::Request,
-    ) -> Result<test_host::amazon::Response, String> {
+    ) -> Result<test_host::amazon::Response, test_host::amazon::NoAnswer> {
         let body = if request.url.contains("/auth/o2/token") {
             br#"{"access_token":"Atza|x","token_type":"bearer","expires_in":3600}"#.to_vec()
         } else {

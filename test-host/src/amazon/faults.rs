@@ -7,7 +7,7 @@ use rand::rngs::Xoshiro256PlusPlus;
 use rand::{RngExt, SeedableRng};
 use serde::Serialize;
 
-use super::{Amazon, Request, Response};
+use super::{Amazon, NoAnswer, Request, Response};
 
 /// One thing that can go wrong with an exchange.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -105,7 +105,7 @@ fn amazon_error(status: u16, code: &str, message: &str) -> Response {
 }
 
 impl<U: Amazon> Amazon for Faults<U> {
-    fn respond(&mut self, request: &Request) -> Result<Response, String> {
+    fn respond(&mut self, request: &Request) -> Result<Response, NoAnswer> {
         self.requests += 1;
         let number = self.requests;
         let fault = self.scheduled.remove(&number).or_else(|| {
@@ -133,12 +133,12 @@ impl<U: Amazon> Amazon for Faults<U> {
                 "ServiceUnavailable",
                 "Service temporarily unavailable. Please try again.",
             )),
-            Fault::Timeout => Err(format!("request {number} timed out (injected)")),
+            Fault::Timeout => Err(NoAnswer::FirstByteTimeout),
             Fault::LostResponse => {
                 let _ = self.inner.respond(request);
-                Err(format!(
+                Err(NoAnswer::Incomplete(format!(
                     "the answer to request {number} was lost (injected)"
-                ))
+                )))
             }
             Fault::TruncatedBody => {
                 let mut response = self.inner.respond(request)?;

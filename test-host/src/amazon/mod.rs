@@ -1,11 +1,13 @@
 //! Every Amazon the component can talk to, behind one seam ([`Amazon`], with a
 //! request and response type of its own): a recording replayed strictly
 //! ([`replay::Replay`] over [`har`] files), the SP-API simulator ([`sim::Simulator`]),
-//! and wrappers that inject faults ([`faults::Faults`]) or write what passed as HAR
+//! the real network ([`network::Network`], and [`network::serve`] for any of them
+//! on loopback), and wrappers that inject faults ([`faults::Faults`]) or write what passed as HAR
 //! ([`recorder::Recorder`], through [`scrub::Scrubber`]).
 
 pub mod faults;
 pub mod har;
+pub mod network;
 pub mod recorder;
 pub mod replay;
 pub mod scrub;
@@ -81,21 +83,60 @@ impl Response {
     }
 }
 
+/// Why no answer to a request arrived, as an HTTP client tells it; described
+/// without secrets. The component sees the matching `wasi:http` error code.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NoAnswer {
+    /// Nothing more specific: no recording, a simulated loss.
+    #[error("{0}")]
+    Lost(String),
+    /// The host refused the connection.
+    #[error("the connection was refused")]
+    Refused,
+    /// No connection (TCP and TLS) within the connect timeout.
+    #[error("no connection within the connect timeout")]
+    ConnectTimeout,
+    /// The server's certificate is not trusted, or not for this host.
+    #[error("the server's certificate was refused: {0}")]
+    Certificate(String),
+    /// The TLS handshake failed otherwise.
+    #[error("TLS failed: {0}")]
+    Tls(String),
+    /// No response head within the first-byte timeout.
+    #[error("no answer within the first-byte timeout")]
+    FirstByteTimeout,
+    /// The body stalled longer than the between-bytes timeout.
+    #[error("the answer stalled longer than the between-bytes timeout")]
+    BetweenBytesTimeout,
+    /// The connection ended before the whole answer did (a reset, a short body).
+    #[error("the answer ended early: {0}")]
+    Incomplete(String),
+    /// The answer is over the host's size limit.
+    #[error("an answer of {0} bytes or more is over the limit")]
+    TooLarge(u64),
+}
+
+impl From<String> for NoAnswer {
+    fn from(reason: String) -> Self {
+        NoAnswer::Lost(reason)
+    }
+}
+
 /// Where the component's HTTP requests go.
 pub trait Amazon: Send {
     /// Answers one request. `Err` means no answer arrived (no recording, a simulated
-    /// timeout), described without secrets; the component sees a transport error.
-    fn respond(&mut self, request: &Request) -> Result<Response, String>;
+    /// timeout, a failed connection); the component sees a transport error.
+    fn respond(&mut self, request: &Request) -> Result<Response, NoAnswer>;
 }
 
 impl Amazon for replay::Replay {
-    fn respond(&mut self, request: &Request) -> Result<Response, String> {
+    fn respond(&mut self, request: &Request) -> Result<Response, NoAnswer> {
         replay::Replay::respond(self, request)
             .map(|answer| Response {
                 status: answer.status,
                 headers: answer.headers,
                 body: answer.body,
             })
-            .map_err(|e| e.to_string())
+            .map_err(|e| NoAnswer::Lost(e.to_string()))
     }
 }

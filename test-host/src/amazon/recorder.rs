@@ -7,7 +7,7 @@
 use chrono::SecondsFormat;
 
 use super::scrub::Scrubber;
-use super::{Amazon, Request, Response};
+use super::{Amazon, NoAnswer, Request, Response};
 use crate::amazon::har;
 use crate::embed::runtime::VirtualClock;
 
@@ -93,7 +93,7 @@ impl<U: Amazon> Recorder<U> {
 }
 
 impl<U: Amazon> Amazon for Recorder<U> {
-    fn respond(&mut self, request: &Request) -> Result<Response, String> {
+    fn respond(&mut self, request: &Request) -> Result<Response, NoAnswer> {
         let started = self.clock.now();
         let answer = self.inner.respond(request);
         let took = self.clock.now() - started;
@@ -231,7 +231,7 @@ mod tests {
     struct Echo;
 
     impl Amazon for Echo {
-        fn respond(&mut self, _: &Request) -> Result<Response, String> {
+        fn respond(&mut self, _: &Request) -> Result<Response, NoAnswer> {
             Ok(Response::json(
                 200,
                 &serde_json::json!({"access_token": "Atza|secret", "expires_in": 3600}),

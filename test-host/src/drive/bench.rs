@@ -613,7 +613,7 @@ impl crate::amazon::Amazon for Timed {
     fn respond(
         &mut self,
         request: &crate::amazon::Request,
-    ) -> std::result::Result<crate::amazon::Response, String> {
+    ) -> std::result::Result<crate::amazon::Response, crate::amazon::NoAnswer> {
         let started = Instant::now();
         let answer = self.amazon.respond(request);
         self.spent += started.elapsed();
@@ -641,7 +641,8 @@ impl amazon_marketplace::host::Host for Native {
             .amazon
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .respond(&request)?;
+            .respond(&request)
+            .map_err(|e| e.to_string())?;
         let mut response = http::Response::builder().status(answer.status);
         for (name, value) in &answer.headers {
             response = response.header(name, value);
@@ -1037,8 +1038,8 @@ impl crate::amazon::Amazon for Nowhere {
     fn respond(
         &mut self,
         _: &crate::amazon::Request,
-    ) -> std::result::Result<crate::amazon::Response, String> {
-        Err("no network in the benchmark".into())
+    ) -> std::result::Result<crate::amazon::Response, crate::amazon::NoAnswer> {
+        Err("no network in the benchmark".to_owned().into())
     }
 }
 

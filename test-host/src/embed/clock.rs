@@ -7,6 +7,11 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use wasmtime_wasi::{HostMonotonicClock, HostWallClock};
 
+/// The machine's wall clock now (a live session's clock follows it).
+pub fn wall_now() -> DateTime<Utc> {
+    std::time::SystemTime::now().into()
+}
+
 /// The host's wall and monotonic clock, moved only by the host.
 #[derive(Clone, Debug)]
 pub struct VirtualClock {

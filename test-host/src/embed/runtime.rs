@@ -18,7 +18,7 @@ use wasmtime_wasi_http::{WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, 
 pub use super::clock::VirtualClock;
 use super::export_log::{ExportCall, ExportLog, json};
 use super::kv::SqliteStorage;
-use crate::amazon::{Amazon, Request as AmazonRequest};
+use crate::amazon::{Amazon, NoAnswer, Request as AmazonRequest};
 
 /// Host-side bindings of the component's world.
 pub mod bindings {
@@ -155,10 +155,10 @@ impl WasiHttpHooks for AmazonHooks {
                     )));
                 }
                 Ok(answer) => answer,
-                Err(reason) => {
+                Err(no_answer) => {
                     journal.exchanges.push(exchange);
-                    journal.failures.push(reason.clone());
-                    return Err(wasmtime_wasi_http::Error::InternalError(Some(reason)));
+                    journal.failures.push(no_answer.to_string());
+                    return Err(error_code(no_answer));
                 }
             };
             // The answer must be a valid HTTP response before it counts as one: an
@@ -188,6 +188,22 @@ impl WasiHttpHooks for AmazonHooks {
                 Box::new(async { Ok(()) });
             Ok((response, done))
         })
+    }
+}
+
+/// The `wasi:http` error code the component gets when no answer arrived.
+fn error_code(no_answer: NoAnswer) -> wasmtime_wasi_http::Error {
+    use wasmtime_wasi_http::Error as Code;
+    match no_answer {
+        NoAnswer::Lost(reason) => Code::InternalError(Some(reason)),
+        NoAnswer::Refused => Code::ConnectionRefused,
+        NoAnswer::ConnectTimeout => Code::ConnectionTimeout,
+        NoAnswer::Certificate(_) => Code::TlsCertificateError,
+        NoAnswer::Tls(_) => Code::TlsProtocolError,
+        NoAnswer::FirstByteTimeout => Code::HttpResponseTimeout,
+        NoAnswer::BetweenBytesTimeout => Code::ConnectionReadTimeout,
+        NoAnswer::Incomplete(_) => Code::HttpResponseIncomplete,
+        NoAnswer::TooLarge(size) => Code::HttpResponseBodySize(Some(size)),
     }
 }
 

@@ -33,7 +33,7 @@ use plans::Route;
 pub use shipping::{Attempt, Shipping};
 pub use world::{SimOrder, World, WorldSpec};
 
-use super::{Amazon, Request, Response};
+use super::{Amazon, NoAnswer, Request, Response};
 use crate::embed::runtime::VirtualClock;
 
 /// Login with Amazon's host.
@@ -543,7 +543,7 @@ impl Simulator {
 }
 
 impl Amazon for Simulator {
-    fn respond(&mut self, request: &Request) -> Result<Response, String> {
+    fn respond(&mut self, request: &Request) -> Result<Response, NoAnswer> {
         let now = self.clock.now();
         self.world.advance_to(now);
         self.shipping.process_due(&mut self.world, now);
@@ -560,7 +560,7 @@ impl Amazon for Simulator {
             self.count("feed-document", false);
             self.shipping.document_host(request, &url, now)
         } else {
-            return Err(format!("the simulator does not answer for host {host}"));
+            return Err(format!("the simulator does not answer for host {host}").into());
         };
         self.publish_changes();
         self.clock.set(now + self.latency);
