@@ -24,6 +24,30 @@ macro_rules! show {
     }};
 }
 
+/// `live --help`'s examples.
+const LIVE_EXAMPLES: &str = "\
+Examples:
+  # Your own seller, on Amazon's production endpoints (credentials in a file
+  # you keep out of the repository and your shell history):
+  test-host live --settings ~/.config/amazon/settings.json connect import --record session.har
+
+  # Ship labels your platform created (the fixtures' label format), by
+  # confirmShipment or a feed, whichever reaches Amazon sooner:
+  test-host live --settings settings.json --labels labels.json ship
+
+  # Amazon's sandbox: static answers to TEST_CASE values (see the README):
+  test-host live --settings settings.json --sandbox connect
+
+  # The simulator on loopback, over real HTTPS:
+  test-host serve --port 8443 --cert-out /tmp/amazon &
+  test-host live --settings /tmp/amazon/settings.json --amazon https://127.0.0.1:8443 \\
+      --ca-cert /tmp/amazon/ca.pem connect import
+
+settings.json holds the contract's connection-settings in the WIT's names:
+  {\"credentials\": {\"lwa-client-id\": \"...\", \"lwa-client-secret\": \"...\",
+                   \"refresh-token\": \"...\", \"seller-id\": \"...\"},
+   \"sources\": [{\"marketplace-id\": \"ATVPDKIKX0DER\"}]}";
+
 /// The demo's recording, embedded so `test-host demo` needs no files.
 const DEMO: &str = include_str!("../../fixtures/demo.har");
 
@@ -62,6 +86,18 @@ enum Command {
     /// Print the size in bytes of the component this binary embeds (what ships to
     /// every host).
     ComponentSize,
+    /// Run the component against a real Amazon over the network: Amazon's own
+    /// endpoints (or sandbox), or every Amazon host at one base URL such as
+    /// `test-host serve`. Credentials come from --settings or the environment
+    /// (AMAZON_LWA_CLIENT_ID, AMAZON_LWA_CLIENT_SECRET, AMAZON_REFRESH_TOKEN,
+    /// AMAZON_SELLER_ID, AMAZON_MARKETPLACE_IDS), never the command line, and are
+    /// never printed.
+    #[command(after_long_help = LIVE_EXAMPLES)]
+    Live(LiveArgs),
+    /// Serve an Amazon on loopback over HTTPS until stopped: the simulator (a
+    /// world as `simulate` makes it, starting now, on the wall clock) or a
+    /// recording answered strictly (--har). Prints its base URL first.
+    Serve(ServeArgs),
     /// The component against Amazon's floor, in one run: pace and calls on the
     /// simulator's virtual clock, size and instantiation on this machine. Each line
     /// prints our figure, the reference, their ratio and the goal. Exits 1 when a
@@ -173,6 +209,86 @@ enum Command {
     },
 }
 
+/// `live`'s arguments.
+#[derive(clap::Args)]
+struct LiveArgs {
+    /// The steps, in order.
+    #[arg(required = true, value_enum)]
+    steps: Vec<test_host::drive::live::LiveStep>,
+    /// The connection settings: the contract's connection-settings as JSON in
+    /// the WIT's names (`credentials.refresh-token`, `sources[].marketplace-id`).
+    #[arg(long, value_name = "FILE")]
+    settings: Option<PathBuf>,
+    /// Use Amazon's sandbox hosts (static answers; see the README).
+    #[arg(long)]
+    sandbox: bool,
+    /// Send every Amazon host (LWA, SP-API, documents) to this base URL instead:
+    /// https, or http on loopback only.
+    #[arg(long, value_name = "URL")]
+    amazon: Option<String>,
+    /// Trust the authority in this PEM file instead of the system's roots.
+    #[arg(long, value_name = "FILE")]
+    ca_cert: Option<PathBuf>,
+    /// Labels for `ship`: a JSON list in the fixtures' `labels` format.
+    #[arg(long, value_name = "FILE")]
+    labels: Option<PathBuf>,
+    /// Deliveries for `deliver`: a JSON list in the fixtures' `deliveries` format.
+    #[arg(long, value_name = "FILE")]
+    deliveries: Option<PathBuf>,
+    /// Keep the component's storage in this SQLite file (default: in memory).
+    #[arg(long, value_name = "FILE")]
+    storage: Option<PathBuf>,
+    /// Record the session as a fixture: HAR 1.2, secrets and buyer values
+    /// replaced, with its _scenario.
+    #[arg(long, value_name = "FILE")]
+    record: Option<PathBuf>,
+    /// Seconds to wait for a connection and TLS.
+    #[arg(long, default_value_t = 10, value_name = "SECONDS")]
+    connect_timeout: u64,
+    /// Seconds to wait for an answer's first byte.
+    #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+    first_byte_timeout: u64,
+    /// Seconds an answer may stall between bytes.
+    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+    between_bytes_timeout: u64,
+    /// The longest a step waits for Amazon in all (its buckets, a feed).
+    #[arg(long, default_value_t = 600, value_name = "SECONDS")]
+    max_wait: u64,
+    /// Print each call's outcome as one JSON line (the WIT's names).
+    #[arg(long)]
+    json: bool,
+}
+
+/// `serve`'s arguments.
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// The loopback port (0: any free one).
+    #[arg(long, default_value_t = 8443)]
+    port: u16,
+    /// Write the fresh certificate authority (ca.pem) and the simulated
+    /// seller's placeholder settings (settings.json) to this directory.
+    #[arg(long, value_name = "DIR")]
+    cert_out: Option<PathBuf>,
+    /// Answer strictly from this recording instead of the simulator.
+    #[arg(long, value_name = "FILE")]
+    har: Option<PathBuf>,
+    /// The seller's orders at the start.
+    #[arg(long, default_value_t = 200)]
+    orders: usize,
+    /// Changes while served, as a share of --orders.
+    #[arg(long, default_value_t = 0.0)]
+    changes: f64,
+    /// Seed of the world.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// The seller's marketplaces, comma-separated.
+    #[arg(long, default_value = "ATVPDKIKX0DER", value_delimiter = ',')]
+    marketplaces: Vec<String>,
+    /// Processing reports are stored gzip-compressed.
+    #[arg(long)]
+    compressed_reports: bool,
+}
+
 fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(true) => ExitCode::SUCCESS,
@@ -223,6 +339,8 @@ fn run(cli: Cli) -> Result<bool> {
             print(&report, json)?;
             Ok(report.all_met())
         }
+        Command::Live(args) => live(args),
+        Command::Serve(args) => serve(args),
         Command::ComponentSize => {
             show!("{}\n", test_host::embed::runtime::COMPONENT.len());
             Ok(true)
@@ -288,6 +406,60 @@ fn run(cli: Cli) -> Result<bool> {
             Ok(run.report.problems().is_empty())
         }
     }
+}
+
+/// `live`: the settings read and checked, then the session.
+fn live(args: LiveArgs) -> Result<bool> {
+    use test_host::drive::live::{self, settings as live_settings};
+    let mut settings = match &args.settings {
+        Some(path) => live_settings::from_file(path)?,
+        None => live_settings::from_environment(|name| std::env::var(name).ok())?,
+    };
+    settings.sandbox |= args.sandbox;
+    let seconds = std::time::Duration::from_secs;
+    let list = |path: &Option<PathBuf>, what: &str| -> Result<serde_json::Value> {
+        match path {
+            Some(path) => read_json(path).with_context(|| format!("the {what} file")),
+            None => Ok(serde_json::Value::Array(Vec::new())),
+        }
+    };
+    let options = live::LiveOptions {
+        settings,
+        amazon: args.amazon.as_deref().map(live::checked_base).transpose()?,
+        ca_cert: args.ca_cert,
+        timeouts: test_host::amazon::network::Timeouts {
+            connect: seconds(args.connect_timeout),
+            first_byte: seconds(args.first_byte_timeout),
+            between_bytes: seconds(args.between_bytes_timeout),
+        },
+        max_wait: seconds(args.max_wait),
+        labels: serde_json::from_value(list(&args.labels, "labels")?)
+            .context("--labels is not a list of labels")?,
+        deliveries: serde_json::from_value(list(&args.deliveries, "deliveries")?)
+            .context("--deliveries is not a list of deliveries")?,
+        storage: args.storage,
+        record: args.record,
+        steps: args.steps,
+    };
+    live::run(options, args.json)
+}
+
+/// `serve`: until stopped.
+fn serve(args: ServeArgs) -> Result<bool> {
+    test_host::drive::serve::run(test_host::drive::serve::ServeOptions {
+        simulate: simulate::Options {
+            orders: args.orders,
+            changes: args.changes,
+            seed: args.seed,
+            marketplaces: args.marketplaces,
+            compressed_reports: args.compressed_reports,
+            ..simulate::Options::default()
+        },
+        recording: args.har,
+        port: args.port,
+        cert_out: args.cert_out,
+    })?;
+    Ok(true)
 }
 
 /// A report as pretty JSON (its names are the WIT's), or as it prints itself.

@@ -252,3 +252,48 @@ fn bench_quick_prints_well_formed_lines_within_wide_bounds_of_their_goals() {
     assert!(ratio("resident memory per live store (on-demand") < 2.0);
     assert!(ratio("resident memory per live store (pooling") < 2.0);
 }
+
+#[test]
+fn live_refuses_bad_settings_and_plain_http_naming_the_field_never_the_value() {
+    let dir = std::env::temp_dir().join(format!("test-host-cli-live-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let settings = dir.join("settings.json");
+    std::fs::write(
+        &settings,
+        r#"{"credentials": {"lwa-client-id": "app", "lwa-client-secret": "very-secret-value",
+            "seller-id": "A1"}, "sources": [{"marketplace-id": "ATVPDKIKX0DER"}]}"#,
+    )
+    .unwrap();
+    let path = settings.to_str().unwrap();
+    let output = test_host(&["live", "--settings", path, "connect"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(stderr.contains("credentials.refresh-token"), "{stderr}");
+    assert!(!stderr.contains("very-secret-value"), "{stderr}");
+
+    std::fs::write(&settings, "{ not json").unwrap();
+    let output = test_host(&["live", "--settings", path, "connect"]);
+    assert!(String::from_utf8_lossy(&output.stderr).contains("not JSON"));
+
+    let missing = dir.join("absent.json");
+    let output = test_host(&["live", "--settings", missing.to_str().unwrap(), "connect"]);
+    assert!(String::from_utf8_lossy(&output.stderr).contains("cannot be read"));
+
+    std::fs::write(
+        &settings,
+        r#"{"credentials": {"lwa-client-id": "a", "lwa-client-secret": "b", "refresh-token": "c",
+            "seller-id": "A1"}, "sources": [{"marketplace-id": "ATVPDKIKX0DER"}]}"#,
+    )
+    .unwrap();
+    let output = test_host(&[
+        "live",
+        "--settings",
+        path,
+        "--amazon",
+        "http://sellingpartnerapi-na.amazon.com",
+        "connect",
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(stderr.contains("https"), "{stderr}");
+}

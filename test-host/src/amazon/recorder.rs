@@ -105,7 +105,8 @@ impl<U: Amazon> Amazon for Recorder<U> {
             && self.recording
         {
             let mut entry = entry(&mut self.scrubber, request, response, started);
-            entry.time = took.num_microseconds().unwrap_or(0) as f64 / 1000.0;
+            // To the nanosecond, so a replay's clock lands where this one was.
+            entry.time = took.num_nanoseconds().unwrap_or(0) as f64 / 1e6;
             self.entries.push(entry);
         }
         answer

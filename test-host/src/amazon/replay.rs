@@ -400,7 +400,7 @@ impl Exchange {
                 headers,
                 body: response_body,
                 started,
-                took: chrono::Duration::microseconds((time.max(0.0) * 1000.0) as i64),
+                took: chrono::Duration::nanoseconds((time.max(0.0) * 1e6).round() as i64),
             },
             used: false,
         })

@@ -206,7 +206,12 @@ pub fn run(options: &Options) -> Result<Run> {
         let world = World::from_search_orders_body(body, marketplace, options.seed, start)?;
         return run_world(options, world, start);
     }
-    let spec = WorldSpec {
+    run_world(options, World::generate(&world_spec(options), start), start)
+}
+
+/// The world `options` describe.
+fn world_spec(options: &Options) -> WorldSpec {
+    WorldSpec {
         seed: options.seed,
         orders: options.orders,
         marketplaces: options.marketplaces.clone(),
@@ -227,8 +232,13 @@ pub fn run(options: &Options) -> Result<Run> {
         arrival_share: options.arrival_share,
         distinct_asins: options.distinct_asins,
         seller_ships: options.ship.is_some(),
-    };
-    run_world(options, World::generate(&spec, start), start)
+    }
+}
+
+/// The simulated Amazon of `options` with its world starting at `start`, on
+/// `clock`: what `test-host serve` answers with.
+pub fn amazon_at(options: &Options, start: DateTime<Utc>, clock: &VirtualClock) -> SimulatedAmazon {
+    simulated_amazon(options, World::generate(&world_spec(options), start), clock)
 }
 
 /// The simulated Amazon of `options`: the simulator over `world`, its faults, and

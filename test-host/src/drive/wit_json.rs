@@ -41,10 +41,21 @@ fn to_json<T: Serialize>(value: &T) -> Value {
 /// The `ok` and `err` types of the function `name` of any exported interface, from
 /// the compiled component.
 pub fn result_types(name: &str) -> (Option<Type>, Option<Type>) {
-    let Ok((engine, component)) = crate::embed::runtime::component_type() else {
-        return (None, None);
-    };
-    let func = component
+    match exported_func(name).and_then(|func| func.results().next()) {
+        Some(Type::Result(result)) => (result.ok(), result.err()),
+        _ => (None, None),
+    }
+}
+
+/// The WIT `connection-settings` type: `connect`'s parameter.
+pub fn settings_type() -> Option<Type> {
+    exported_func("connect")?.params().next().map(|(_, ty)| ty)
+}
+
+/// The function `name` of any exported interface.
+fn exported_func(name: &str) -> Option<wasmtime::component::types::ComponentFunc> {
+    let (engine, component) = crate::embed::runtime::component_type().ok()?;
+    component
         .exports(&engine)
         .find_map(|(_, item)| match item.ty {
             ComponentItem::ComponentInstance(interface) => {
@@ -54,11 +65,7 @@ pub fn result_types(name: &str) -> (Option<Type>, Option<Type>) {
                 }
             }
             _ => None,
-        });
-    match func.and_then(|func| func.results().next()) {
-        Some(Type::Result(result)) => (result.ok(), result.err()),
-        _ => (None, None),
-    }
+        })
 }
 
 /// A value as the Rust bindings serialise it, in the WIT's own names instead:

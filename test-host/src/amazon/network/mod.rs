@@ -48,6 +48,8 @@ struct Target {
     /// Connect here (and check the certificate is this host's).
     host: String,
     port: u16,
+    /// TLS on the wire (https); plain http only to a loopback `--amazon`.
+    tls: bool,
     /// The `Host` header: the Amazon host the component asked for.
     authority: String,
     path_and_query: String,
@@ -114,6 +116,7 @@ impl Network {
         Ok(Target {
             host: on_wire.host_str().unwrap_or_default().to_owned(),
             port: on_wire.port_or_known_default().unwrap_or(443),
+            tls: on_wire.scheme() == "https",
             authority,
             path_and_query,
         })
@@ -153,20 +156,20 @@ async fn exchange(
                 std::io::ErrorKind::ConnectionRefused => NoAnswer::Refused,
                 kind => NoAnswer::Lost(format!("connecting to {}: {kind}", target.host)),
             })?;
+        if !target.tls {
+            return handshake(tcp).await;
+        }
         let name = rustls::pki_types::ServerName::try_from(target.host.clone())
             .map_err(|_| NoAnswer::Tls(format!("{} is not a TLS server name", target.host)))?;
         let stream = tokio_rustls::TlsConnector::from(tls)
             .connect(name, tcp)
             .await
             .map_err(tls_error)?;
-        hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .map_err(|e| NoAnswer::Incomplete(format!("the HTTP handshake: {e}")))
+        handshake(stream).await
     };
-    let (mut sender, connection) = tokio::time::timeout(timeouts.connect, connect)
+    let mut sender = tokio::time::timeout(timeouts.connect, connect)
         .await
         .map_err(|_| NoAnswer::ConnectTimeout)??;
-    tokio::spawn(connection);
 
     let mut outgoing = hyper::Request::builder()
         .method(request.method.as_str())
@@ -215,6 +218,20 @@ async fn exchange(
             .collect(),
         body: bytes,
     })
+}
+
+/// HTTP/1.1 over `stream`, its connection driven in the background.
+async fn handshake<S>(
+    stream: S,
+) -> Result<hyper::client::conn::http1::SendRequest<Full<Bytes>>, NoAnswer>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|e| NoAnswer::Incomplete(format!("the HTTP handshake: {e}")))?;
+    tokio::spawn(connection);
+    Ok(sender)
 }
 
 /// A failed handshake: the certificate refused, or TLS itself.

@@ -314,7 +314,7 @@ pub enum Outcome {
 
 impl Outcome {
     /// The result of the export `call`, in the WIT's own names.
-    fn from_result<T: Serialize>(call: Call, result: Result<T, wit::Error>) -> Self {
+    pub fn from_result<T: Serialize>(call: Call, result: Result<T, wit::Error>) -> Self {
         let (ok, err) = wit_json::result_types(call.export_name());
         match result {
             Ok(value) => Outcome::Ok(wit_json::render(&value, ok.as_ref())),
