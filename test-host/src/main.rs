@@ -235,6 +235,12 @@ struct LiveArgs {
     /// Deliveries for `deliver`: a JSON list in the fixtures' `deliveries` format.
     #[arg(long, value_name = "FILE")]
     deliveries: Option<PathBuf>,
+    /// The SQS queue (its ARN) `subscribe` points ORDER_CHANGE at.
+    #[arg(long, value_name = "ARN")]
+    queue_arn: Option<String>,
+    /// Messages for `notifications`: a JSON list of the bodies the queue delivered.
+    #[arg(long, value_name = "FILE")]
+    messages: Option<PathBuf>,
     /// Keep the component's storage in this SQLite file (default: in memory).
     #[arg(long, value_name = "FILE")]
     storage: Option<PathBuf>,
@@ -437,6 +443,9 @@ fn live(args: LiveArgs) -> Result<bool> {
             .context("--labels is not a list of labels")?,
         deliveries: serde_json::from_value(list(&args.deliveries, "deliveries")?)
             .context("--deliveries is not a list of deliveries")?,
+        queue_arn: args.queue_arn,
+        messages: serde_json::from_value(list(&args.messages, "messages")?)
+            .context("--messages is not a list of message bodies")?,
         storage: args.storage,
         record: args.record,
         steps: args.steps,

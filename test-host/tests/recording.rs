@@ -46,19 +46,46 @@ fn a_simulated_session_replays_strictly_to_the_same_results() {
     assert_eq!(replayed.exchanges_used, replayed.exchanges_recorded);
     // Every call returned what it returned against the simulator.
     let simulated = &run.exports.as_ref().unwrap().calls;
-    let again = &replayed.exports.calls;
     assert!(simulated.len() > 10, "{} calls", simulated.len());
+    assert_same_results(simulated, &replayed.exports.calls, &run.placeholders);
+}
+
+/// Each call returned the same, but for the buyer values the recording replaced.
+fn assert_same_results(
+    simulated: &[test_host::embed::export_log::ExportCall],
+    again: &[test_host::embed::export_log::ExportCall],
+    placeholders: &HashMap<String, String>,
+) {
     assert_eq!(simulated.len(), again.len());
     for (call, (first, second)) in simulated.iter().zip(again).enumerate() {
         assert_eq!(first.export, second.export, "call {call}");
-        // The same, but for the buyer values the recording replaced.
-        let expected = placeholders_for(first.result.clone(), &run.placeholders);
+        let expected = placeholders_for(first.result.clone(), placeholders);
         assert!(
             expected == second.result,
             "call {call} ({}) differs",
             first.export
         );
     }
+}
+
+#[test]
+fn a_session_taking_order_events_replays_strictly_to_the_same_results() {
+    let (run, text) = recorded(Options {
+        orders: 300,
+        changes: 0.5,
+        order_events: true,
+        seed: 1,
+        ..Options::default()
+    });
+    assert_eq!(run.unreplayable, None);
+    let replayed = Session::from_json(&text).unwrap().run().unwrap();
+    assert!(replayed.passed(), "{:#?}", replayed.problems);
+    let simulated = &run.exports.as_ref().unwrap().calls;
+    assert!(
+        simulated.iter().any(|c| c.export == "take-notifications"),
+        "the seller took notifications"
+    );
+    assert_same_results(simulated, &replayed.exports.calls, &run.placeholders);
 }
 
 #[test]

@@ -36,6 +36,10 @@ pub enum LiveStep {
     Deliver,
     /// `redact`, acknowledging every directive (as a host that applied them).
     Redact,
+    /// `subscribe` to ORDER_CHANGE for the queue of `--queue-arn`.
+    Subscribe,
+    /// `take-notifications` with the message bodies of `--messages`.
+    Notifications,
 }
 
 /// What a live session does.
@@ -54,6 +58,10 @@ pub struct LiveOptions {
     pub labels: Vec<Label>,
     /// Deliveries for `deliver`.
     pub deliveries: Vec<Delivery>,
+    /// The SQS queue for `subscribe`.
+    pub queue_arn: Option<String>,
+    /// Message bodies (as the queue delivered them) for `notifications`.
+    pub messages: Vec<String>,
     /// The component's storage file (in memory without one).
     pub storage: Option<PathBuf>,
     /// Write the session here, scrubbed, with its `_scenario`.
@@ -151,6 +159,21 @@ impl Session<'_> {
                 Ok(self.show(Call::Connect, result))
             }
             LiveStep::Import => self.import(&settings),
+            LiveStep::Subscribe => {
+                self.now();
+                let Some(queue) = &self.options.queue_arn else {
+                    bail!("subscribe needs --queue-arn");
+                };
+                let (result, _) = self.instance.subscribe(&settings, queue)?;
+                Ok(self.show(Call::Subscribe, result))
+            }
+            LiveStep::Notifications => {
+                self.now();
+                let (result, _) = self
+                    .instance
+                    .take_notifications(&settings, &self.options.messages)?;
+                Ok(self.show(Call::TakeNotifications, result))
+            }
             LiveStep::Ship => self.ship(&settings),
             LiveStep::Deliver => {
                 self.now();

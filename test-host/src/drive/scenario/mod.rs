@@ -175,6 +175,12 @@ pub struct Step {
     /// The order for `redaction-audit`.
     #[serde(default)]
     pub order_id: Option<String>,
+    /// The queue for `subscribe`.
+    #[serde(default)]
+    pub queue_arn: Option<String>,
+    /// The message bodies for `take-notifications`.
+    #[serde(default)]
+    pub messages: Vec<String>,
     /// `ok`, or the kebab-case name of the expected error case.
     #[serde(default)]
     pub expect: Option<String>,
@@ -199,6 +205,8 @@ pub enum Call {
     Redact,
     OnDelivered,
     RedactionAudit,
+    Subscribe,
+    TakeNotifications,
 }
 
 impl Call {
@@ -212,6 +220,8 @@ impl Call {
             Call::Redact => "redact",
             Call::OnDelivered => "on-delivered",
             Call::RedactionAudit => "redaction-audit",
+            Call::Subscribe => "subscribe",
+            Call::TakeNotifications => "take-notifications",
         }
     }
 }
@@ -471,6 +481,16 @@ impl Session {
                 Call::OnLabelCreated => {
                     let labels: Vec<_> = step.labels.iter().map(Label::to_wit).collect();
                     let (result, record) = instance.on_label_created(&settings, &labels)?;
+                    (Outcome::from_result(step.call, result), record)
+                }
+                Call::Subscribe => {
+                    let queue = step.queue_arn.clone().unwrap_or_default();
+                    let (result, record) = instance.subscribe(&settings, &queue)?;
+                    (Outcome::from_result(step.call, result), record)
+                }
+                Call::TakeNotifications => {
+                    let (result, record) =
+                        instance.take_notifications(&settings, &step.messages)?;
                     (Outcome::from_result(step.call, result), record)
                 }
                 Call::RedactionAudit => {

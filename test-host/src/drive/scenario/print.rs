@@ -64,6 +64,20 @@ fn print_step(f: &mut fmt::Formatter<'_>, number: usize, step: &StepReport) -> f
             }
             Call::Redact => describe_directives(f, value),
             Call::OnDelivered => writeln!(f, "   => recorded"),
+            Call::Subscribe => writeln!(
+                f,
+                "   => subscription {} to destination {}",
+                text(value, &["subscription-id"]),
+                text(value, &["destination-id"])
+            ),
+            Call::TakeNotifications => {
+                let outcomes = value["outcomes"].as_array().map_or(0, Vec::len);
+                writeln!(
+                    f,
+                    "   => {outcomes} messages, import after {}",
+                    text(value, &["import-after"])
+                )
+            }
             Call::RedactionAudit => {
                 for entry in value.as_array().into_iter().flatten() {
                     writeln!(

@@ -6,7 +6,7 @@
 //! Only what the format can say is written: one order source, settings that do
 //! not change, each import continuing from the last batch's checkpoint, every
 //! directive of a `redact` acknowledged at once or none. A session that did
-//! something else (a crash, order events) gets the reason instead.
+//! something else (a crash) gets the reason instead.
 
 use serde_json::{Value, json};
 
@@ -63,6 +63,8 @@ pub fn scenario(log: &ExportLog, description: &str) -> Result<Value, Unreplayabl
                     .collect();
             }
             "redaction-audit" => step["orderId"] = json!(argument::<String>(call, 0)?),
+            "subscribe" => step["queueArn"] = json!(argument::<String>(call, 1)?),
+            "take-notifications" => step["messages"] = json!(argument::<Vec<String>>(call, 1)?),
             "redact" => {
                 let directives: Vec<String> = call.result["Ok"]
                     .as_array()
