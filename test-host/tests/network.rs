@@ -62,8 +62,10 @@ fn instance_for(
     std::fs::create_dir_all(&dir).unwrap();
     let ca = dir.join("ca.pem");
     std::fs::write(&ca, ca_pem).unwrap();
-    let address = server.spawn();
-    let base = url::Url::parse(&format!("https://{address}")).unwrap();
+    let running = server.spawn();
+    let base = url::Url::parse(&format!("https://{}", running.address)).unwrap();
+    // The server lives as long as the test process.
+    std::mem::forget(running);
     let network = Network::new(tls::client(Some(&ca)).unwrap(), Some(base), timeouts).unwrap();
     ComponentInstance::new(
         Arc::new(Mutex::new(network)),

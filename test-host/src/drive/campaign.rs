@@ -1,7 +1,8 @@
 //! `test-host faults`: a seeded campaign of simulated weeks (import, labels,
 //! redaction) with faults at random points: 429 storms, 500s and 503s, timeouts,
-//! lost answers, truncated bodies, revoked tokens, storage writes that fail, and
-//! host crashes between calls. Each run is checked against the simulator's truth;
+//! lost answers, truncated bodies, revoked tokens, storage writes that fail,
+//! host crashes between calls, and, in a fifth of the runs, a real network
+//! (HTTPS on loopback) that cuts answers mid-body and stalls one. Each run is checked against the simulator's truth;
 //! a failing run prints its seed, and `--runs 1 --seed <that seed>` replays it.
 
 use std::collections::BTreeSet;
@@ -62,6 +63,11 @@ pub struct CampaignReport {
     pub errors: usize,
     /// Runs whose connection had several order sources (2 to 8 marketplaces).
     pub several_marketplace_runs: usize,
+    /// Runs whose component reached the simulator over HTTPS on loopback, and
+    /// the network faults placed in them.
+    pub network_runs: usize,
+    /// See `network-runs`.
+    pub network_faults: usize,
     /// Runs that took ORDER_CHANGE notifications, and the messages they took
     /// (every outcome), garbled ones among them.
     pub order_event_runs: usize,
@@ -144,7 +150,7 @@ pub fn options_for(seed: u64) -> Options {
     };
     // Half the runs take ORDER_CHANGE notifications (late, doubled, lost, some
     // garbled, in some runs an outage), with host crashes after taking them.
-    if rng.random_bool(0.5) {
+    let options = if rng.random_bool(0.5) {
         Options {
             order_events: true,
             event_outage: rng
@@ -152,6 +158,20 @@ pub fn options_for(seed: u64) -> Options {
                 .then(|| chrono::Duration::minutes(rng.random_range(0..120))),
             crash_after_event_calls: points(&mut rng, 300, 0.03),
             garbled_messages: 0.01,
+            ..options
+        }
+    } else {
+        options
+    };
+    // A fifth of the runs cross a real network (HTTPS on loopback): answers cut
+    // mid-body, and one that stalls past the host's timeout.
+    if rng.random_bool(0.2) {
+        Options {
+            over_network: Some(simulate::NetworkSpec {
+                cut_share: rng.random_range(0.0..0.03),
+                stall_at: Some(rng.random_range(1..200)),
+                seed: seed ^ 0x0e7,
+            }),
             ..options
         }
     } else {
@@ -206,6 +226,7 @@ pub fn run(runs: usize, seed: u64, mut on_run: impl FnMut(usize)) -> Result<Camp
             report.several_marketplace_runs += 1;
         }
         report.order_event_runs += usize::from(options.order_events);
+        report.network_runs += usize::from(options.over_network.is_some());
         let problems = match simulate::run(&options) {
             Ok(run) => {
                 let r = &run.report;
@@ -214,6 +235,7 @@ pub fn run(runs: usize, seed: u64, mut on_run: impl FnMut(usize)) -> Result<Camp
                 report.orders_stale += r.final_state_mismatches;
                 report.orders += r.imported;
                 report.faults_injected += r.faults;
+                report.network_faults += r.network_faults;
                 report.failed_writes += r.failed_writes;
                 report.crashes += r.crashes;
                 report.secrets_in_storage += r.pii_in_storage + r.secrets_in_outputs;
@@ -292,6 +314,11 @@ impl std::fmt::Display for CampaignReport {
             f,
             "  order events  {} runs took {} messages, {} of them garbled",
             self.order_event_runs, self.notification_messages, self.malformed_messages
+        )?;
+        writeln!(
+            f,
+            "  network       {} runs over HTTPS on loopback, {} network faults (cut mid-body, stalled)",
+            self.network_runs, self.network_faults
         )?;
         writeln!(
             f,

@@ -56,7 +56,7 @@ pub fn run(options: ServeOptions) -> Result<()> {
             )
         }
     };
-    let server = Server::bind(options.port, amazon, clock)?;
+    let server = Server::bind(options.port, amazon, clock)?.verbose();
     if let Some(dir) = &options.cert_out {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         std::fs::write(dir.join("ca.pem"), server.ca_pem())?;

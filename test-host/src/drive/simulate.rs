@@ -10,8 +10,11 @@ use chrono::{DateTime, Duration, SecondsFormat, Utc};
 
 use amazon_marketplace::import::FIRST_IMPORT_LOOKBACK;
 
+use crate::amazon::Amazon;
 use crate::amazon::faults::{Fault, Faults};
 use crate::amazon::har::Har;
+use crate::amazon::network::serve::{NetworkFault, Running, Server};
+use crate::amazon::network::{Network, Timeouts, tls};
 use crate::amazon::recorder::Recorder;
 use crate::amazon::sim::notifications::EventSpec;
 use crate::amazon::sim::plans::{PLANS, Plan};
@@ -118,6 +121,9 @@ pub struct Options {
     pub crash_after_event_calls: BTreeSet<usize>,
     /// Share of notifications that reach the host garbled (cut short).
     pub garbled_messages: f64,
+    /// The component's requests cross a real network: the simulator served over
+    /// HTTPS on loopback, with network faults.
+    pub over_network: Option<NetworkSpec>,
     /// Keep every exchange for a HAR file.
     pub record: bool,
     /// Show a progress bar on stderr when the run takes longer than a second.
@@ -153,6 +159,7 @@ impl Default for Options {
             crash_after_redact_calls: BTreeSet::new(),
             random_faults: None,
             write_faults: None,
+            over_network: None,
             order_events: false,
             event_outage: None,
             crash_after_event_calls: BTreeSet::new(),
@@ -177,6 +184,53 @@ pub fn floor_seconds(n: usize) -> f64 {
     let plan = search_orders_plan();
     let pages = n.div_ceil(100) as f64;
     (pages - f64::from(plan.burst)).max(0.0) / plan.rate
+}
+
+/// How the network between the component and the simulator misbehaves.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NetworkSpec {
+    /// Each answer is cut mid-body with this probability.
+    pub cut_share: f64,
+    /// This request's answer stalls past the first-byte timeout.
+    pub stall_at: Option<u64>,
+    /// The seed of the faults' places.
+    pub seed: u64,
+}
+
+/// The most requests a run's network faults are placed among.
+const NETWORK_FAULT_REACH: u64 = 20_000;
+
+/// The component's side of a network to `amazon`: a loopback HTTPS server of it,
+/// misbehaving as `spec` says, and a client to it. The server stops when the
+/// returned handle is dropped.
+fn network_to(
+    amazon: &Arc<Mutex<SimulatedAmazon>>,
+    spec: &NetworkSpec,
+) -> Result<(Arc<Mutex<dyn Amazon>>, Running)> {
+    use rand::{RngExt, SeedableRng};
+    let served: Arc<Mutex<dyn Amazon>> = amazon.clone();
+    let mut server = Server::bind(0, served, None)?;
+    let mut rng = rand::rngs::Xoshiro256PlusPlus::seed_from_u64(spec.seed);
+    for number in 1..=NETWORK_FAULT_REACH {
+        if rng.random_bool(spec.cut_share) {
+            server = server.with_fault(number, NetworkFault::CutMidBody);
+        }
+    }
+    if let Some(number) = spec.stall_at {
+        server = server.with_fault(
+            number,
+            NetworkFault::Stall(std::time::Duration::from_millis(1500)),
+        );
+    }
+    let tls = tls::client_trusting(server.ca_pem())?;
+    let running = server.spawn();
+    let base = url::Url::parse(&format!("https://{}", running.address))?;
+    let timeouts = Timeouts {
+        first_byte: std::time::Duration::from_secs(1),
+        ..Timeouts::default()
+    };
+    let network = Network::new(tls, Some(base), timeouts)?;
+    Ok((Arc::new(Mutex::new(network)), running))
 }
 
 /// A finished run: its report and, when asked for, the recording.
@@ -338,6 +392,7 @@ fn seller_plan(options: &Options, marketplaces: &[String]) -> SellerPlan {
             .order_events
             .then(|| options.crash_after_event_calls.clone()),
         log_exports: options.record,
+        wire: None,
     }
 }
 
@@ -363,9 +418,15 @@ fn run_world(options: &Options, world: World, start: DateTime<Utc>) -> Result<Ru
                 && o.updated <= start
         })
         .count();
+    let network = options
+        .over_network
+        .as_ref()
+        .map(|spec| network_to(&amazon, spec))
+        .transpose()?;
     let mut sellers = Vec::new();
     for marketplaces in &connections {
-        let plan = seller_plan(options, marketplaces);
+        let mut plan = seller_plan(options, marketplaces);
+        plan.wire = network.as_ref().map(|(wire, _)| wire.clone());
         sellers.push(Seller::connect(amazon.clone(), clock.clone(), plan)?);
     }
     let settled = run_together(&mut sellers, MAX_RUN, options.progress, backlog)?;
@@ -406,7 +467,10 @@ fn run_world(options: &Options, world: World, start: DateTime<Utc>) -> Result<Ru
         backlog,
         settled,
     };
-    let report = ran.report(redaction)?;
+    let mut report = ran.report(redaction)?;
+    report.network_faults = network
+        .as_ref()
+        .map_or(0, |(_, running)| running.faults_fired() as usize);
     let (har, unreplayable) = match options.record {
         false => (None, None),
         true => {
@@ -581,6 +645,7 @@ impl Ran<'_> {
             errors: sum(&|s| s.import.errors),
             crashes: sum(&|s| s.import.crashes),
             faults: self.amazon.inner().injected().len(),
+            network_faults: 0,
             throttled: calls.values().map(|c| c.throttled).sum(),
             calls,
             backlog_seconds,

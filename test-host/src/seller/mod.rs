@@ -167,6 +167,9 @@ pub struct SellerPlan {
     pub order_events: Option<BTreeSet<usize>>,
     /// Keep every export call, for a recording's `_scenario`.
     pub log_exports: bool,
+    /// The component's requests go this way to Amazon (a network) instead of
+    /// straight to it.
+    pub wire: Option<Arc<Mutex<dyn crate::amazon::Amazon>>>,
 }
 
 impl Seller {
@@ -179,8 +182,12 @@ impl Seller {
     ) -> Result<Self> {
         let start = clock.now();
         let last_change = lock(&amazon).simulator().world().last_change_at();
+        let wire: Arc<Mutex<dyn crate::amazon::Amazon>> = match &plan.wire {
+            Some(wire) => wire.clone(),
+            None => amazon.clone(),
+        };
         let mut instance =
-            ComponentInstance::new(amazon.clone(), SqliteStorage::in_memory()?, clock.clone())?;
+            ComponentInstance::new(wire, SqliteStorage::in_memory()?, clock.clone())?;
         if plan.log_exports {
             instance.log_exports();
         }

@@ -71,6 +71,9 @@ pub struct Report {
     pub crashes: usize,
     /// Faults injected.
     pub faults: usize,
+    /// Network faults that happened (answers cut mid-body, one stalled), when
+    /// the component's requests crossed a network.
+    pub network_faults: usize,
     /// Calls and 429s per operation.
     pub calls: BTreeMap<String, OperationCount>,
     /// 429s over all operations.

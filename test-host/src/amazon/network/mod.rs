@@ -42,6 +42,9 @@ impl Default for Timeouts {
     }
 }
 
+/// An open connection, kept for the next request to the same place.
+type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
+
 /// Where a request goes on the wire.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Target {
@@ -64,6 +67,8 @@ pub struct Network {
     timeouts: Timeouts,
     /// Moved to the wall clock's time around each exchange.
     clock: Option<VirtualClock>,
+    /// The last connection (keep-alive), and where it goes.
+    open: Option<((String, u16, bool), Sender)>,
 }
 
 impl Network {
@@ -85,6 +90,7 @@ impl Network {
             redirect,
             timeouts,
             clock: None,
+            open: None,
         })
     }
 
@@ -127,28 +133,65 @@ impl Amazon for Network {
     fn respond(&mut self, request: &Request) -> Result<Response, NoAnswer> {
         self.tick();
         let target = self.target(&request.url)?;
+        let place = (target.host.clone(), target.port, target.tls);
+        let open = match self.open.take() {
+            Some((to, sender)) if to == place && !sender.is_closed() => Some(sender),
+            _ => None,
+        };
         let (done, answer) = std::sync::mpsc::channel();
-        let exchange = exchange(self.tls.clone(), target, request.clone(), self.timeouts);
+        let exchange = exchange(
+            self.tls.clone(),
+            target,
+            request.clone(),
+            self.timeouts,
+            open,
+        );
         // The caller may be inside another runtime (wasmtime's): the exchange runs
         // on this client's own and the caller waits for it.
         self.runtime.spawn(async move {
             let _ = done.send(exchange.await);
         });
-        let answer = answer
+        let (answer, open) = answer
             .recv()
-            .unwrap_or_else(|_| Err(NoAnswer::Lost("the network task ended".into())));
+            .unwrap_or_else(|_| (Err(NoAnswer::Lost("the network task ended".into())), None));
+        self.open = open.map(|sender| (place, sender));
         self.tick();
         answer
     }
 }
 
-/// One request and its whole answer over a fresh connection.
+/// One request and its whole answer, over `open` when it is still usable or a
+/// fresh connection; the connection comes back when it can carry another.
 async fn exchange(
     tls: Arc<rustls::ClientConfig>,
     target: Target,
     request: Request,
     timeouts: Timeouts,
-) -> Result<Response, NoAnswer> {
+    open: Option<Sender>,
+) -> (Result<Response, NoAnswer>, Option<Sender>) {
+    let open = match open {
+        Some(mut sender) => sender.ready().await.is_ok().then_some(sender),
+        None => None,
+    };
+    let mut sender = match open {
+        Some(sender) => sender,
+        None => match connect(tls, &target, timeouts).await {
+            Ok(sender) => sender,
+            Err(no_answer) => return (Err(no_answer), None),
+        },
+    };
+    let answer = send(&mut sender, &target, request, timeouts).await;
+    // A connection that failed mid-answer is not used again.
+    let reusable = answer.is_ok() && !sender.is_closed();
+    (answer, reusable.then_some(sender))
+}
+
+/// A new connection to `target`, within the connect timeout.
+async fn connect(
+    tls: Arc<rustls::ClientConfig>,
+    target: &Target,
+    timeouts: Timeouts,
+) -> Result<Sender, NoAnswer> {
     let connect = async {
         let tcp = TcpStream::connect((target.host.as_str(), target.port))
             .await
@@ -167,10 +210,18 @@ async fn exchange(
             .map_err(tls_error)?;
         handshake(stream).await
     };
-    let mut sender = tokio::time::timeout(timeouts.connect, connect)
+    tokio::time::timeout(timeouts.connect, connect)
         .await
-        .map_err(|_| NoAnswer::ConnectTimeout)??;
+        .map_err(|_| NoAnswer::ConnectTimeout)?
+}
 
+/// `request` over `sender`, its whole answer within the timeouts.
+async fn send(
+    sender: &mut Sender,
+    target: &Target,
+    request: Request,
+    timeouts: Timeouts,
+) -> Result<Response, NoAnswer> {
     let mut outgoing = hyper::Request::builder()
         .method(request.method.as_str())
         .uri(target.path_and_query.as_str())

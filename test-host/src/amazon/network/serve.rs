@@ -40,6 +40,25 @@ struct Shared {
     clock: Option<VirtualClock>,
     requests: AtomicU64,
     faults: BTreeMap<u64, NetworkFault>,
+    /// Faults that happened (a request reached its number).
+    fired: AtomicU64,
+    /// Say on stderr which requests got no answer (the `serve` command).
+    verbose: bool,
+}
+
+/// A server serving on a thread of its own; dropping it stops the server.
+pub struct Running {
+    /// Where it listens.
+    pub address: SocketAddr,
+    shared: Arc<Shared>,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl Running {
+    /// How many network faults happened so far.
+    pub fn faults_fired(&self) -> u64 {
+        self.shared.fired.load(Ordering::SeqCst)
+    }
 }
 
 /// A server bound to a loopback port, not yet serving.
@@ -68,8 +87,18 @@ impl Server {
                 clock,
                 requests: AtomicU64::new(0),
                 faults: BTreeMap::new(),
+                fired: AtomicU64::new(0),
+                verbose: false,
             }),
         })
+    }
+
+    /// Says on stderr which requests the served Amazon had no answer to.
+    pub fn verbose(mut self) -> Self {
+        if let Some(shared) = Arc::get_mut(&mut self.shared) {
+            shared.verbose = true;
+        }
+        self
     }
 
     /// Misbehaves with `fault` at the `number`th request (from 1).
@@ -92,32 +121,45 @@ impl Server {
         &self.tls.ca_pem
     }
 
-    /// Serves until the process ends (or the returned runtime is dropped, for
-    /// [`Server::spawn`]).
+    /// Serves until the process ends.
     pub fn run(self) -> anyhow::Result<()> {
+        let (_keep, stop) = tokio::sync::oneshot::channel();
+        self.run_until(stop)
+    }
+
+    fn run_until(self, stop: tokio::sync::oneshot::Receiver<()>) -> anyhow::Result<()> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()?;
-        runtime.block_on(self.accept())
+        runtime.block_on(self.accept(stop))
     }
 
-    /// Serves on a thread of its own, for tests; stops when the process ends.
-    pub fn spawn(self) -> SocketAddr {
+    /// Serves on a thread of its own until the returned handle is dropped.
+    pub fn spawn(self) -> Running {
         let address = self.address();
+        let shared = self.shared.clone();
+        let (stop, stopped) = tokio::sync::oneshot::channel();
         std::thread::spawn(move || {
-            if let Err(e) = self.run() {
+            if let Err(e) = self.run_until(stopped) {
                 eprintln!("serve: {e:#}");
             }
         });
-        address
+        Running {
+            address,
+            shared,
+            _stop: stop,
+        }
     }
 
-    async fn accept(self) -> anyhow::Result<()> {
+    async fn accept(self, mut stop: tokio::sync::oneshot::Receiver<()>) -> anyhow::Result<()> {
         let listener = TcpListener::from_std(self.listener)?;
         let acceptor = tokio_rustls::TlsAcceptor::from(self.tls.server.clone());
         loop {
-            let (tcp, _) = listener.accept().await?;
+            let (tcp, _) = tokio::select! {
+                accepted = listener.accept() => accepted?,
+                _ = &mut stop => return Ok(()),
+            };
             let acceptor = acceptor.clone();
             let shared = self.shared.clone();
             tokio::spawn(async move {
@@ -190,14 +232,20 @@ async fn answer(
     let response = match answered {
         Ok(response) => response,
         Err(no_answer) => {
-            eprintln!(
-                "serve: no answer to {} {}: {no_answer}",
-                asked.method, asked.url
-            );
+            if shared.verbose {
+                eprintln!(
+                    "serve: no answer to {} {}: {no_answer}",
+                    asked.method, asked.url
+                );
+            }
             return Err(std::io::Error::other("no answer"));
         }
     };
-    match shared.faults.get(&number) {
+    let fault = shared.faults.get(&number);
+    if fault.is_some() {
+        shared.fired.fetch_add(1, Ordering::SeqCst);
+    }
+    match fault {
         Some(NetworkFault::Stall(pause)) => tokio::time::sleep(*pause).await,
         Some(NetworkFault::CutMidBody) => return Ok(cut(response)),
         None => {}

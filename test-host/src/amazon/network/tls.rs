@@ -18,6 +18,15 @@ fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
+/// A client that trusts only the authority `ca_pem` (a loopback server's).
+pub fn client_trusting(ca_pem: &str) -> Result<Arc<ClientConfig>> {
+    let mut roots = RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
+        roots.add(cert.context("the authority is not PEM")?)?;
+    }
+    config(roots)
+}
+
 /// A client that trusts the authority in the PEM file `ca_cert`, or else the
 /// system's roots.
 pub fn client(ca_cert: Option<&Path>) -> Result<Arc<ClientConfig>> {
@@ -43,6 +52,10 @@ pub fn client(ca_cert: Option<&Path>) -> Result<Arc<ClientConfig>> {
             );
         }
     }
+    config(roots)
+}
+
+fn config(roots: RootCertStore) -> Result<Arc<ClientConfig>> {
     let config = ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()?
         .with_root_certificates(roots)
