@@ -76,6 +76,13 @@ enum Command {
     Replay {
         /// The recording.
         session: PathBuf,
+        /// Replay across the network: the recording served strictly at this base
+        /// URL (`test-host serve --har FILE`).
+        #[arg(long, value_name = "URL")]
+        amazon: Option<String>,
+        /// Trust the authority in this PEM file (the server's `--cert-out`).
+        #[arg(long, value_name = "FILE", requires = "amazon")]
+        ca_cert: Option<PathBuf>,
         /// Print the full report as JSON.
         #[arg(long)]
         json: bool,
@@ -323,11 +330,24 @@ fn run(cli: Cli) -> Result<bool> {
         }
         Command::Replay {
             session,
+            amazon,
+            ca_cert,
             json,
             storage,
         } => {
-            let report = Session::from_file(&session)?
-                .run_with_storage(open_storage(storage.as_deref())?)?;
+            let recording = Session::from_file(&session)?;
+            let storage = open_storage(storage.as_deref())?;
+            let report = match amazon {
+                None => recording.run_with_storage(storage)?,
+                Some(base) => {
+                    use test_host::amazon::network::{Network, Timeouts, tls};
+                    let base = test_host::drive::live::checked_base(&base)?;
+                    let tls = tls::client(ca_cert.as_deref())?;
+                    let network = Network::new(tls, Some(base), Timeouts::default())?;
+                    recording
+                        .run_over(storage, std::sync::Arc::new(std::sync::Mutex::new(network)))?
+                }
+            };
             if json {
                 print_json(&report)?;
             } else {

@@ -209,3 +209,67 @@ fn an_answer_cut_mid_body_or_stalled_is_a_transport_error_and_loses_nothing() {
     );
     assert!(joined.contains("HttpResponseTimeout"), "{errors:?}");
 }
+
+/// The session of the fixture at `path`, its exchanges `har` served strictly
+/// over HTTPS, replayed across the network.
+fn replayed_over_network(
+    path: &std::path::Path,
+    har: test_host::amazon::har::Har,
+) -> test_host::drive::scenario::RunReport {
+    let replay = test_host::amazon::replay::Replay::from_har(har).unwrap();
+    let server = Server::bind(0, Arc::new(Mutex::new(replay)), None).unwrap();
+    let client = tls::client_trusting(server.ca_pem()).unwrap();
+    let running = server.spawn();
+    let base = url::Url::parse(&format!("https://{}", running.address)).unwrap();
+    let network = Network::new(client, Some(base), Timeouts::default()).unwrap();
+    test_host::drive::scenario::Session::from_file(path)
+        .unwrap()
+        .run_over(
+            SqliteStorage::in_memory().unwrap(),
+            Arc::new(Mutex::new(network)),
+        )
+        .unwrap()
+}
+
+fn har_of(path: &std::path::Path) -> test_host::amazon::har::Har {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn every_fixture_replays_strictly_across_the_network() {
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures");
+    let mut replayed = 0;
+    for entry in std::fs::read_dir(&fixtures).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "har") {
+            continue;
+        }
+        let report = replayed_over_network(&path, har_of(&path));
+        assert!(
+            report.passed(),
+            "{}: {:#?}",
+            path.display(),
+            report.problems
+        );
+        assert_eq!(
+            report.exchanges_used,
+            report.exchanges_recorded,
+            "{}",
+            path.display()
+        );
+        replayed += 1;
+    }
+    assert!(replayed > 20, "{replayed} fixtures");
+}
+
+#[test]
+fn a_replay_across_the_network_is_strict() {
+    // The demo's recording, served with one exchange too many: the replay says so.
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/demo.har");
+    let mut har = har_of(&path);
+    let extra = har.log.entries[1].clone();
+    har.log.entries.push(extra);
+    let report = replayed_over_network(&path, har);
+    assert!(!report.passed());
+    assert_eq!(report.exchanges_used + 1, report.exchanges_recorded);
+}

@@ -122,11 +122,28 @@ impl From<String> for NoAnswer {
     }
 }
 
+/// What a strict Amazon (a replay) says at the end of a session.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Finished {
+    /// Recorded exchanges asked for.
+    pub used: usize,
+    /// Recorded exchanges in all.
+    pub recorded: usize,
+    /// Why the replay was not exact (recordings never asked for), if it was not.
+    pub unused: Option<String>,
+}
+
 /// Where the component's HTTP requests go.
 pub trait Amazon: Send {
     /// Answers one request. `Err` means no answer arrived (no recording, a simulated
     /// timeout, a failed connection); the component sees a transport error.
     fn respond(&mut self, request: &Request) -> Result<Response, NoAnswer>;
+
+    /// The end of a session: a replay's account of its recordings, `None` for an
+    /// Amazon that keeps none.
+    fn finish(&mut self) -> Option<Finished> {
+        None
+    }
 }
 
 impl Amazon for replay::Replay {
@@ -138,5 +155,13 @@ impl Amazon for replay::Replay {
                 body: answer.body,
             })
             .map_err(|e| NoAnswer::Lost(e.to_string()))
+    }
+
+    fn finish(&mut self) -> Option<Finished> {
+        Some(Finished {
+            used: self.used(),
+            recorded: self.len(),
+            unused: replay::Replay::finish(self).err().map(|e| e.to_string()),
+        })
     }
 }

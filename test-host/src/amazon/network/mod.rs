@@ -158,6 +158,21 @@ impl Amazon for Network {
         self.tick();
         answer
     }
+
+    /// What a replay served at the `--amazon` base says of its recordings.
+    fn finish(&mut self) -> Option<super::Finished> {
+        let base = self.redirect.as_ref()?.clone();
+        let url = base.join(serve::FINISH_PATH).ok()?;
+        let asked = Request {
+            method: "GET".into(),
+            url: url.to_string(),
+            ..Request::default()
+        };
+        let answer = self.respond(&asked).ok()?;
+        (answer.status == 200)
+            .then(|| serde_json::from_slice(&answer.body).ok())
+            .flatten()
+    }
 }
 
 /// One request and its whole answer, over `open` when it is still usable or a

@@ -188,6 +188,9 @@ async fn answer(
     shared: &Shared,
     request: hyper::Request<hyper::body::Incoming>,
 ) -> Result<hyper::Response<Body>, std::io::Error> {
+    if request.uri().path() == FINISH_PATH {
+        return Ok(finished(shared));
+    }
     let number = shared.requests.fetch_add(1, Ordering::SeqCst) + 1;
     let (parts, body) = request.into_parts();
     let body = http_body_util::Limited::new(body, MAX_REQUEST_BODY)
@@ -251,6 +254,22 @@ async fn answer(
         None => {}
     }
     Ok(whole(response))
+}
+
+/// The one path the server answers itself: a replay's account of its
+/// recordings, so a client across the network knows the replay was strict.
+pub const FINISH_PATH: &str = "/_test-host/finish";
+
+fn finished(shared: &Shared) -> hyper::Response<Body> {
+    let finished = shared
+        .amazon
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .finish();
+    match finished {
+        Some(finished) => whole(Response::json(200, &serde_json::json!(finished))),
+        None => whole(Response::json(404, &serde_json::json!({"replay": false}))),
+    }
 }
 
 fn head(response: &Response) -> http::response::Builder {

@@ -446,12 +446,38 @@ impl Session {
             .start_time()
             .or(self.scenario.start_time)
             .context("the recording has no exchanges and its _scenario no startTime")?;
-        let total = replay.len();
         let clock = VirtualClock::new(start);
         if self.scenario.recorded_time {
             replay.follow(clock.clone());
         }
-        let replay = Arc::new(Mutex::new(replay));
+        self.run_against(storage, Arc::new(Mutex::new(replay)), clock)
+    }
+
+    /// Runs every step against `amazon`: the recording served strictly elsewhere
+    /// (`test-host serve --har`, across the network), which accounts for its
+    /// recordings at the end.
+    pub fn run_over(
+        &self,
+        storage: SqliteStorage,
+        amazon: Arc<Mutex<dyn crate::amazon::Amazon>>,
+    ) -> Result<RunReport> {
+        anyhow::ensure!(
+            !self.scenario.recorded_time,
+            "a session recorded with its times replays in-process only (the clock follows the recording)"
+        );
+        let start = Replay::from_har(self.har.clone())?
+            .start_time()
+            .or(self.scenario.start_time)
+            .context("the recording has no exchanges and its _scenario no startTime")?;
+        self.run_against(storage, amazon, VirtualClock::new(start))
+    }
+
+    fn run_against(
+        &self,
+        storage: SqliteStorage,
+        replay: Arc<Mutex<dyn crate::amazon::Amazon>>,
+        clock: VirtualClock,
+    ) -> Result<RunReport> {
         let mut instance = ComponentInstance::new(replay.clone(), storage, clock.clone())?;
         instance.log_exports();
         let settings = self.scenario.settings.to_wit();
@@ -554,15 +580,17 @@ impl Session {
                 record,
             });
         }
-        let replay = replay.lock().unwrap_or_else(|p| p.into_inner());
-        if let Err(unused) = replay.finish() {
-            problems.push(unused.to_string());
-        }
+        let finished = replay
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .finish()
+            .context("the Amazon kept no account of its recordings")?;
+        problems.extend(finished.unused);
         Ok(RunReport {
             description: self.scenario.description.clone(),
             steps,
-            exchanges_used: replay.used(),
-            exchanges_recorded: total,
+            exchanges_used: finished.used,
+            exchanges_recorded: finished.recorded,
             problems,
             exports: instance.export_log().cloned().unwrap_or_default(),
         })
