@@ -290,19 +290,28 @@ impl Session<'_> {
             at: self.clock.now(),
             outcome: &outcome,
         };
-        if self.json {
-            println!("{}", serde_json::to_string(&printed).unwrap_or_default());
+        let line = if self.json {
+            serde_json::to_string(&printed).unwrap_or_default()
         } else {
-            println!(
-                "{} {}: {}",
-                printed
-                    .at
-                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                printed.call,
-                summary(&outcome)
-            );
-        }
+            let at = printed
+                .at
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            format!("{at} {}: {}", printed.call, summary(&outcome))
+        };
+        print_line(&line);
         outcome.case() == "ok"
+    }
+}
+
+/// One line on stdout; a reader that has gone (piped into `head`) ends the
+/// session quietly instead of with a panic.
+fn print_line(line: &str) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    if let Err(error) = writeln!(out, "{line}").and_then(|()| out.flush())
+        && error.kind() == std::io::ErrorKind::BrokenPipe
+    {
+        std::process::exit(0);
     }
 }
 
