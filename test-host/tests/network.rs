@@ -23,9 +23,8 @@ fn start() -> DateTime<Utc> {
     simulate::START.parse().unwrap()
 }
 
-/// A simulated store of `orders` orders, served on a loopback port; the server
-/// misbehaves as `faults` say.
-fn served(orders: usize, clock: &VirtualClock, faults: &[(u64, NetworkFault)]) -> Server {
+/// The simulated store of `orders` orders both sides of each test read.
+fn store(orders: usize, clock: &VirtualClock) -> Simulator {
     let world = World::generate(
         &WorldSpec {
             seed: 9,
@@ -34,13 +33,18 @@ fn served(orders: usize, clock: &VirtualClock, faults: &[(u64, NetworkFault)]) -
         },
         start(),
     );
-    let simulator = Simulator::new(
+    Simulator::new(
         world,
         clock.clone(),
         vec![US.into()],
         chrono::Duration::milliseconds(100),
-    );
-    let mut server = Server::bind(0, Arc::new(Mutex::new(simulator)), None).unwrap();
+    )
+}
+
+/// A simulated store of `orders` orders, served on a loopback port; the server
+/// misbehaves as `faults` say.
+fn served(orders: usize, clock: &VirtualClock, faults: &[(u64, NetworkFault)]) -> Server {
+    let mut server = Server::bind(0, Arc::new(Mutex::new(store(orders, clock))), None).unwrap();
     for (number, fault) in faults {
         server = server.with_fault(*number, *fault);
     }
@@ -132,22 +136,8 @@ fn an_import_over_https_reads_every_order_as_in_process() {
 /// The same store imported with no network between.
 fn in_process_import(orders: usize) -> usize {
     let clock = VirtualClock::new(start());
-    let world = World::generate(
-        &WorldSpec {
-            seed: 9,
-            orders,
-            ..WorldSpec::default()
-        },
-        start(),
-    );
-    let simulator = Simulator::new(
-        world,
-        clock.clone(),
-        vec![US.into()],
-        chrono::Duration::milliseconds(100),
-    );
     let mut instance = ComponentInstance::new(
-        Arc::new(Mutex::new(simulator)),
+        Arc::new(Mutex::new(store(orders, &clock))),
         SqliteStorage::in_memory().unwrap(),
         clock.clone(),
     )

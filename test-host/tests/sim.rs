@@ -434,13 +434,7 @@ fn labels_of_every_source_reach_amazon_once_each_in_its_own_marketplace() {
     let shipped = notifications(&batched.report);
     assert!(shipped.via_feed > 200, "{shipped:#?}");
     assert_eq!(shipped.confirmed_once, shipped.labels - shipped.rejected);
-    let feeds: Vec<serde_json::Value> = batched
-        .har
-        .as_ref()
-        .unwrap()
-        .log
-        .entries
-        .iter()
+    let feeds: Vec<serde_json::Value> = recorded(&batched)
         .filter(|e| {
             e.request.method == "POST" && e.request.url.ends_with("/feeds/2021-06-30/feeds")
         })
@@ -1213,6 +1207,16 @@ fn shipping_world(orders: usize, per_hour: f64, batch: usize) -> Options {
     }
 }
 
+/// Every exchange a recorded run made.
+fn recorded(run: &simulate::Run) -> impl Iterator<Item = &test_host::amazon::har::Entry> {
+    run.har
+        .as_ref()
+        .expect("the run was recorded")
+        .log
+        .entries
+        .iter()
+}
+
 fn notifications(report: &Report) -> &simulate::NotificationReport {
     report.notifications.as_ref().expect("labels were created")
 }
@@ -1257,13 +1261,7 @@ fn a_compressed_processing_report_settles_its_feed_with_no_order_asked() {
     assert_eq!(shipped.confirmed_once, shipped.labels);
     // Read from the report: no order's PACKAGES were asked.
     assert_eq!(calls(&run.report, "getOrder"), 0, "{:#?}", run.report.calls);
-    let compressed = run
-        .har
-        .as_ref()
-        .unwrap()
-        .log
-        .entries
-        .iter()
+    let compressed = recorded(&run)
         .filter(|e| e.request.url.contains("/feeds/2021-06-30/documents/"))
         .filter(|e| {
             e.response

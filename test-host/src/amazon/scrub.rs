@@ -67,11 +67,6 @@ impl Scrubber {
         }
     }
 
-    /// Every original value replaced so far (for a scan of the output).
-    pub fn originals(&self) -> impl Iterator<Item = &str> {
-        self.placeholders.keys().map(String::as_str)
-    }
-
     /// Each original value replaced so far, with its placeholder.
     pub fn placeholders(&self) -> &HashMap<String, String> {
         &self.placeholders

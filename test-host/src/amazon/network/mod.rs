@@ -272,16 +272,7 @@ async fn send(
     }
     Ok(Response {
         status: head.status.as_u16(),
-        headers: head
-            .headers
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.to_string(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect(),
+        headers: super::header_pairs(&head.headers),
         body: bytes,
     })
 }

@@ -209,22 +209,12 @@ async fn answer(
         .path_and_query()
         .map(|p| p.as_str())
         .unwrap_or("/");
-    let asked = Request {
-        method: parts.method.to_string(),
-        url: format!("https://{host}{path}"),
-        headers: parts
-            .headers
-            .iter()
-            .filter(|(k, _)| *k != http::header::HOST)
-            .map(|(k, v)| {
-                (
-                    k.to_string(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect(),
-        body: body.to_vec(),
-    };
+    let url = format!("https://{host}{path}");
+    let mut asked = Request::from_parts(&parts, body.to_vec());
+    asked.url = url;
+    asked
+        .headers
+        .retain(|(k, _)| !k.eq_ignore_ascii_case("host"));
     let answered = {
         let mut amazon = shared.amazon.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(clock) = &shared.clock {

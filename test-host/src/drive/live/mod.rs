@@ -19,7 +19,7 @@ use crate::amazon::recorder::Recorder;
 use crate::drive::scenario::{Call, Delivery, Label, Outcome, record};
 use crate::embed::clock::wall_now;
 use crate::embed::runtime::bindings as wit;
-use crate::embed::{ComponentInstance, SqliteStorage, VirtualClock, datetime, time};
+use crate::embed::{ComponentInstance, SqliteStorage, VirtualClock, time};
 
 /// A step of a live session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -177,15 +177,11 @@ impl Session<'_> {
             LiveStep::Ship => self.ship(&settings),
             LiveStep::Deliver => {
                 self.now();
-                let events: Vec<wit::DeliveryEvent> = self
+                let events: Vec<_> = self
                     .options
                     .deliveries
                     .iter()
-                    .map(|d| wit::DeliveryEvent {
-                        label_id: d.label_id.clone(),
-                        order_id: d.order_id.clone(),
-                        delivered_at: datetime(d.delivered_at),
-                    })
+                    .map(Delivery::to_wit)
                     .collect();
                 let (result, _) = self.instance.on_delivered(&events)?;
                 Ok(self.show(Call::OnDelivered, result))

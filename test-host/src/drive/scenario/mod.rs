@@ -273,6 +273,17 @@ pub struct LabelItem {
     pub quantity: u32,
 }
 
+impl Delivery {
+    /// The WIT record.
+    pub fn to_wit(&self) -> wit::DeliveryEvent {
+        wit::DeliveryEvent {
+            label_id: self.label_id.clone(),
+            order_id: self.order_id.clone(),
+            delivered_at: datetime(self.delivered_at),
+        }
+    }
+}
+
 impl Label {
     /// The WIT record.
     pub fn to_wit(&self) -> wit::LabelEvent {
@@ -525,15 +536,7 @@ impl Session {
                     (Outcome::from_result(step.call, result), record)
                 }
                 Call::OnDelivered => {
-                    let events: Vec<wit::DeliveryEvent> = step
-                        .deliveries
-                        .iter()
-                        .map(|d| wit::DeliveryEvent {
-                            label_id: d.label_id.clone(),
-                            order_id: d.order_id.clone(),
-                            delivered_at: datetime(d.delivered_at),
-                        })
-                        .collect();
+                    let events: Vec<_> = step.deliveries.iter().map(Delivery::to_wit).collect();
                     let (result, record) = instance.on_delivered(&events)?;
                     (Outcome::from_result(step.call, result), record)
                 }
